@@ -1,0 +1,46 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup system-deps demo test test-all lint format bench sample-media clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@PYTHON=$(PYTHON) scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; assert (3,10) <= v <= (3,12), "consentclip needs Python 3.10-3.12 (mediapipe 0.10.21); found %d.%d" % v' 
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m ''
+
+lint: setup
+	$(PY) -m ruff check src tests bench scripts
+	$(PY) -m ruff format --check src tests bench scripts
+
+format: setup
+	$(PY) -m ruff format src tests bench scripts
+	$(PY) -m ruff check --fix src tests bench scripts
+
+bench: setup
+	$(PY) bench/run_all.py
+
+sample-media: setup
+	$(PY) -m pip install -q scikit-image
+	$(PY) scripts/make_sample_media.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the OS packages consentclip needs when they are missing: ffmpeg/ffprobe, the libraries
+# the OpenCV wheel that mediapipe brings links against, and Python's venv module.
+# Debian/Ubuntu only; elsewhere it says what to install and stops.
+set -euo pipefail
+
+need=()
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+# opencv-contrib-python (pulled in by mediapipe) is the GUI build: it needs libGL and GLib.
+ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || need+=(libglib2.0-0)
+PY=${PYTHON:-python3}
+"$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "consentclip set-up: installing OS packages: ${need[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: apt-get not found; install these with your OS package manager and re-run: ${need[*]}" >&2
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "error: not root and no sudo; ask IT to run: apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

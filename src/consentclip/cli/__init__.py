@@ -1,0 +1,65 @@
+"""The Typer application. Command groups are attached here, in one place.
+
+Each module under cli/ parses and validates, calls a plain library function, and leaves exit
+codes to ``_util.cli_command``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from consentclip import __version__
+from consentclip.cli import audit, batch, consent, doctor, export, init, link, preview
+
+app = typer.Typer(
+    name="consentclip",
+    help=(
+        "Consent-gated anonymisation of clinical recordings. Footage leaves the clinic only "
+        "through 'export', which refuses anything the patient's signed consent does not cover."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"consentclip {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--home",
+            help="Consent home for every command (default: $CONSENTCLIP_HOME, else the user data dir).",
+            file_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"home": home}
+
+
+app.add_typer(consent.app, name="consent")
+app.add_typer(audit.app, name="audit")
+app.command("link", help=link.HELP)(link.link_cli)
+app.command("preview", help=preview.HELP)(preview.preview_cli)
+app.command("export", help=export.HELP)(export.export_cli)
+app.command("batch", help=batch.HELP)(batch.batch_cli)
+app.command("doctor", help=doctor.HELP)(doctor.doctor_cli)
+app.command("init", help=init.HELP)(init.init_cli)
+
+
+def main() -> None:
+    app(prog_name="consentclip")

@@ -1,0 +1,50 @@
+"""consentclip doctor: is this machine ready to anonymise and export?"""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+import typer
+
+from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.detect.models import model_checks
+from consentclip.health import Check
+from consentclip.home import Home
+from consentclip.media.ffmpeg import ffmpeg_checks
+
+HELP = "Check Python, ffmpeg/ffprobe, the bundled MediaPipe models and the consent home."
+
+
+def python_checks() -> list[Check]:
+    v = sys.version_info
+    ok = (3, 10) <= (v.major, v.minor) <= (3, 12)
+    detail = f"{platform.python_version()}" + ("" if ok else " (needs 3.10 to 3.12)")
+    return [Check("python", ok, detail)]
+
+
+def home_checks(home: Home) -> list[Check]:
+    # Imported here so that doctor still reports everything else if the consent layer is broken.
+    from consentclip.consent.registry import home_checks as registry_home_checks
+
+    return registry_home_checks(home)
+
+
+def doctor(*, home: Home) -> list[Check]:
+    return [*python_checks(), *ffmpeg_checks(), *model_checks(), *home_checks(home)]
+
+
+@cli_command
+def doctor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    checks = doctor(home=home_from(ctx))
+    healthy = all(c.ok for c in checks)
+    if json_out:
+        emit_json({"ok": healthy, "checks": [c.__dict__ for c in checks]})
+    else:
+        for c in checks:
+            typer.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+        typer.echo(
+            "verdict: ready" if healthy else "verdict: NOT ready (fix the FAIL lines above)"
+        )
+    if not healthy:
+        raise typer.Exit(1)

@@ -1,0 +1,54 @@
+"""The MediaPipe model files consentclip relies on, all bundled in the pinned 0.10.21 wheel.
+
+Nothing is ever downloaded: if a file is missing, the install is wrong and we say so.
+Only ``model_complexity=1`` pose is bundled (lite and heavy would be fetched at run time).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from consentclip.health import Check
+
+PINNED_MEDIAPIPE = "0.10.21"
+
+REQUIRED_MODELS: dict[str, str] = {
+    "face detection, short range": "modules/face_detection/face_detection_short_range.tflite",
+    "face detection, full range": "modules/face_detection/face_detection_full_range_sparse.tflite",
+    "pose landmarks (full)": "modules/pose_landmark/pose_landmark_full.tflite",
+    "pose detection": "modules/pose_detection/pose_detection.tflite",
+    "selfie segmentation": "modules/selfie_segmentation/selfie_segmentation.tflite",
+    "selfie segmentation, landscape": (
+        "modules/selfie_segmentation/selfie_segmentation_landscape.tflite"
+    ),
+}
+
+
+def mediapipe_root() -> Path | None:
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_checks() -> list[Check]:
+    root = mediapipe_root()
+    if root is None:
+        return [Check("mediapipe", False, "not installed; run 'make setup'")]
+    from importlib.metadata import version
+
+    installed = version("mediapipe")
+    checks = [
+        Check(
+            "mediapipe",
+            installed == PINNED_MEDIAPIPE,
+            f"{installed}"
+            + ("" if installed == PINNED_MEDIAPIPE else f" (consentclip needs {PINNED_MEDIAPIPE})"),
+        )
+    ]
+    for label, rel in REQUIRED_MODELS.items():
+        path = root / rel
+        ok = path.is_file() and path.stat().st_size > 0
+        checks.append(Check(f"model: {label}", ok, path.name if ok else f"missing: {path}"))
+    return checks

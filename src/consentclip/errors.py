@@ -1,0 +1,73 @@
+"""Typed errors. Each carries a message a clinician can act on and a stable exit code.
+
+The CLI turns any of these into one line on stderr and the exit code below; nothing else in the
+package decides exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    REFUSED = 3
+    BATCH_PARTIAL = 4
+    INTERRUPTED = 130
+
+
+class ConsentClipError(Exception):
+    """Base class: an expected failure with a one-line, actionable message."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = self.message if not self.hint else f"{self.message} ({self.hint})"
+        return " ".join(text.split())
+
+
+class UsageError(ConsentClipError):
+    """Bad arguments: an unknown purpose, a malformed date or region."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(ConsentClipError):
+    """A consent id, clip or file that does not exist."""
+
+
+class HomeError(ConsentClipError):
+    """The consent home is missing, unwritable, or from a newer schema."""
+
+
+class IntegrityError(ConsentClipError):
+    """A signature or the audit chain does not verify: the registry was edited behind our back."""
+
+
+class MediaError(ConsentClipError):
+    """A file cannot be decoded, processed or encoded."""
+
+
+class VerificationError(MediaError):
+    """The written output still carries something identifying; it has been removed."""
+
+
+class ConsentRefused(ConsentClipError):
+    """The consent gate refused: the rule that failed is in `rule`."""
+
+    exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str, *, rule: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.rule = rule
+
+
+class NotBuiltError(ConsentClipError):
+    """A command whose capability has not been built yet. It says so rather than pretend."""

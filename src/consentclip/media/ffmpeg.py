@@ -1,0 +1,69 @@
+"""Finding ffmpeg and ffprobe, and building argv safely. Only media/ runs these programs."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from consentclip.errors import MediaError
+from consentclip.health import Check
+
+INSTALL_HINT = "install it with 'apt-get install ffmpeg' or run 'make setup'"
+
+
+@functools.cache
+def binary(name: str) -> str:
+    """Absolute path of ffmpeg or ffprobe. ``CONSENTCLIP_FFMPEG_DIR`` may point elsewhere."""
+    folder = os.environ.get("CONSENTCLIP_FFMPEG_DIR")
+    found = shutil.which(name, path=folder) if folder else shutil.which(name)
+    if not found:
+        raise MediaError(f"{name} not found on PATH", hint=INSTALL_HINT)
+    return found
+
+
+def safe_path(path: Path | str) -> str:
+    """A path ffmpeg can never read as an option: a leading '-' gets './' (mat2's defusing)."""
+    text = os.fspath(path)
+    if text.startswith("-"):
+        return "./" + text
+    return text
+
+
+def version(name: str) -> str:
+    out = subprocess.run(
+        [binary(name), "-hide_banner", "-version"], capture_output=True, text=True, check=False
+    ).stdout
+    first = out.splitlines()[0] if out else ""
+    parts = first.split()
+    return parts[2] if len(parts) > 2 else first
+
+
+@functools.cache
+def encoders() -> frozenset[str]:
+    out = subprocess.run(
+        [binary("ffmpeg"), "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+    ).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] in "VAS":
+            names.add(parts[1])
+    return frozenset(names)
+
+
+def ffmpeg_checks() -> list[Check]:
+    checks: list[Check] = []
+    for name in ("ffmpeg", "ffprobe"):
+        try:
+            checks.append(Check(name, True, f"{version(name)} at {binary(name)}"))
+        except MediaError as exc:
+            checks.append(Check(name, False, exc.one_line()))
+    if all(c.ok for c in checks):
+        has = "libx264" in encoders()
+        checks.append(
+            Check("libx264 encoder", has, "present" if has else "missing: install Debian's ffmpeg")
+        )
+    return checks
