@@ -10,6 +10,7 @@ ffmpeg is used only to encode and to plant metadata, never to fetch anything.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,7 +122,7 @@ def draw_arm(w: int, h: int, dx: int, rng: np.random.Generator) -> np.ndarray:
         for a in np.linspace(-np.pi / 2, 3.5 * np.pi, 6)[:-1]
     ]
     order = [0, 2, 4, 1, 3, 0]
-    for a, b in zip(order, order[1:]):
+    for a, b in itertools.pairwise(order):
         cv2.line(frame, star[a], star[b], (30, 30, 35), 3, cv2.LINE_AA)
     cv2.putText(frame, "MUM", (cx - 38, cy + 78), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (40, 35, 30), 3)
     heart = np.array([[300, 175], [315, 160], [330, 175], [315, 200]], np.int32)
@@ -136,7 +137,7 @@ def draw_arm(w: int, h: int, dx: int, rng: np.random.Generator) -> np.ndarray:
 def arm_clip() -> list[np.ndarray]:
     frames = []
     for i in range(4 * FPS):
-        dx = int(round(ARM_SWAY * np.sin(2 * np.pi * i / (4 * FPS))))
+        dx = round(ARM_SWAY * np.sin(2 * np.pi * i / (4 * FPS)))
         frames.append(draw_arm(640, 360, dx, np.random.default_rng(RNG_SEED)))
     return frames
 

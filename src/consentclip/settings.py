@@ -19,7 +19,7 @@ class RedactMode(str, Enum):
 
 @dataclass(frozen=True)
 class ManualRegion:
-    """A clinician-drawn region, optionally limited to [start, end] seconds; tracked through the clip."""
+    """A clinician-drawn region, optionally limited to [start, end] seconds, tracked in the clip."""
 
     box: Box
     start: float | None = None

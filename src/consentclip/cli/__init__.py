@@ -7,7 +7,7 @@ codes to ``_util.cli_command``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,10 +37,10 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     home: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--home",
-            help="Consent home for every command (default: $CONSENTCLIP_HOME, else the user data dir).",
+            help="Consent home for every command (default: $CONSENTCLIP_HOME, else user data dir).",
             file_okay=False,
         ),
     ] = None,
