@@ -1,0 +1,524 @@
+"""Consent-gated export: the ONE place where a consent decision and a media file meet.
+
+Order of work, and why:
+1. Hash the clip's bytes. The link is by content, so a clip edited after linking no longer
+   matches any consent and is refused as unlinked.
+2. Load the linked record, verify its signatures and the audit chain, and ask the pure gate
+   (``consent.gate.evaluate``) before a single frame is decoded. A refusal is logged in the audit
+   chain and raised as ``ConsentRefused``; nothing is written to the output folder.
+3. Map the grant to engine settings: an anonymised-only grant forces face and tattoo redaction and
+   cannot be weakened from the command line; an identifiable grant redacts only what the
+   clinician asked for. Metadata is always stripped and verified by the engine.
+4. The engine writes a hidden temporary file in the output folder; it is then hard-linked to its
+   final name, which fails if that name exists, so an export is never overwritten, not even by a
+   concurrent batch worker. The manifest follows (temp + rename), then the ``export.allowed``
+   audit entry. If anything fails after the claim, both files are removed again: an export that
+   is not in the audit log must not exist.
+
+Output names come from the consent id, the clip number and the purpose, never from the input
+name (which is often the patient's name). The manifest holds no patient name or reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from consentclip import __version__
+from consentclip.consent.records import Grant, Purpose
+from consentclip.detect.regions import Box, Region
+from consentclip.errors import ConsentClipError, ConsentRefused, MediaError
+from consentclip.hashing import sha256_file
+from consentclip.home import Home
+from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
+
+if TYPE_CHECKING:
+    from consentclip.consent.gate import GateDecision
+    from consentclip.consent.registry import Registry
+
+MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_FORMAT = "consentclip-export-manifest/1"
+VIDEO_SUFFIX = ".mp4"
+# Photos are re-encoded as PNG: lossless, so the lesion's detail survives, and PNG carries no EXIF.
+PHOTO_SUFFIX = ".png"
+# Hidden, so that batch discovery and people browsing the folder ignore half-made files.
+PARTIAL_MARK = ".partial-"
+
+ExportState = Literal["absent", "verified", "partial"]
+
+
+def today() -> date:
+    """The date the gate judges expiry and coming-of-age against. One function, so tests can
+    move the clock without touching the registry (editing it would break its signatures)."""
+    return date.today()
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What the clinician asked of the engine, before the grant has its say.
+
+    ``faces``/``tattoos`` are None when not asked: the grant decides. An anonymised-only grant
+    refuses an explicit False.
+    """
+
+    faces: bool | None = None
+    tattoos: bool | None = None
+    mode: RedactMode = RedactMode.BLUR
+    threshold: float = EngineSettings.threshold
+    regions: tuple[ManualRegion, ...] = ()
+    keep: tuple[Box, ...] = ()
+    crf: int = EngineSettings.crf
+    preset: str = EngineSettings.preset
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    clip: Path
+    purpose: Purpose
+    out_dir: Path
+    keep_audio: bool = False
+    options: EngineOptions = field(default_factory=EngineOptions)
+    # Where the QA sheet goes (None: no sheet). Never the export folder's own files.
+    qa_dir: Path | None = None
+    # Batch --resume: a verified earlier export is kept and reported, a partial one is redone.
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """Everything decided before processing: who consented, to what, and how to process."""
+
+    source: Path  # read by the engine only; never written to a manifest or report
+    consent_id: str
+    clip_number: int
+    media_kind: str
+    input_sha256: str
+    purpose: Purpose
+    grant: Grant
+    settings: EngineSettings
+    output: Path
+
+    @property
+    def manifest(self) -> Path:
+        return manifest_path(self.output)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    plan: ExportPlan
+    output_sha256: str
+    manifest: dict[str, Any]
+    engine: EngineResult | None  # None when --resume found a verified earlier export
+    qa_sheet: Path | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def skipped(self) -> bool:
+        return self.engine is None
+
+
+# --- naming ------------------------------------------------------------------------------
+
+
+def output_name(consent_id: str, clip_number: int, purpose: Purpose, media_kind: str) -> str:
+    """``C-7K2M_clip02_teaching.mp4``: from ids only, never from the input file name."""
+    suffix = PHOTO_SUFFIX if media_kind == "photo" else VIDEO_SUFFIX
+    return f"{consent_id}_clip{clip_number:02d}_{purpose.value}{suffix}"
+
+
+def manifest_path(output: Path) -> Path:
+    return output.with_name(output.name + MANIFEST_SUFFIX)
+
+
+def qa_sheet_path(qa_dir: Path, output: Path) -> Path:
+    return qa_dir / f"{output.stem}.qa.pdf"
+
+
+# --- gate -> engine settings -------------------------------------------------------------
+
+
+def settings_for(
+    decision: GateDecision, options: EngineOptions, *, consent_id: str
+) -> EngineSettings:
+    """Engine settings the grant demands, plus what the clinician asked for on top.
+
+    Raises ConsentRefused (rule ``anonymisation_required``) when the clinician asks to switch off
+    a redaction that an anonymised-only grant requires.
+    """
+    grant = decision.grant
+    purpose = grant.purpose.value if grant is not None else "this purpose"
+    for name, demanded, asked in (
+        ("face", decision.redact_faces, options.faces),
+        ("tattoo", decision.redact_tattoos, options.tattoos),
+    ):
+        if demanded and asked is False:
+            raise ConsentRefused(
+                f"consent {consent_id} grants {purpose} anonymised only: "
+                f"{name} redaction cannot be switched off",
+                rule="anonymisation_required",
+                hint=f"drop --no-{name}s, or get an identifiable grant for {purpose}",
+            )
+    faces = True if decision.redact_faces else bool(options.faces)
+    tattoos = True if decision.redact_tattoos else bool(options.tattoos)
+    return EngineSettings(
+        faces=faces,
+        tattoos=tattoos,
+        mode=options.mode,
+        threshold=options.threshold,
+        regions=options.regions,
+        keep=options.keep,
+        keep_audio=decision.keep_audio,
+        crf=options.crf,
+        preset=options.preset,
+        preview=False,
+        show_detections=False,
+    )
+
+
+# --- deciding ----------------------------------------------------------------------------
+
+
+def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
+    """Run the consent gate for one clip. Logs and raises on refusal; returns the plan if allowed.
+
+    No file is created here; the output folder is not even looked at beyond its path.
+    """
+    from consentclip.consent.gate import GateRequest, evaluate
+
+    sha = sha256_file(request.clip)
+    link = registry.find_link(sha)
+    record = registry.get(link.consent_id) if link is not None else None
+    integrity_ok, problems = True, ()
+    if record is not None:
+        reports = (registry.verify(record.id), registry.verify_audit())
+        integrity_ok = all(r.ok for r in reports)
+        problems = tuple(p for r in reports for p in r.problems)
+    decision = evaluate(
+        GateRequest(
+            record=record,
+            purpose=request.purpose,
+            linked=link is not None,
+            today=today(),
+            integrity_ok=integrity_ok,
+            integrity_problems=problems,
+            want_audio=request.keep_audio,
+        )
+    )
+    consent_id = link.consent_id if link is not None else None
+    try:
+        if not decision.allowed:
+            raise ConsentRefused(decision.message, rule=decision.rule or "refused")
+        assert link is not None and decision.grant is not None  # the gate allows only linked clips
+        settings = settings_for(decision, request.options, consent_id=link.consent_id)
+    except ConsentRefused as refusal:
+        registry.record_export_decision(
+            consent_id=consent_id,
+            sha256=sha,
+            purpose=request.purpose.value,
+            allowed=False,
+            rule=refusal.rule,
+            detail={"message": refusal.one_line()},
+        )
+        raise
+    name = output_name(link.consent_id, link.clip_number, request.purpose, link.media_kind)
+    return ExportPlan(
+        source=Path(request.clip),
+        consent_id=link.consent_id,
+        clip_number=link.clip_number,
+        media_kind=link.media_kind,
+        input_sha256=sha,
+        purpose=request.purpose,
+        grant=decision.grant,
+        settings=settings,
+        output=Path(request.out_dir).absolute() / name,
+    )
+
+
+# --- existing exports (never overwrite; --resume) ----------------------------------------
+
+
+def export_state(output: Path, input_sha256: str) -> ExportState:
+    """``verified`` when output and manifest exist, the manifest is for this input and the
+    output's bytes hash to what the manifest says; ``absent`` when neither exists; else
+    ``partial`` (an interrupted or tampered export)."""
+    manifest = manifest_path(output)
+    if not output.exists() and not manifest.exists():
+        return "absent"
+    if not output.is_file() or not manifest.is_file():
+        return "partial"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        recorded_in = data["input"]["sha256"]
+        recorded_out = data["output"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "partial"
+    if recorded_in != input_sha256 or recorded_out != sha256_file(output):
+        return "partial"
+    return "verified"
+
+
+def _remove_quietly(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def sweep_partials(out_dir: Path) -> list[Path]:
+    """Remove hidden half-made files a killed process left in the output folder (ours only)."""
+    removed: list[Path] = []
+    if not out_dir.is_dir():
+        return removed
+    for path in out_dir.iterdir():
+        if path.name.startswith(".") and PARTIAL_MARK in path.name and path.is_file():
+            _remove_quietly(path)
+            removed.append(path)
+    return removed
+
+
+# --- doing -------------------------------------------------------------------------------
+
+
+def export_clip(
+    home: Home,
+    request: ExportRequest,
+    *,
+    progress: Any = None,
+    on_frame_regions: Callable[[int, Sequence[Region]], None] | None = None,
+) -> ExportResult:
+    """Gate, anonymise, claim the output name, write the manifest, log, and make the QA sheet.
+
+    Raises ConsentRefused (exit 3) before any processing if consent does not cover the request;
+    ConsentClipError if the export already exists (never overwritten); MediaError /
+    VerificationError from the engine. On any failure, nothing is left in the output folder.
+    """
+    from consentclip.consent.registry import Registry
+
+    with Registry.open(home) as registry:
+        plan = decide(registry, request)
+
+    state = export_state(plan.output, plan.input_sha256)
+    if state == "verified" and request.resume:
+        manifest = json.loads(plan.manifest.read_text(encoding="utf-8"))
+        return ExportResult(plan, manifest["output"]["sha256"], manifest, None)
+    if state == "partial" and request.resume:
+        _remove_quietly(plan.output, plan.manifest)
+    elif state != "absent":
+        raise _already_exists(plan.output, "remove it first, choose another --out, or resume")
+
+    collected: dict[int, list[Region]] = {}
+
+    def remember(index: int, regions: Sequence[Region]) -> None:
+        if request.qa_dir is not None and regions:
+            collected[index] = list(regions)
+        if on_frame_regions is not None:
+            on_frame_regions(index, regions)
+
+    plan.output.parent.mkdir(parents=True, exist_ok=True)
+    claimed = False
+    try:
+        with _partial_output(plan.output) as tmp:
+            result = _run_engine(plan, tmp, progress, remember)
+            _claim(tmp, plan.output)
+            claimed = True
+        output_sha = sha256_file(plan.output)
+        manifest = build_manifest(plan, result, output_sha)
+        _write_json_atomic(plan.manifest, manifest)
+        with Registry.open(home) as registry:
+            registry.record_export_decision(
+                consent_id=plan.consent_id,
+                sha256=plan.input_sha256,
+                purpose=plan.purpose.value,
+                allowed=True,
+                rule=None,
+                detail={
+                    "output": plan.output.name,
+                    "destination": str(plan.output.parent),
+                    "output_sha256": output_sha,
+                    "clip_number": plan.clip_number,
+                },
+            )
+    except BaseException:
+        # Includes KeyboardInterrupt: an export that is not in the audit log must not exist.
+        if claimed:
+            _remove_quietly(plan.output, plan.manifest)
+        raise
+
+    qa_sheet, warnings = None, list(result.warnings)
+    if request.qa_dir is not None:
+        qa_sheet, warning = _qa_sheet(plan, result, manifest, collected, request.qa_dir)
+        if warning:
+            warnings.append(warning)
+    return ExportResult(plan, output_sha, manifest, result, qa_sheet, tuple(warnings))
+
+
+def _run_engine(
+    plan: ExportPlan,
+    dst: Path,
+    progress: Any,
+    on_frame_regions: Callable[[int, Sequence[Region]], None],
+) -> EngineResult:
+    from consentclip.pipeline import anonymise
+
+    return anonymise(
+        plan.source, dst, plan.settings, progress=progress, on_frame_regions=on_frame_regions
+    )
+
+
+@contextlib.contextmanager
+def _partial_output(output: Path) -> Iterator[Path]:
+    """A hidden path beside ``output`` for the engine to write; removed unless claimed."""
+    tmp = output.with_name(f".{output.stem}{PARTIAL_MARK}{os.getpid()}{output.suffix}")
+    _remove_quietly(tmp)
+    try:
+        yield tmp
+    finally:
+        _remove_quietly(tmp)
+
+
+def _claim(tmp: Path, output: Path) -> None:
+    """Give the finished file its final name without ever replacing an existing file."""
+    try:
+        os.link(tmp, output)  # atomic, and fails if the name exists
+    except FileExistsError:
+        raise _already_exists(output, "an export of the same clip finished first") from None
+    except OSError:
+        # File systems without hard links (some network/FAT mounts): check, then rename.
+        if output.exists():
+            raise _already_exists(output, "remove it first or choose another --out") from None
+        os.replace(tmp, output)
+
+
+def _already_exists(output: Path, hint: str) -> ConsentClipError:
+    return ConsentClipError(
+        f"{output.name} already exists in {output.parent}; exports are never overwritten", hint=hint
+    )
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL_MARK}", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+# --- manifest ----------------------------------------------------------------------------
+
+
+def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -> dict[str, Any]:
+    """The export's record: ids, hashes, grant, settings, statistics, verification, time.
+
+    Deliberately absent: the patient's name and reference, and the input file name.
+    """
+    from consentclip.media.ffmpeg import version as tool_version
+
+    grant = plan.grant
+    return {
+        "format": MANIFEST_FORMAT,
+        "consent_id": plan.consent_id,
+        "clip_number": plan.clip_number,
+        "purpose": plan.purpose.value,
+        "grant": {
+            "purpose": grant.purpose.value,
+            "identifiable": grant.identifiable,
+            "voice": grant.voice,
+            "expires": grant.expires.isoformat(),
+        },
+        "input": {"sha256": plan.input_sha256, "media_kind": plan.media_kind},
+        "output": {
+            "name": plan.output.name,
+            "sha256": output_sha256,
+            "bytes": plan.output.stat().st_size,
+            "media_kind": result.media_kind,
+            "width": result.width,
+            "height": result.height,
+            "frames": result.frames,
+            "fps": result.fps,
+            "duration_s": result.duration,
+            "audio": result.audio_kept,
+        },
+        "engine": {
+            "consentclip": __version__,
+            "ffmpeg": tool_version("ffmpeg"),
+            "settings": jsonable(plan.settings),
+        },
+        "detections": {
+            "face_tracks": result.face_tracks,
+            "tattoo_tracks": result.tattoo_tracks,
+            "frames_with_faces": result.frames_with_faces,
+            "frames_with_tattoos": result.frames_with_tattoos,
+        },
+        "verification": {
+            "ok": result.verification.ok,
+            "checked": list(result.verification.checked),
+            "problems": list(result.verification.problems),
+        },
+        "warnings": list(result.warnings),
+        "elapsed_s": round(result.elapsed_s, 3),
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, enums, tuples and paths as plain JSON values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _qa_sheet(
+    plan: ExportPlan,
+    result: EngineResult,
+    manifest: dict[str, Any],
+    regions: dict[int, list[Region]],
+    qa_dir: Path,
+) -> tuple[Path | None, str | None]:
+    """The QA sheet is a review aid, not part of the export: a failure to draw it is a warning."""
+    from consentclip.qa_sheet import QaInput, write_qa_sheet
+
+    target = qa_sheet_path(qa_dir, plan.output)
+    try:
+        write_qa_sheet(
+            target, QaInput(output=plan.output, result=result, manifest=manifest, regions=regions)
+        )
+    except (MediaError, OSError, ValueError) as exc:
+        return None, f"QA sheet not written: {exc}"
+    return target, None
+
+
+__all__ = [
+    "EngineOptions",
+    "ExportPlan",
+    "ExportRequest",
+    "ExportResult",
+    "build_manifest",
+    "decide",
+    "export_clip",
+    "export_state",
+    "output_name",
+    "settings_for",
+    "sweep_partials",
+]
