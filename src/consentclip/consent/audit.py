@@ -1,0 +1,157 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing, removing or
+reordering any entry breaks the chain from that point on. The newest hash (the head) is signed
+with the clinic key, so cutting entries off the end is caught too. SQLite triggers refuse
+UPDATE and DELETE on the table, which stops accidents; the chain and the signed head catch
+anyone who drops the triggers.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from consentclip.consent.signing import ClinicKey
+
+GENESIS = "0" * 64
+_SEP = "\x1f"  # unit separator: cannot occur in any field we write
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    ts: datetime
+    os_user: str
+    event: str
+    consent_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts.isoformat(),
+            "os_user": self.os_user,
+            "event": self.event,
+            "consent_id": self.consent_id,
+            "detail": self.detail,
+            "hash": self.hash,
+        }
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        # No passwd entry (containers): the uid still identifies who acted.
+        return f"uid:{os.getuid()}"
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def entry_hash(row: tuple[int, str, str, str, str | None, str, str]) -> str:
+    seq, ts, user, event, consent_id, detail_text, prev_hash = row
+    payload = _SEP.join([str(seq), ts, user, event, consent_id or "", detail_text, prev_hash])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def head_message(seq: int, head_hash: str) -> bytes:
+    return f"consentclip-audit-head:{seq}:{head_hash}".encode()
+
+
+def append(
+    conn: sqlite3.Connection,
+    key: ClinicKey,
+    event: str,
+    *,
+    consent_id: str | None,
+    detail: dict[str, Any],
+) -> AuditEntry:
+    """Append one entry and re-sign the head. The caller holds a write transaction."""
+    last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    ts = now_utc()
+    user = os_user()
+    detail_text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+    digest = entry_hash((seq, ts.isoformat(), user, event, consent_id, detail_text, prev))
+    conn.execute(
+        "INSERT INTO audit (seq, ts, os_user, event, consent_id, detail, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, ts.isoformat(), user, event, consent_id, detail_text, prev, digest),
+    )
+    conn.execute(
+        "INSERT INTO audit_head (id, seq, hash, signature) VALUES (1, ?, ?, ?)"
+        " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,"
+        " signature = excluded.signature",
+        (seq, digest, key.sign(head_message(seq, digest))),
+    )
+    return AuditEntry(seq, ts, user, event, consent_id, detail, prev, digest)
+
+
+def entries(conn: sqlite3.Connection, consent_id: str | None = None) -> list[AuditEntry]:
+    sql = "SELECT seq, ts, os_user, event, consent_id, detail, prev_hash, hash FROM audit"
+    args: tuple[Any, ...] = ()
+    if consent_id is not None:
+        sql += " WHERE consent_id = ?"
+        args = (consent_id,)
+    return [_entry(row) for row in conn.execute(sql + " ORDER BY seq", args)]
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    seq, ts, user, event, consent_id, detail_text, prev, digest = row
+    try:
+        detail = json.loads(detail_text)
+    except json.JSONDecodeError:
+        detail = {"unreadable": detail_text}
+    return AuditEntry(
+        seq, datetime.fromisoformat(ts), user, event, consent_id, detail, prev, digest
+    )
+
+
+def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
+    """Every problem found in the chain, oldest first; empty when the log is intact."""
+    problems: list[str] = []
+    rows = conn.execute(
+        "SELECT seq, ts, os_user, event, consent_id, detail, prev_hash, hash FROM audit"
+        " ORDER BY rowid"
+    ).fetchall()
+    prev = GENESIS
+    expected_seq = 1
+    for row in rows:
+        seq, stored_hash, stored_prev = row[0], row[7], row[6]
+        if seq != expected_seq:
+            problems.append(
+                f"audit entry {expected_seq} is missing or out of order (found entry {seq})"
+            )
+        if stored_prev != prev:
+            problems.append(f"audit entry {seq} does not chain to the entry before it")
+        recomputed = entry_hash((seq, row[1], row[2], row[3], row[4], row[5], stored_prev))
+        if recomputed != stored_hash:
+            problems.append(f"audit entry {seq} ({row[3]}) was edited: its hash does not match")
+        prev = stored_hash
+        expected_seq = seq + 1
+    head = conn.execute("SELECT seq, hash, signature FROM audit_head WHERE id = 1").fetchone()
+    if head is None:
+        if rows:
+            problems.append("the signed audit head is missing")
+        return problems
+    head_seq, head_hash, signature = head
+    if not key.verify(head_message(head_seq, head_hash), signature):
+        problems.append("the audit head signature does not verify with the clinic key")
+    last_seq = rows[-1][0] if rows else 0
+    if head_seq != last_seq or head_hash != prev:
+        problems.append(
+            f"the signed audit head names entry {head_seq} but the log ends at entry {last_seq}:"
+            " entries were removed or added behind the tool's back"
+        )
+    return problems

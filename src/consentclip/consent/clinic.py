@@ -1,0 +1,78 @@
+"""The clinic's settings, from ``clinic.toml`` in the consent home: what consent forms print."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from consentclip.errors import HomeError
+from consentclip.home import Home
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_TOML = """\
+# Printed on every consent form. Edit to match your clinic.
+name = "Example Dermatology Clinic"
+address = "1 Example Street, Example City"
+phone = ""
+# Who patients contact to withdraw consent (email, phone or desk).
+withdraw_contact = "the clinic reception or privacy@example.org"
+# Years the signed consent is kept (HIPAA asks for at least 6).
+retention_years = 6
+# Optional logo (PNG/JPEG), relative to this file's folder.
+logo = ""
+"""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    address: str
+    phone: str = ""
+    withdraw_contact: str = ""
+    retention_years: int = 6
+    logo: Path | None = None
+
+    @classmethod
+    def load(cls, home: Home) -> Clinic:
+        path = home.settings_path
+        if not path.exists():
+            return cls.from_dict({}, home)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise HomeError(f"{path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, home)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], home: Home) -> Clinic:
+        logo_text = str(data.get("logo") or "")
+        logo = (home.root / logo_text) if logo_text else None
+        if logo is not None and not logo.is_file():
+            raise HomeError(
+                f"clinic logo {logo} does not exist", hint=f"fix 'logo' in {home.settings_path}"
+            )
+        try:
+            retention = int(data.get("retention_years", 6))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise HomeError(f"retention_years in {home.settings_path} must be a number") from None
+        return cls(
+            name=str(data.get("name") or "Clinic"),
+            address=str(data.get("address") or ""),
+            phone=str(data.get("phone") or ""),
+            withdraw_contact=str(data.get("withdraw_contact") or "the clinic"),
+            retention_years=retention,
+            logo=logo,
+        )
+
+
+def write_default(home: Home) -> bool:
+    """Write a starter clinic.toml unless one exists. True when written."""
+    if home.settings_path.exists():
+        return False
+    home.settings_path.write_text(DEFAULT_TOML, encoding="utf-8")
+    return True

@@ -1,0 +1,50 @@
+"""Signed consent documents, kept in the consent home by SHA-256 and never overwritten."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+from consentclip.errors import IntegrityError
+from consentclip.home import Home
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def document_path(home: Home, sha256: str, suffix: str) -> Path:
+    return home.documents_dir / f"{sha256}{suffix}"
+
+
+def store(home: Home, data: bytes, suffix: str) -> tuple[str, Path]:
+    """Keep ``data`` as documents/<sha256><suffix>. Storing the same bytes twice is a no-op;
+    an existing file is never replaced, and one whose content no longer matches its name is
+    reported rather than "repaired"."""
+    digest = sha256_bytes(data)
+    home.documents_dir.mkdir(parents=True, exist_ok=True)
+    target = document_path(home, digest, suffix)
+    if target.exists():
+        if sha256_bytes(target.read_bytes()) != digest:
+            raise IntegrityError(f"stored document {target.name} no longer matches its hash")
+        return digest, target
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o444)
+        # link() fails rather than replaces when another process stored it first.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return digest, target
+
+
+def find(home: Home, sha256: str) -> Path | None:
+    matches = sorted(home.documents_dir.glob(f"{sha256}.*")) if home.documents_dir.exists() else []
+    return matches[0] if matches else None

@@ -1,0 +1,801 @@
+"""The consent registry: SQLite in the consent home, every record version signed, every change
+an audit entry.
+
+Concurrency: WAL journal, a busy timeout, and every write in one ``BEGIN IMMEDIATE``
+transaction that also appends its audit entry, so two processes writing at once serialise and
+neither loses a write nor forks the audit chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any
+
+from consentclip.consent import audit, ids, schema
+from consentclip.consent.audit import AuditEntry, now_utc
+from consentclip.consent.records import (
+    AGE_OF_MAJORITY,
+    Clinician,
+    ConsentRecord,
+    Grant,
+    IntegrityReport,
+    Interpreter,
+    Purpose,
+    Recording,
+    Signature,
+    Signer,
+    SignerRole,
+    State,
+    Status,
+    Template,
+    age_on,
+)
+from consentclip.consent.signing import ClinicKey
+from consentclip.errors import ConsentRefused, HomeError, NotFoundError, UsageError
+from consentclip.health import Check
+from consentclip.home import Home
+
+BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class NewConsent:
+    """Everything ``consent new`` collects; the registry assigns id, version and state."""
+
+    patient_ref: str
+    signer: Signer
+    grants: tuple[Grant, ...]
+    template: Template
+    recording: Recording = field(default_factory=Recording)
+    clinician: Clinician | None = None
+    patient_name: str | None = None
+    birth_date: date | None = None
+    witness: str | None = None
+    interpreter: Interpreter | None = None
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class ClipLink:
+    consent_id: str
+    sha256: str
+    original_name: str
+    media_kind: str
+    linked_at: datetime
+    clip_number: int
+
+
+@dataclass(frozen=True)
+class Revocation:
+    record: ConsentRecord
+    withdrawn: tuple[Purpose, ...]
+    exports: tuple[AuditEntry, ...]
+
+
+class Registry:
+    def __init__(self, home: Home, conn: sqlite3.Connection, key: ClinicKey) -> None:
+        self.home = home
+        self._conn = conn
+        self.key = key
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @classmethod
+    def initialise(cls, home: Home) -> bool:
+        """Create the home, the clinic key, the database and clinic.toml. True if created."""
+        from consentclip.consent.clinic import write_default
+
+        try:
+            home.root.mkdir(parents=True, exist_ok=True)
+            home.documents_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise HomeError(f"cannot create the consent home at {home.root}: {exc}") from None
+        if not os.access(home.root, os.W_OK):
+            raise HomeError(f"the consent home {home.root} is not writable")
+        created_db = not home.db_path.exists()
+        key, _ = ClinicKey.create(home)
+        conn = _connect(home)
+        try:
+            start = schema.migrate(conn)
+            if start == 0:
+                with _transaction(conn):
+                    audit.append(
+                        conn, key, "init", consent_id=None,
+                        detail={"schema_version": schema.CURRENT_VERSION},
+                    )  # fmt: skip
+        finally:
+            conn.close()
+        write_default(home)
+        return created_db
+
+    @classmethod
+    def open(cls, home: Home) -> Registry:
+        if not home.db_path.exists():
+            raise HomeError(
+                f"no consent registry at {home.root}", hint="run 'consentclip init' first"
+            )
+        key = ClinicKey.load(home)
+        conn = _connect(home)
+        try:
+            version = schema.read_version(conn)
+            if version > schema.CURRENT_VERSION:
+                raise HomeError(
+                    f"the registry database is schema version {version}, newer than this "
+                    f"consentclip supports ({schema.CURRENT_VERSION})",
+                    hint="upgrade consentclip; the database was left untouched",
+                )
+            if version < schema.CURRENT_VERSION:
+                schema.migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(home, conn, key)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One serialised write; everything in it, audit entries included, lands or nothing does."""
+        with _transaction(self._conn) as conn:
+            yield conn
+
+    # --- records --------------------------------------------------------------------------
+    def create(self, new: NewConsent, *, today: date | None = None) -> ConsentRecord:
+        today = today or date.today()
+        _validate_new(new, today)
+        with self.transaction() as conn:
+            if new.supersedes is not None:
+                old = self._load(conn, new.supersedes)
+                if old.patient_ref != new.patient_ref:
+                    raise UsageError(
+                        f"consent {old.id} belongs to another patient; it cannot be superseded "
+                        "by this one"
+                    )
+                if old.status in (Status.SUPERSEDED, Status.VOIDED):
+                    raise UsageError(f"consent {old.id} is already {old.status.value}")
+            consent_id = self._fresh_id(conn)
+            record = ConsentRecord(
+                id=consent_id,
+                version=1,
+                status=Status.DRAFT,
+                patient_ref=new.patient_ref,
+                signer=new.signer,
+                clinician=new.clinician,
+                template=new.template,
+                recording=new.recording,
+                grants=tuple(sorted(new.grants, key=lambda g: list(Purpose).index(g.purpose))),
+                created_at=now_utc(),
+                patient_name=new.patient_name,
+                birth_date=new.birth_date,
+                witness=new.witness,
+                interpreter=new.interpreter,
+                supersedes=new.supersedes,
+            )
+            self._write(conn, record, event="create", detail={"grants": _grant_summary(record)})
+        return record
+
+    def get(self, consent_id: str) -> ConsentRecord:
+        cid = ids.normalise(consent_id)
+        return self._load(self._conn, cid)
+
+    def list(
+        self, *, state: State | None = None, patient_ref: str | None = None
+    ) -> list[ConsentRecord]:
+        sql, args = "SELECT id FROM consents", []
+        if patient_ref is not None:
+            sql += " WHERE patient_ref = ?"
+            args.append(patient_ref)
+        records = [
+            self._load(self._conn, row[0])
+            for row in self._conn.execute(sql + " ORDER BY created_at, id", args)
+        ]
+        if state is not None:
+            today = date.today()
+            records = [r for r in records if r.state_on(today) is state]
+        return records
+
+    def sign(self, consent_id: str, signature: Signature) -> ConsentRecord:
+        """File the signature of a draft. Signing a consent that supersedes another retires it."""
+        cid = ids.normalise(consent_id)
+        with self.transaction() as conn:
+            record = self._load(conn, cid)
+            if record.status is not Status.DRAFT:
+                raise UsageError(
+                    f"consent {cid} is already {record.state.value}; a signed consent is never "
+                    "signed again (create a new one with --supersedes)"
+                )
+            signed = replace(record, status=Status.SIGNED, signature=signature)
+            signed = self._bump(signed)
+            self._write(
+                conn, signed, event="sign",
+                detail={"method": signature.method, "document_sha256": signature.document_sha256,
+                        "signed_by": signature.signed_by},
+            )  # fmt: skip
+            if record.supersedes:
+                old = self._load(conn, record.supersedes)
+                if old.status not in (Status.SUPERSEDED, Status.VOIDED):
+                    retired = self._bump(replace(old, status=Status.SUPERSEDED, superseded_by=cid))
+                    self._write(conn, retired, event="supersede", detail={"superseded_by": cid})
+        return signed
+
+    def revoke(self, consent_id: str, *, purpose: Purpose | None, reason: str) -> Revocation:
+        """Withdraw one grant or all remaining ones: a new signed version, the old one kept."""
+        cid = ids.normalise(consent_id)
+        if not reason.strip():
+            raise UsageError("a withdrawal needs a reason (--reason TEXT)")
+        with self.transaction() as conn:
+            record = self._load(conn, cid)
+            if record.status is Status.DRAFT:
+                raise UsageError(f"consent {cid} was never signed; there is nothing to withdraw")
+            if record.status in (Status.VOIDED, Status.SUPERSEDED):
+                raise UsageError(f"consent {cid} is {record.status.value}; it grants nothing")
+            if purpose is not None:
+                grant = record.grant_for(purpose)
+                if grant is None:
+                    granted = ", ".join(g.purpose.value for g in record.grants)
+                    raise UsageError(
+                        f"consent {cid} has no grant for {purpose.value}; grants: {granted}"
+                    )
+                if grant.withdrawn:
+                    raise UsageError(
+                        f"the {purpose.value} grant of consent {cid} was already withdrawn on "
+                        f"{grant.withdrawn_at.date().isoformat() if grant.withdrawn_at else '?'}"
+                    )
+                targets = (purpose,)
+            else:
+                targets = tuple(g.purpose for g in record.grants if not g.withdrawn)
+                if not targets:
+                    raise UsageError(f"every grant of consent {cid} is already withdrawn")
+            when = now_utc()
+            grants = tuple(
+                replace(g, withdrawn_at=when, withdrawal_reason=reason.strip())
+                if g.purpose in targets
+                else g
+                for g in record.grants
+            )
+            updated = self._bump(record.with_grants(grants))
+            self._write(
+                conn, updated, event="revoke",
+                detail={"purposes": [p.value for p in targets], "reason": reason.strip()},
+            )  # fmt: skip
+            exports = tuple(self._exports(conn, cid))
+        return Revocation(updated, targets, exports)
+
+    def void(self, consent_id: str, *, reason: str) -> ConsentRecord:
+        """Mark a record as never valid (made in error). Exports under it are refused."""
+        cid = ids.normalise(consent_id)
+        if not reason.strip():
+            raise UsageError("voiding needs a reason (--reason TEXT)")
+        with self.transaction() as conn:
+            record = self._load(conn, cid)
+            if record.status is Status.VOIDED:
+                raise UsageError(f"consent {cid} is already voided")
+            voided = self._bump(replace(record, status=Status.VOIDED, void_reason=reason.strip()))
+            self._write(conn, voided, event="void", detail={"reason": reason.strip()})
+        return voided
+
+    # --- integrity ------------------------------------------------------------------------
+    def verify(self, consent_id: str | None = None) -> IntegrityReport:
+        """Check record signatures, version history, and that each record is the one the audit
+        log last saw. Names every field that no longer matches what the clinic key signed."""
+        conn = self._conn
+        if consent_id is not None:
+            targets = [ids.normalise(consent_id)]
+            if not conn.execute("SELECT 1 FROM consents WHERE id = ?", targets).fetchone():
+                raise NotFoundError(f"no consent with id {targets[0]}")
+        else:
+            targets = [row[0] for row in conn.execute("SELECT id FROM consents ORDER BY id")]
+            created = {
+                row[0]
+                for row in conn.execute("SELECT consent_id FROM audit WHERE event = 'create'")
+            }
+            for missing in sorted(created - set(targets)):
+                # A deleted record still left its creation in the chained log.
+                targets.append(missing)
+        problems: list[str] = []
+        for cid in targets:
+            problems += self._verify_one(cid)
+        return IntegrityReport(ok=not problems, problems=problems, checked=len(targets))
+
+    def verify_audit(self) -> IntegrityReport:
+        problems = audit.verify(self._conn, self.key)
+        count = self._conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        return IntegrityReport(ok=not problems, problems=problems, checked=count)
+
+    def _verify_one(self, cid: str) -> list[str]:
+        conn = self._conn
+        problems: list[str] = []
+        row = conn.execute("SELECT record_signature FROM consents WHERE id = ?", (cid,)).fetchone()
+        versions = conn.execute(
+            "SELECT version, body, sha256, signature FROM record_versions WHERE consent_id = ?"
+            " ORDER BY version",
+            (cid,),
+        ).fetchall()
+        if row is None:
+            return [f"{cid}: the record was deleted from the registry (the audit log still has it)"]
+        try:
+            record = self._load(conn, cid)
+        except (ValueError, KeyError, TypeError) as exc:
+            return [f"{cid}: the record cannot be read back ({exc})"]
+        signed_body: dict[str, Any] | None = None
+        for expected, (version, body, digest, sig) in enumerate(versions, start=1):
+            if version != expected:
+                problems.append(f"{cid}: record version {expected} is missing from the history")
+                break
+            if not self.key.verify(body.encode(), sig) or audit_sha(body) != digest:
+                problems.append(
+                    f"{cid}: stored version {version} does not verify with the clinic key"
+                )
+            else:
+                signed_body = json.loads(body)
+        if not versions:
+            problems.append(f"{cid}: the signed version history is missing")
+        elif versions[-1][0] != record.version:
+            problems.append(
+                f"{cid}: the record says version {record.version} but the signed history ends at "
+                f"version {versions[-1][0]}"
+            )
+        if not self.key.verify(record.canonical_bytes(), row[0]):
+            changed = _diff(signed_body, record.to_dict()) if signed_body else []
+            what = "; ".join(changed) if changed else "contents differ from what was signed"
+            problems.append(f"{cid}: the record signature does not verify: {what}")
+        # The audit log names the sha256 of every version it saw; the newest must be this one.
+        last = conn.execute(
+            "SELECT detail FROM audit WHERE consent_id = ? AND detail LIKE '%record_sha256%'"
+            " ORDER BY seq DESC LIMIT 1",
+            (cid,),
+        ).fetchone()
+        if last is None:
+            problems.append(f"{cid}: no audit entry records this consent")
+        else:
+            seen = json.loads(last[0])
+            if seen.get("version") != record.version:
+                problems.append(
+                    f"{cid}: the registry holds version {record.version} but the audit log last "
+                    f"recorded version {seen.get('version')}; a change was rolled back or deleted"
+                )
+            elif seen.get("record_sha256") != record.sha256():
+                problems.append(
+                    f"{cid}: version {record.version} differs from the one the audit log recorded"
+                )
+        for link_row in conn.execute(
+            "SELECT sha256 FROM clip_links WHERE consent_id = ?", (cid,)
+        ).fetchall():
+            if not conn.execute(
+                "SELECT 1 FROM audit WHERE event = 'link' AND consent_id = ? AND detail LIKE ?",
+                (cid, f'%"{link_row[0]}"%'),
+            ).fetchone():
+                problems.append(f"{cid}: clip {link_row[0][:12]} is linked without an audit entry")
+        return problems
+
+    # --- audit ----------------------------------------------------------------------------
+    def append_audit(
+        self, event: str, *, consent_id: str | None = None, detail: dict[str, Any] | None = None
+    ) -> AuditEntry:
+        """Append an arbitrary event (export, link, ...) to the chained log in its own write."""
+        with self.transaction() as conn:
+            return audit.append(conn, self.key, event, consent_id=consent_id, detail=detail or {})
+
+    def audit_entries(self, consent_id: str | None = None) -> list[AuditEntry]:
+        cid = ids.normalise(consent_id) if consent_id is not None else None
+        return audit.entries(self._conn, cid)
+
+    def record_export_decision(
+        self,
+        *,
+        consent_id: str | None,
+        sha256: str,
+        purpose: str,
+        allowed: bool,
+        rule: str | None,
+        detail: dict[str, Any],
+    ) -> AuditEntry:
+        body = {**detail, "sha256": sha256, "purpose": purpose, "rule": rule}
+        event = "export.allowed" if allowed else "export.refused"
+        return self.append_audit(event, consent_id=consent_id, detail=body)
+
+    def exports_for(self, consent_id: str) -> list[AuditEntry]:
+        return self._exports(self._conn, ids.normalise(consent_id))
+
+    # --- clip links -----------------------------------------------------------------------
+    def link_clip(
+        self, consent_id: str, sha256: str, original_name: str, media_kind: str
+    ) -> ClipLink:
+        cid = ids.normalise(consent_id)
+        with self.transaction() as conn:
+            record = self._load(conn, cid)
+            state = record.state
+            if record.status is Status.DRAFT:
+                raise ConsentRefused(
+                    f"consent {cid} is not signed yet; sign it before linking clips",
+                    rule="not_signed",
+                )
+            if record.status is Status.VOIDED:
+                raise ConsentRefused(
+                    f"consent {cid} was voided; clips cannot be linked to it", rule="voided"
+                )
+            if record.status is Status.SUPERSEDED:
+                raise ConsentRefused(
+                    f"consent {cid} was superseded by {record.superseded_by}; link to that one",
+                    rule="superseded",
+                )
+            if state is State.WITHDRAWN:
+                raise ConsentRefused(
+                    f"consent {cid} was withdrawn; clips cannot be linked to it", rule="withdrawn"
+                )
+            existing = conn.execute(
+                "SELECT consent_id, original_name, media_kind, linked_at, clip_number"
+                " FROM clip_links WHERE sha256 = ?",
+                (sha256,),
+            ).fetchone()
+            if existing is not None:
+                if existing[0] == cid:
+                    return ClipLink(cid, sha256, existing[1], existing[2],
+                                    datetime.fromisoformat(existing[3]), existing[4])  # fmt: skip
+                other = self._load(conn, existing[0])
+                if other.status not in (Status.SUPERSEDED, Status.VOIDED):
+                    raise UsageError(
+                        f"this clip is already linked to consent {existing[0]}; a clip belongs to "
+                        "one consent (void or supersede that one first)"
+                    )
+                conn.execute("DELETE FROM clip_links WHERE sha256 = ?", (sha256,))
+            number = conn.execute(
+                "SELECT COALESCE(MAX(clip_number), 0) + 1 FROM clip_links WHERE consent_id = ?",
+                (cid,),
+            ).fetchone()[0]
+            link = ClipLink(cid, sha256, original_name, media_kind, now_utc(), number)
+            conn.execute(
+                "INSERT INTO clip_links (sha256, consent_id, original_name, media_kind, linked_at,"
+                " clip_number) VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, cid, original_name, media_kind, link.linked_at.isoformat(), number),
+            )
+            audit.append(
+                conn, self.key, "link", consent_id=cid,
+                detail={"sha256": sha256, "media_kind": media_kind, "clip_number": number,
+                        "previous_consent": existing[0] if existing else None},
+            )  # fmt: skip
+        return link
+
+    def find_link(self, sha256: str) -> ClipLink | None:
+        row = self._conn.execute(
+            "SELECT consent_id, sha256, original_name, media_kind, linked_at, clip_number"
+            " FROM clip_links WHERE sha256 = ?",
+            (sha256,),
+        ).fetchone()
+        return _link(row) if row else None
+
+    def list_links(self, consent_id: str | None = None) -> list[ClipLink]:
+        sql = (
+            "SELECT consent_id, sha256, original_name, media_kind, linked_at, clip_number"
+            " FROM clip_links"
+        )
+        if consent_id is None:
+            rows = self._conn.execute(sql + " ORDER BY consent_id, clip_number").fetchall()
+        else:
+            cid = ids.normalise(consent_id)
+            rows = self._conn.execute(
+                sql + " WHERE consent_id = ? ORDER BY clip_number", (cid,)
+            ).fetchall()
+        return [_link(r) for r in rows]
+
+    # --- internals ------------------------------------------------------------------------
+    def _fresh_id(self, conn: sqlite3.Connection) -> str:
+        length = ids.DEFAULT_LENGTH
+        while True:
+            for _ in range(20):
+                candidate = ids.new_id(length)
+                if not conn.execute("SELECT 1 FROM consents WHERE id = ?", (candidate,)).fetchone():
+                    return candidate
+            length += 1  # this length is crowded: longer ids rather than endless retries
+
+    @staticmethod
+    def _bump(record: ConsentRecord) -> ConsentRecord:
+        return replace(record, version=record.version + 1)
+
+    def _write(
+        self, conn: sqlite3.Connection, record: ConsentRecord, *, event: str, detail: dict[str, Any]
+    ) -> None:
+        """Store a record version: the current row, its grants, the signed history, the audit."""
+        body = record.canonical_bytes()
+        signature = self.key.sign(body)
+        conn.execute("DELETE FROM grants WHERE consent_id = ?", (record.id,))
+        # An upsert, not delete + insert: clip links reference the row.
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _CONSENT_COLUMNS[1:])
+        conn.execute(
+            f"INSERT INTO consents ({', '.join(_CONSENT_COLUMNS)}) VALUES"
+            f" ({', '.join('?' for _ in _CONSENT_COLUMNS)})"
+            f" ON CONFLICT(id) DO UPDATE SET {updates}",
+            (*_consent_row(record), signature),
+        )
+        conn.executemany(
+            "INSERT INTO grants (consent_id, purpose, identifiable, voice, expires, withdrawn_at,"
+            " withdrawal_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (record.id, g.purpose.value, int(g.identifiable), int(g.voice),
+                 g.expires.isoformat(), _iso(g.withdrawn_at), g.withdrawal_reason)
+                for g in record.grants
+            ],
+        )  # fmt: skip
+        conn.execute(
+            "INSERT INTO record_versions (consent_id, version, body, sha256, signature)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (record.id, record.version, body.decode(), record.sha256(), signature),
+        )
+        audit.append(
+            conn, self.key, event, consent_id=record.id,
+            detail={**detail, "version": record.version, "record_sha256": record.sha256()},
+        )  # fmt: skip
+
+    def _load(self, conn: sqlite3.Connection, cid: str) -> ConsentRecord:
+        row = conn.execute(
+            f"SELECT {', '.join(_CONSENT_COLUMNS[:-1])} FROM consents WHERE id = ?", (cid,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no consent with id {cid}", hint="see 'consentclip consent list'")
+        grants = conn.execute(
+            "SELECT purpose, identifiable, voice, expires, withdrawn_at, withdrawal_reason"
+            " FROM grants WHERE consent_id = ?",
+            (cid,),
+        ).fetchall()
+        return _record_from_row(dict(zip(_CONSENT_COLUMNS[:-1], row, strict=True)), grants)
+
+    def _exports(self, conn: sqlite3.Connection, cid: str) -> list[AuditEntry]:
+        return [e for e in audit.entries(conn, cid) if e.event == "export.allowed"]
+
+
+# --- module helpers -------------------------------------------------------------------------
+_CONSENT_COLUMNS = (
+    "id", "version", "status", "patient_ref", "patient_name", "birth_date",
+    "signer_role", "signer_name", "signer_authority", "clinician_name", "clinician_registration",
+    "witness", "interpreter_name", "interpreter_language",
+    "template_id", "template_version", "language", "template_sha256",
+    "body_sites", "face_visible", "tattoos_visible", "created_at",
+    "signature_method", "signed_at", "signed_by", "document_sha256",
+    "supersedes", "superseded_by", "void_reason", "record_signature",
+)  # fmt: skip
+
+
+def _consent_row(r: ConsentRecord) -> tuple[Any, ...]:
+    s = r.signature
+    return (
+        r.id, r.version, r.status.value, r.patient_ref, r.patient_name, _iso(r.birth_date),
+        r.signer.role.value, r.signer.name, r.signer.authority,
+        r.clinician.name if r.clinician else None,
+        r.clinician.registration if r.clinician else None,
+        r.witness,
+        r.interpreter.name if r.interpreter else None,
+        r.interpreter.language if r.interpreter else None,
+        r.template.id, r.template.version, r.template.language, r.template.sha256,
+        json.dumps(list(r.recording.body_sites)), int(r.recording.face_visible),
+        int(r.recording.tattoos_visible), r.created_at.isoformat(),
+        s.method if s else None, _iso(s.signed_at) if s else None,
+        s.signed_by if s else None, s.document_sha256 if s else None,
+        r.supersedes, r.superseded_by, r.void_reason,
+    )  # fmt: skip
+
+
+def _record_from_row(c: dict[str, Any], grants: list[tuple[Any, ...]]) -> ConsentRecord:
+    signature = None
+    if c["signature_method"]:
+        signature = Signature(
+            c["signature_method"], datetime.fromisoformat(c["signed_at"]), c["signed_by"],
+            c["document_sha256"],
+        )  # fmt: skip
+    parsed = [
+        Grant(Purpose(p), bool(ident), bool(voice), date.fromisoformat(exp),
+              datetime.fromisoformat(w) if w else None, reason)
+        for p, ident, voice, exp, w, reason in grants
+    ]  # fmt: skip
+    parsed.sort(key=lambda g: list(Purpose).index(g.purpose))
+    return ConsentRecord(
+        id=c["id"],
+        version=int(c["version"]),
+        status=Status(c["status"]),
+        patient_ref=c["patient_ref"],
+        signer=Signer(SignerRole(c["signer_role"]), c["signer_name"], c["signer_authority"]),
+        clinician=Clinician(c["clinician_name"], c["clinician_registration"])
+        if c["clinician_name"]
+        else None,
+        template=Template(
+            c["template_id"], c["template_version"], c["language"], c["template_sha256"]
+        ),
+        recording=Recording(
+            tuple(json.loads(c["body_sites"])), bool(c["face_visible"]), bool(c["tattoos_visible"])
+        ),
+        grants=tuple(parsed),
+        created_at=datetime.fromisoformat(c["created_at"]),
+        patient_name=c["patient_name"],
+        birth_date=date.fromisoformat(c["birth_date"]) if c["birth_date"] else None,
+        witness=c["witness"],
+        interpreter=Interpreter(c["interpreter_name"], c["interpreter_language"])
+        if c["interpreter_name"]
+        else None,
+        signature=signature,
+        supersedes=c["supersedes"],
+        superseded_by=c["superseded_by"],
+        void_reason=c["void_reason"],
+    )
+
+
+def _link(row: tuple[Any, ...]) -> ClipLink:
+    return ClipLink(row[0], row[1], row[2], row[3], datetime.fromisoformat(row[4]), row[5])
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def audit_sha(body: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _grant_summary(record: ConsentRecord) -> list[str]:
+    return [g.describe() for g in record.grants]
+
+
+def _diff(signed: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    """Human names for the fields that differ from the last signed version."""
+    out: list[str] = []
+    if prefix == "" and "grants" in signed and "grants" in current:
+        before = {g["purpose"]: g for g in signed["grants"]}
+        after = {g["purpose"]: g for g in current["grants"]}
+        for purpose in sorted(set(before) | set(after)):
+            if purpose not in after:
+                out.append(f"grant {purpose} was deleted")
+            elif purpose not in before:
+                out.append(f"grant {purpose} was added")
+            else:
+                for name in sorted(set(before[purpose]) | set(after[purpose])):
+                    b, a = before[purpose].get(name), after[purpose].get(name)
+                    if b != a:
+                        out.append(f"grant {purpose} {name} changed ({b} -> {a})")
+        signed = {k: v for k, v in signed.items() if k != "grants"}
+        current = {k: v for k, v in current.items() if k != "grants"}
+    for name in sorted(set(signed) | set(current)):
+        b, a = signed.get(name), current.get(name)
+        if b == a:
+            continue
+        if isinstance(b, dict) and isinstance(a, dict):
+            out += _diff(b, a, prefix=f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name} changed ({b} -> {a})")
+    return out
+
+
+def _validate_new(new: NewConsent, today: date) -> None:
+    if not new.patient_ref.strip():
+        raise UsageError("a consent needs the clinic's patient reference (--patient REF)")
+    if not new.grants:
+        raise UsageError(
+            "a consent needs at least one grant (--grant PURPOSE[:identifiable][:voice])"
+        )
+    seen: set[Purpose] = set()
+    for grant in new.grants:
+        if grant.purpose in seen:
+            raise UsageError(f"purpose {grant.purpose.value} is granted twice; give it once")
+        seen.add(grant.purpose)
+        if grant.expires < today:
+            raise UsageError(
+                f"the {grant.purpose.value} grant expires {grant.expires.isoformat()}, "
+                "which is in the past"
+            )
+    if not new.signer.name.strip():
+        raise UsageError("the signer needs a name (--signer-name NAME)")
+    if new.birth_date is not None and new.birth_date > today:
+        raise UsageError(f"birth date {new.birth_date.isoformat()} is in the future")
+    if new.signer.role.signs_for_minor:
+        if new.birth_date is None:
+            raise UsageError(
+                f"a {new.signer.role.value} signs for a minor: give the patient's --birth-date "
+                "so the consent can lapse when they come of age"
+            )
+        if age_on(new.birth_date, today) >= AGE_OF_MAJORITY:
+            raise UsageError(
+                f"the patient is {age_on(new.birth_date, today)}, an adult: they sign themselves "
+                "(--signer-role patient) or through a legal_representative"
+            )
+    minor = new.birth_date is not None and age_on(new.birth_date, today) < AGE_OF_MAJORITY
+    if new.signer.role is SignerRole.PATIENT and minor:
+        raise UsageError(
+            "the patient is a minor: a parent or guardian signs (--signer-role parent|guardian)"
+        )
+    if new.signer.role is SignerRole.LEGAL_REPRESENTATIVE and not new.signer.authority:
+        raise UsageError(
+            "a legal_representative must state their authority (--signer-authority TEXT)"
+        )
+
+
+def home_checks(home: Home) -> list[Check]:
+    """For ``consentclip doctor``: reads only; creates nothing."""
+    if not home.root.exists():
+        return [Check("consent home", False, f"{home.root} does not exist; run 'consentclip init'")]
+    checks = [
+        Check(
+            "consent home",
+            os.access(home.root, os.W_OK),
+            f"{home.root} writable"
+            if os.access(home.root, os.W_OK)
+            else f"{home.root} is not writable",
+        )
+    ]
+    if not home.db_path.exists():
+        checks.append(
+            Check(
+                "registry schema", False, f"no database at {home.db_path}; run 'consentclip init'"
+            )
+        )
+    else:
+        try:
+            # Read-only URI: doctor must never create or migrate anything.
+            conn = sqlite3.connect(f"file:{home.db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                version = schema.read_version(conn)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            checks.append(Check("registry schema", False, f"cannot read {home.db_path}: {exc}"))
+        else:
+            checks.append(_schema_check(version))
+    try:
+        key = ClinicKey.load(home)
+    except HomeError as exc:
+        checks.append(Check("signing key", False, exc.one_line()))
+    else:
+        checks.append(Check("signing key", True, f"Ed25519 {key.fingerprint()}"))
+    return checks
+
+
+def _schema_check(version: int) -> Check:
+    current = schema.CURRENT_VERSION
+    if version == current:
+        return Check("registry schema", True, f"version {version} (current)")
+    if version > current:
+        detail = f"version {version} is newer than supported ({current}); upgrade consentclip"
+        return Check("registry schema", False, detail)
+    detail = f"version {version} is older than {current}; any consentclip command migrates it"
+    return Check("registry schema", False, detail)
+
+
+def _connect(home: Home) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(home.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise HomeError(f"cannot open the registry {home.db_path}: {exc}") from None
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    # IMMEDIATE takes the write lock up front, so a read-then-write never hits SQLITE_BUSY
+    # half-way; the busy timeout makes the second writer wait instead of fail.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
