@@ -1,0 +1,103 @@
+"""Thin wrappers around the MediaPipe legacy solutions consentclip uses, created once and reused.
+
+Only models bundled in the pinned mediapipe 0.10.21 wheel are touched: face detection
+short-range (``model_selection=0``) and full-range sparse (``model_selection=1``), and pose with
+``model_complexity=1`` (0 and 2 would be downloaded at run time, which we never allow).
+Everything returned is in the caller's pixel coordinates: each call takes the offset and scale
+of the image it was given relative to the frame.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from consentclip.detect.regions import Box
+from consentclip.errors import MediaError
+
+# MediaPipe's C++ logging is noise for a CLI user; keep warnings and errors only.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+POSE_HEAD_LANDMARKS = 11  # 0 nose, 1-3 left eye, 4-6 right eye, 7-8 ears, 9-10 mouth
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an image handed to a model sits in the frame: frame = offset + image / scale."""
+
+    x0: float = 0.0
+    y0: float = 0.0
+    scale: float = 1.0
+
+    def to_frame(self, x: float, y: float) -> tuple[float, float]:
+        return self.x0 + x / self.scale, self.y0 + y / self.scale
+
+
+def _solutions() -> Any:
+    try:
+        import mediapipe as mp
+    except ImportError as exc:  # the install is broken, not the input
+        raise MediaError(
+            "mediapipe is not installed", hint="run 'make setup' or 'consentclip doctor'"
+        ) from exc
+    return mp.solutions
+
+
+class FaceModel:
+    """One BlazeFace graph (short- or full-range). ``detect`` takes an RGB uint8 image."""
+
+    def __init__(self, *, full_range: bool, threshold: float) -> None:
+        fd = _solutions().face_detection
+        self._graph = fd.FaceDetection(
+            model_selection=1 if full_range else 0, min_detection_confidence=threshold
+        )
+
+    def detect(self, rgb: np.ndarray, where: Placement) -> list[tuple[Box, float]]:
+        """Face boxes (BlazeFace's brows-to-chin box) in frame pixels, with their scores."""
+        h, w = rgb.shape[:2]
+        result = self._graph.process(rgb)
+        found: list[tuple[Box, float]] = []
+        for det in result.detections or ():
+            bb = det.location_data.relative_bounding_box
+            x1, y1 = where.to_frame(bb.xmin * w, bb.ymin * h)
+            x2, y2 = where.to_frame((bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h)
+            if x2 > x1 and y2 > y1:
+                found.append((Box.from_corners(x1, y1, x2, y2), float(det.score[0])))
+        return found
+
+    def close(self) -> None:
+        self._graph.close()
+
+
+class PoseModel:
+    """MediaPipe pose (complexity 1, the only bundled one) in static-image mode: we run it on a
+    cadence, not on every frame, so its own frame-to-frame tracking would follow stale ROIs."""
+
+    def __init__(self, *, threshold: float = 0.5) -> None:
+        pose = _solutions().pose
+        self._graph = pose.Pose(
+            static_image_mode=True,
+            model_complexity=1,
+            enable_segmentation=False,
+            min_detection_confidence=threshold,
+        )
+
+    def head_landmarks(self, rgb: np.ndarray, where: Placement) -> np.ndarray | None:
+        """The 11 head landmarks (nose, eyes, ears, mouth) as rows (x, y, visibility) in frame
+        pixels, or None when no person is found."""
+        h, w = rgb.shape[:2]
+        result = self._graph.process(rgb)
+        if result.pose_landmarks is None:
+            return None
+        rows = []
+        for lm in result.pose_landmarks.landmark[:POSE_HEAD_LANDMARKS]:
+            x, y = where.to_frame(lm.x * w, lm.y * h)
+            rows.append((x, y, lm.visibility))
+        return np.asarray(rows, dtype=np.float64)
+
+    def close(self) -> None:
+        self._graph.close()

@@ -1,0 +1,66 @@
+"""From what a model sees to the whole head to redact.
+
+BlazeFace boxes the inner face, brows to chin. Hair and ears identify a person too, so the box is
+enlarged and shifted up. Pose landmarks (nose, eyes, ears, mouth) still place a head when it is
+in profile or turned away, where BlazeFace fails; the head size then comes from whichever
+landmark distances survive the turn. Factors measured on the astronaut portrait (hair 1.54x the
+face box wide, top of hair 0.5x the box height above it) with a privacy margin on top.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from consentclip.detect.regions import Box
+
+# Face box -> head box.
+HEAD_WIDTH = 1.8
+HEAD_HEIGHT = 1.9
+HEAD_SHIFT_UP = 0.22  # of the face box height: the head's centre is above the face's
+
+# Pose landmark distances -> head side, measured on frontal portraits (ear to ear ~0.48 of the
+# head's width, eyes to mouth ~0.26 of its height, nose to an ear ~0.55 in profile).
+_EARS_TO_HEAD = 2.2
+_EYES_MOUTH_TO_HEAD = 4.0
+_NOSE_EAR_TO_HEAD = 1.9
+_MIN_VISIBILITY = 0.3
+
+
+def head_from_face(face: Box, margin: float = 1.0) -> Box:
+    """The whole-head box for a BlazeFace face box, times an extra ``margin``."""
+    w, h = face.w * HEAD_WIDTH * margin, face.h * HEAD_HEIGHT * margin
+    cx, cy = face.cx, face.cy - HEAD_SHIFT_UP * face.h
+    return Box(cx - w / 2, cy - h / 2, w, h)
+
+
+def head_from_pose(landmarks: np.ndarray) -> tuple[Box, float] | None:
+    """The whole-head box and a confidence from the 11 pose head landmarks (x, y, visibility).
+
+    None when the landmarks are too unsure to place a head (pose always answers with some
+    landmarks once it has found a body, visible or not).
+    """
+    if landmarks.shape[0] < 11:
+        return None
+    vis = landmarks[:, 2]
+    confidence = float(vis.max())
+    if confidence < _MIN_VISIBILITY:
+        return None
+    pts = landmarks[:, :2]
+    nose, ear_l, ear_r = pts[0], pts[7], pts[8]
+    eyes = (pts[2] + pts[5]) / 2
+    mouth = (pts[9] + pts[10]) / 2
+    side = max(
+        _EARS_TO_HEAD * float(np.linalg.norm(ear_l - ear_r)),
+        _EYES_MOUTH_TO_HEAD * float(np.linalg.norm(eyes - mouth)),
+        _NOSE_EAR_TO_HEAD
+        * max(float(np.linalg.norm(nose - ear_l)), float(np.linalg.norm(nose - ear_r))),
+    )
+    if side <= 1.0:
+        return None
+    # Centre between the landmarks' extremes, raised a little: the landmarks sit in the lower
+    # two thirds of the head (the crown has none).
+    x1, y1 = pts.min(axis=0)
+    x2, y2 = pts.max(axis=0)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - 0.12 * side
+    w, h = side * 1.05, side * 1.15
+    return Box(cx - w / 2, cy - h / 2, w, h), confidence

@@ -1,0 +1,119 @@
+"""FaceDetector on real images: the public-domain astronaut portrait (skimage) and lavfi frames.
+
+Real MediaPipe models, no mocks. Ground truth for the portrait is its head (hair and ears
+included) measured by hand: x 160..320, y 15..180 in the 512x512 image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from consentclip.detect.faces import FaceDetector
+from consentclip.detect.heads import head_from_face
+from consentclip.detect.regions import Box, RegionKind
+
+ASTRONAUT_HEAD = Box.from_corners(160, 15, 320, 180)
+
+
+def coverage(truth: Box, boxes: list[Box]) -> float:
+    """Fraction of ``truth`` covered by the union of ``boxes`` (pixel mask, exact enough)."""
+    x1, y1, x2, y2 = truth.int_corners()
+    mask = np.zeros((y2 - y1, x2 - x1), bool)
+    for b in boxes:
+        bx1, by1, bx2, by2 = b.int_corners()
+        mask[max(by1 - y1, 0) : max(by2 - y1, 0), max(bx1 - x1, 0) : max(bx2 - x1, 0)] = True
+    return float(mask.mean())
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+@pytest.fixture(scope="module")
+def detector() -> Iterator[FaceDetector]:
+    det = FaceDetector()
+    yield det
+    det.close()
+
+
+def test_astronaut_head_is_covered_by_one_head_sized_box(astronaut: np.ndarray) -> None:
+    det = FaceDetector()
+    try:
+        regions = det.process_frame(0, astronaut)
+    finally:
+        det.close()
+    assert len(regions) == 1
+    (r,) = regions
+    assert r.kind is RegionKind.FACE and r.source in {"full", "short", "tile", "pose"}
+    assert coverage(ASTRONAUT_HEAD, [r.box]) >= 0.95
+    # Head-sized, not a quarter of the picture: at most ~2x the true head's area.
+    assert r.box.area <= 2.0 * ASTRONAUT_HEAD.area
+
+
+def test_head_box_is_bigger_than_face_box_and_shifted_up() -> None:
+    face = Box(100, 100, 50, 50)
+    head = head_from_face(face)
+    assert head.w > 1.5 * face.w and head.h > 1.7 * face.h
+    assert head.y < face.y - 0.4 * face.h  # room for the hair
+    assert head.y2 >= face.y2  # the chin stays covered
+
+
+def test_small_face_in_1080p_is_found_through_tiles(astronaut: np.ndarray) -> None:
+    # A 70 px head in a 1920x1080 frame: 3.6% of the width, far below what the whole-frame pass
+    # can see; the tiles (one every other frame, in rotation) must find it within a sweep.
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    head = cv2.resize(astronaut[15:180, 160:320], (70, 72), interpolation=cv2.INTER_AREA)
+    canvas[700:772, 1500:1570] = head
+    truth = Box(1500, 700, 70, 72)
+    det = FaceDetector()
+    try:
+        found_at = None
+        for i in range(24):
+            regions = det.process_frame(i, canvas)
+            if regions:
+                found_at = i
+                break
+        assert found_at is not None, "small face never found"
+        assert all(r.source == "tile" for r in regions)
+        assert coverage(truth, [r.box for r in regions]) >= 0.95
+        # Once found it is followed in a crop, not only when its tile comes round again.
+        hits = sum(bool(det.process_frame(found_at + k, canvas)) for k in range(1, 9))
+        assert hits >= 4
+    finally:
+        det.close()
+
+
+def _frames(path: Path, limit: int) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        while len(frames) < limit:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    return frames
+
+
+def test_no_face_on_testsrc2(make_clip: Callable[..., Path], detector: FaceDetector) -> None:
+    clip = make_clip("bars.mp4", seconds=1, size="1280x720", audio=False)
+    frames = _frames(clip, 26)
+    assert len(frames) == 25
+    for i, frame in enumerate(frames):
+        assert detector.process_frame(i, frame) == [], f"false positive on frame {i}"
+
+
+def test_rejects_frames_that_are_not_bgr(detector: FaceDetector) -> None:
+    with pytest.raises(ValueError):
+        detector.process_frame(0, np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError):
+        FaceDetector(threshold=1.5)
