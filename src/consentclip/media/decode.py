@@ -1,0 +1,173 @@
+"""Decoding a clip to upright BGR frames: an ffmpeg subprocess feeding a bounded queue.
+
+The reader thread owns the pipe; the consumer iterates. ``close()`` sets a stop flag, drains the
+queue (so a blocked ``put`` returns), kills and reaps ffmpeg and joins the thread, whatever
+happened: the PySceneDetect pattern, so an exception in any stage never hangs the pipeline.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import IO
+
+import numpy as np
+
+from consentclip.errors import MediaError
+from consentclip.media.ffmpeg import binary, safe_path
+from consentclip.media.probe import VideoInfo, last_line
+
+_END = object()
+_POLL_S = 0.1
+
+
+def queue_slots(frame_bytes: int, budget_bytes: int, lo: int = 2, hi: int = 16) -> int:
+    """How many frames a queue may hold so that memory does not depend on the resolution."""
+    return max(lo, min(hi, budget_bytes // max(frame_bytes, 1)))
+
+
+def decoder_argv(info: VideoInfo) -> list[str]:
+    # autorotate is ffmpeg's default: frames arrive upright. -fps_mode cfr resamples variable
+    # frame rate input to the average rate, so frame i is at i/fps and audio stays in sync.
+    return [
+        binary("ffmpeg"),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        safe_path(info.path),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-fps_mode",
+        "cfr",
+        "-r",
+        str(info.fps),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "pipe:1",
+    ]
+
+
+class FrameReader:
+    """Iterate ``(index, frame)`` over a clip; frames are writable HxWx3 uint8 BGR arrays."""
+
+    def __init__(self, info: VideoInfo, *, queue_budget_bytes: int = 96 << 20) -> None:
+        self.info = info
+        self.frame_bytes = info.width * info.height * 3
+        self._queue: queue.Queue[object] = queue.Queue(
+            queue_slots(self.frame_bytes, queue_budget_bytes)
+        )
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self.frames_read = 0
+
+    def __enter__(self) -> FrameReader:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        # stderr goes to a file, not a pipe: a chatty decoder can never block on a full pipe.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        try:
+            self._proc = subprocess.Popen(
+                decoder_argv(self.info),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                bufsize=0,
+            )
+        except OSError as exc:
+            raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+        self._thread = threading.Thread(target=self._run, name="consentclip-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        out = self._proc.stdout
+        h, w = self.info.height, self.info.width
+        try:
+            while not self._stop.is_set():
+                buf = bytearray(self.frame_bytes)
+                view = memoryview(buf)
+                got = 0
+                while got < self.frame_bytes:
+                    n = out.readinto(view[got:])
+                    if not n:
+                        break
+                    got += n
+                if got < self.frame_bytes:
+                    # A partial last frame means ffmpeg stopped mid-frame: reported by rc below.
+                    break
+                frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
+                if not self._put(frame):
+                    return
+            self._put(self._finish())
+        except (OSError, ValueError) as exc:
+            self._put(MediaError(f"decoding {self.info.path.name} failed: {exc}"))
+
+    def _finish(self) -> object:
+        assert self._proc is not None
+        rc = self._proc.wait()
+        if rc != 0:
+            return MediaError(f"cannot decode {self.info.path.name}: {self._stderr_tail() or rc}")
+        return _END
+
+    def _stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return last_line(self._stderr.read()[-4000:].decode("utf-8", "replace"))
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, np.ndarray)
+            index = self.frames_read
+            self.frames_read += 1
+            yield index, item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # drain so the reader's put() wakes up
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+        if self._thread is not None:
+            self._thread.join()
+        if self._proc is not None and self._proc.stdout is not None:
+            self._proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None

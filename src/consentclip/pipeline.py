@@ -1,0 +1,429 @@
+"""The anonymisation engine: decode -> detect -> track -> redact -> encode -> verify.
+
+One library call, ``anonymise(src, dst, settings)``, for previews, exports and batches. Videos
+stream through bounded queues (decode and encode are ffmpeg subprocesses with their own threads;
+detection, tracking and redaction run here), so memory does not grow with the clip's length: at
+most the decode queue, the tracker's look-ahead and the encode queue hold frames at any moment.
+Photos go through the same detection and redaction with a single frame.
+
+Fail closed: the output is written to a hidden temporary file beside ``dst`` and renamed only
+after verification passed; on any failure, interruption included, nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from consentclip.detect import Detector
+from consentclip.detect.regions import Region, RegionKind
+from consentclip.errors import MediaError, VerificationError
+from consentclip.media.decode import FrameReader
+from consentclip.media.encode import EncodeSpec, FrameWriter
+from consentclip.media.metadata import source_strings, verify_photo, verify_video
+from consentclip.media.photo import load_photo, output_format, photo_strings, save_photo
+from consentclip.media.probe import probe_video
+from consentclip.media.sniff import MediaKind, classify
+from consentclip.progress import ProgressSink
+from consentclip.redact import RedactPlan, draw_detections, draw_preview_band, redact_frame
+from consentclip.redact.regions import region_fully_kept
+from consentclip.settings import EngineResult, EngineSettings, ManualRegion, VerificationReport
+
+__all__ = ["EngineComponents", "anonymise", "default_components"]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v"})
+FrameRegionsCallback = Callable[[int, Sequence[Region]], None]
+# A tracker that has not released a frame after this many more have arrived is broken; failing
+# beats buffering without bound.
+_MAX_HELD_FRAMES = 256
+
+
+class TrackerLike(Protocol):
+    def push(self, index: int, regions: list[Region]) -> list[tuple[int, list[Region]]]: ...
+
+    def flush(self) -> list[tuple[int, list[Region]]]: ...
+
+
+class ManualLike(Protocol):
+    def process_frame(
+        self, index: int, frame: np.ndarray, found: Sequence[Region] = ()
+    ) -> list[Region]: ...
+
+
+@dataclass(frozen=True)
+class EngineComponents:
+    """How the engine builds detectors and trackers. The default imports the real ones lazily,
+    so a missing detector module is an error when it is needed, never a silent skip."""
+
+    face_detector: Callable[[EngineSettings], Detector]
+    tattoo_detector: Callable[[EngineSettings], Detector]
+    tracker: Callable[[], TrackerLike]
+    manual_tracker: Callable[[Sequence[ManualRegion], float], ManualLike]
+
+
+def _missing(what: str, exc: ImportError) -> MediaError:
+    return MediaError(
+        f"{what} is not available ({exc.name or exc}); the install is incomplete",
+        hint="run 'consentclip doctor'",
+    )
+
+
+def _face_detector(settings: EngineSettings) -> Detector:
+    try:
+        from consentclip.detect.faces import FaceDetector
+    except ImportError as exc:
+        raise _missing("face detection", exc) from exc
+    return FaceDetector(threshold=settings.threshold)
+
+
+def _tattoo_detector(settings: EngineSettings) -> Detector:
+    try:
+        from consentclip.detect.tattoos import TattooDetector
+    except ImportError as exc:
+        raise _missing("tattoo detection", exc) from exc
+    return TattooDetector(sensitivity=settings.tattoo_sensitivity, keep=settings.keep)
+
+
+def _tracker() -> TrackerLike:
+    try:
+        from consentclip.detect.tracking import Tracker
+    except ImportError as exc:
+        raise _missing("tracking", exc) from exc
+    return Tracker()
+
+
+def _manual_tracker(regions: Sequence[ManualRegion], fps: float) -> ManualLike:
+    try:
+        from consentclip.detect.manual import ManualTracker
+    except ImportError as exc:
+        raise _missing("manual region tracking", exc) from exc
+    return ManualTracker(regions, fps)
+
+
+def default_components() -> EngineComponents:
+    return EngineComponents(_face_detector, _tattoo_detector, _tracker, _manual_tracker)
+
+
+@dataclass
+class _Tally:
+    """Running statistics for the result; mutable inside one run only."""
+
+    face_ids: set[int] = field(default_factory=set)
+    tattoo_ids: set[int] = field(default_factory=set)
+    face_counts: list[int] = field(default_factory=list)
+    tattoo_counts: list[int] = field(default_factory=list)
+    keep_overlap_frames: int = 0
+    first_overlap: int | None = None
+
+
+class _FrameFlow:
+    """Detection, tracking and redaction for a stream of frames.
+
+    Frames wait in a buffer until every tracker has made their regions final (gap filling needs
+    the frames after them), then leave redacted, in order.
+    """
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        components: EngineComponents,
+        fps: float,
+        on_regions: FrameRegionsCallback | None,
+    ) -> None:
+        self.settings = settings
+        self.on_regions = on_regions
+        self.plan = RedactPlan(mode=settings.mode, keep=settings.keep)
+        self.tally = _Tally()
+        self.detectors: list[Detector] = []
+        self.trackers: dict[RegionKind, TrackerLike] = {}
+        self.faces: Detector | None = None
+        self.tattoos: Detector | None = None
+        self.manual: ManualLike | None = None
+        try:
+            if settings.faces:
+                self.faces = components.face_detector(settings)
+                self.detectors.append(self.faces)
+                self.trackers[RegionKind.FACE] = components.tracker()
+            if settings.tattoos:
+                self.tattoos = components.tattoo_detector(settings)
+                self.detectors.append(self.tattoos)
+                self.trackers[RegionKind.TATTOO] = components.tracker()
+            if settings.regions:
+                self.manual = components.manual_tracker(settings.regions, fps)
+        except BaseException:
+            self.close()
+            raise
+        self.buffer: deque[tuple[int, np.ndarray]] = deque()
+        self.final: dict[int, dict[RegionKind, list[Region]]] = {}
+
+    def push(self, index: int, frame: np.ndarray) -> Iterator[np.ndarray]:
+        found: list[Region] = []
+        faces = self.faces.process_frame(index, frame, ()) if self.faces else []
+        found += faces
+        tattoos = self.tattoos.process_frame(index, frame, tuple(found)) if self.tattoos else []
+        found += tattoos
+        manual = self.manual.process_frame(index, frame, tuple(found)) if self.manual else []
+        self.buffer.append((index, frame))
+        self.final.setdefault(index, {})[RegionKind.MANUAL] = list(manual)
+        for kind, regions in ((RegionKind.FACE, faces), (RegionKind.TATTOO, tattoos)):
+            tracker = self.trackers.get(kind)
+            if tracker is not None:
+                self._collect(kind, tracker.push(index, list(regions)))
+        yield from self._release()
+        if len(self.buffer) > _MAX_HELD_FRAMES:
+            raise MediaError(f"internal: the tracker held frame {self.buffer[0][0]} too long")
+
+    def flush(self) -> Iterator[np.ndarray]:
+        for kind, tracker in self.trackers.items():
+            self._collect(kind, tracker.flush())
+        yield from self._release()
+        if self.buffer:
+            raise MediaError(f"internal: the tracker never finalised frame {self.buffer[0][0]}")
+
+    def _collect(self, kind: RegionKind, done: list[tuple[int, list[Region]]]) -> None:
+        for index, regions in done:
+            if index in self.final:
+                self.final[index][kind] = list(regions)
+
+    def _release(self) -> Iterator[np.ndarray]:
+        while self.buffer:
+            index, frame = self.buffer[0]
+            have = self.final[index]
+            if any(kind not in have for kind in self.trackers):
+                return
+            self.buffer.popleft()
+            del self.final[index]
+            yield self._finish(index, frame, have)
+
+    def _finish(
+        self, index: int, frame: np.ndarray, have: dict[RegionKind, list[Region]]
+    ) -> np.ndarray:
+        faces = have.get(RegionKind.FACE, [])
+        tattoos = have.get(RegionKind.TATTOO, [])
+        regions = [*faces, *tattoos, *have.get(RegionKind.MANUAL, [])]
+        keep = self.settings.keep
+        if keep and any(k.intersection_area(f.box) > 0 for f in faces for k in keep):
+            self.tally.keep_overlap_frames += 1
+            if self.tally.first_overlap is None:
+                self.tally.first_overlap = index
+        redact_frame(frame, regions, self.plan)
+        t = self.tally
+        t.face_ids.update(r.track_id for r in faces if r.track_id is not None)
+        t.tattoo_ids.update(r.track_id for r in tattoos if r.track_id is not None)
+        t.face_counts.append(len(faces))
+        t.tattoo_counts.append(len(tattoos))
+        if self.on_regions is not None:
+            self.on_regions(index, [r for r in regions if not region_fully_kept(r, keep)])
+        if self.settings.show_detections:
+            draw_detections(frame, regions, keep)
+        if self.settings.preview:
+            draw_preview_band(frame)
+        return frame
+
+    def close(self) -> None:
+        for detector in self.detectors:
+            detector.close()
+        self.detectors = []
+
+
+def _temp_beside(dst: Path) -> Path:
+    # Hidden and ending in .part: batch discovery and humans both know it is not a result.
+    return dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
+
+
+def _check_paths(src: Path, dst: Path, kind: MediaKind) -> None:
+    if not dst.parent.is_dir():
+        raise MediaError(f"output folder does not exist: {dst.parent}")
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
+        raise MediaError("the output would overwrite the input; choose another name")
+    if kind is MediaKind.VIDEO and dst.suffix.lower() not in VIDEO_SUFFIXES:
+        raise MediaError(f"a video is written as H.264 MP4: name the output .mp4, not {dst.name!r}")
+    if kind is MediaKind.PHOTO:
+        output_format(dst)
+
+
+def _warnings(settings: EngineSettings, tally: _Tally, extra: Sequence[str]) -> tuple[str, ...]:
+    notes = list(extra)
+    if tally.keep_overlap_frames:
+        notes.append(
+            f"WARNING: a --keep region overlaps a detected face in {tally.keep_overlap_frames} "
+            f"frame(s) (first: frame {tally.first_overlap}); that part of the face is NOT redacted"
+        )
+    return tuple(notes)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one kind of run hands back to ``anonymise``."""
+
+    kind: MediaKind
+    size: tuple[int, int]
+    frames: int
+    fps: float | None
+    audio_kept: bool
+    notes: tuple[str, ...]
+    verification: VerificationReport
+    tally: _Tally
+
+
+@dataclass(frozen=True)
+class _Job:
+    src: Path
+    tmp: Path
+    settings: EngineSettings
+    components: EngineComponents
+    progress: ProgressSink | None
+    on_frame_regions: FrameRegionsCallback | None
+
+
+def _run_video(job: _Job) -> _Run:
+    info = probe_video(job.src)
+    notes: list[str] = []
+    want_audio = job.settings.keep_audio and info.has_audio
+    if job.settings.keep_audio and not info.has_audio:
+        notes.append("audio was requested but the clip has none")
+    spec = EncodeSpec(
+        info.width,
+        info.height,
+        info.fps,
+        job.settings.crf,
+        job.settings.preset,
+        audio_from=job.src if want_audio else None,
+    )
+    total = info.frames_estimate
+    reader, writer = FrameReader(info), FrameWriter(spec, job.tmp)
+    flow = _FrameFlow(job.settings, job.components, float(info.fps), job.on_frame_regions)
+    done = 0
+    try:
+        writer.start()
+        reader.start()
+        for index, frame in reader:
+            for out in flow.push(index, frame):
+                writer.write(out)
+                done += 1
+                if job.progress is not None:
+                    job.progress(done, total)
+        for out in flow.flush():
+            writer.write(out)
+            done += 1
+            if job.progress is not None:
+                job.progress(done, total)
+        if done == 0:
+            raise MediaError(f"no video frames could be decoded from {job.src.name}")
+        if total and done < total * 0.9 - 2:
+            raise MediaError(
+                f"{job.src.name} is truncated or corrupt: decoded {done} of about {total} frames"
+            )
+        writer.finish()
+    finally:
+        reader.close()
+        writer.close()
+        flow.close()
+    planted = (*source_strings(job.src), *_name_strings(job.src))
+    report = verify_video(job.tmp, expect_audio=want_audio, planted=planted)
+    return _Run(
+        MediaKind.VIDEO,
+        spec.out_size,
+        done,
+        float(info.fps),
+        want_audio,
+        tuple(notes),
+        report,
+        flow.tally,
+    )
+
+
+def _run_photo(job: _Job, fmt: str) -> _Run:
+    frame = load_photo(job.src)
+    flow = _FrameFlow(job.settings, job.components, 1.0, job.on_frame_regions)
+    try:
+        outs = [*flow.push(0, frame), *flow.flush()]
+    finally:
+        flow.close()
+    if len(outs) != 1:
+        raise MediaError(f"internal: a photo produced {len(outs)} frames")
+    save_photo(outs[0], job.tmp, fmt)
+    if job.progress is not None:
+        job.progress(1, 1)
+    notes = ("a photo has no audio; --keep-audio ignored",) if job.settings.keep_audio else ()
+    planted = (*photo_strings(job.src), *_name_strings(job.src))
+    report = verify_photo(job.tmp, planted=planted)
+    h, w = frame.shape[:2]
+    return _Run(MediaKind.PHOTO, (w, h), 1, None, False, notes, report, flow.tally)
+
+
+def _name_strings(src: Path) -> tuple[bytes, ...]:
+    """The input's name must never reach the output (it is often the patient's name)."""
+    stem = src.stem.strip()
+    return (stem.encode(),) if len(stem) >= 6 else ()
+
+
+def anonymise(
+    src: Path,
+    dst: Path,
+    settings: EngineSettings,
+    *,
+    progress: ProgressSink | None = None,
+    on_frame_regions: FrameRegionsCallback | None = None,
+    components: EngineComponents | None = None,
+) -> EngineResult:
+    """Anonymise the video or photo ``src`` into ``dst`` (.mp4/.m4v video, .png/.jpg photo).
+
+    ``on_frame_regions(index, regions)`` is called once per output frame, in order, with the
+    regions redacted there (after tracking, manual regions and keep subtraction; regions wholly
+    inside a keep box are left out). Raises MediaError or VerificationError, leaving no output.
+    """
+    started = time.monotonic()
+    src, dst = Path(src), Path(dst)
+    kind = classify(src)
+    _check_paths(src, dst, kind)
+    job = _Job(
+        src,
+        _temp_beside(dst),
+        settings,
+        components or default_components(),
+        progress,
+        on_frame_regions,
+    )
+    try:
+        run = _run_video(job) if kind is MediaKind.VIDEO else _run_photo(job, output_format(dst))
+        if not run.verification.ok:
+            first = run.verification.problems[0]
+            more = len(run.verification.problems) - 1
+            raise VerificationError(
+                f"the output still carried identifying data ({first}"
+                + (f"; {more} more" if more else "")
+                + "); it was removed"
+            )
+        os.replace(job.tmp, dst)
+    except BaseException:
+        job.tmp.unlink(missing_ok=True)
+        raise
+    t = run.tally
+    return EngineResult(
+        output=dst,
+        media_kind=run.kind.value,
+        width=run.size[0],
+        height=run.size[1],
+        frames=run.frames,
+        fps=run.fps,
+        duration=run.frames / run.fps if run.fps else None,
+        audio_kept=run.audio_kept,
+        face_tracks=len(t.face_ids),
+        tattoo_tracks=len(t.tattoo_ids),
+        frames_with_faces=sum(1 for c in t.face_counts if c),
+        frames_with_tattoos=sum(1 for c in t.tattoo_counts if c),
+        face_counts=tuple(t.face_counts),
+        tattoo_counts=tuple(t.tattoo_counts),
+        verification=run.verification,
+        warnings=_warnings(settings, t, run.notes),
+        elapsed_s=time.monotonic() - started,
+    )

@@ -1,0 +1,102 @@
+"""Blur, pixelate or fill regions of a frame, with feathered edges, never touching keep boxes.
+
+Each region is redacted fully inside its box; the feather lies *outside* the box, so the box
+itself is always 100% covered (what the leak benchmark measures) and the edge still blends.
+Work is done on each region's ROI only, never on the whole frame.
+
+Blur strength grows with the region: the ROI is shrunk until the region is only a few pixels
+across, then enlarged and smoothed. Whatever the face size, the detail left is the same handful
+of colour blobs, which sharpening cannot bring back (the information is gone, not hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from consentclip.detect.regions import Box, Region
+from consentclip.settings import RedactMode
+
+# A blurred region keeps about this many samples across its shorter side.
+BLUR_SAMPLES = 5
+# A pixelated region keeps at most this many blocks across its shorter side.
+PIXELATE_BLOCKS = 6
+FEATHER = 0.12  # feather width, as a share of the region's shorter side
+MIN_FEATHER_PX = 2
+FILL_BGR = (64, 64, 64)
+
+
+@dataclass(frozen=True)
+class RedactPlan:
+    mode: RedactMode = RedactMode.BLUR
+    keep: tuple[Box, ...] = ()
+
+
+def _odd(n: float) -> int:
+    k = max(3, int(n))
+    return k if k % 2 else k + 1
+
+
+def _redacted(roi: np.ndarray, box_w: float, box_h: float, mode: RedactMode) -> np.ndarray:
+    h, w = roi.shape[:2]
+    short = max(1.0, min(box_w, box_h))
+    if mode is RedactMode.FILL:
+        return np.full_like(roi, FILL_BGR)
+    if mode is RedactMode.PIXELATE:
+        block = max(4.0, short / PIXELATE_BLOCKS)
+        small = cv2.resize(
+            roi, (max(1, round(w / block)), max(1, round(h / block))), interpolation=cv2.INTER_AREA
+        )
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    # Blur: area-average down to a few samples, back up, then a Gaussian whose size grows with
+    # the region hides the blockiness of the enlargement.
+    step = max(2.0, short / BLUR_SAMPLES)
+    small = cv2.resize(
+        roi, (max(1, round(w / step)), max(1, round(h / step))), interpolation=cv2.INTER_AREA
+    )
+    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    k = _odd(step)
+    return cv2.GaussianBlur(big, (k, k), 0)
+
+
+def _ramp(n: int, lo: int, hi: int, feather: int) -> np.ndarray:
+    """1 inside [lo, hi), falling linearly to 0 over ``feather`` pixels outside it."""
+    idx = np.arange(n, dtype=np.float32)
+    dist = np.maximum(lo - idx, idx - (hi - 1)).clip(min=0)
+    return np.clip(1.0 - dist / (feather + 1), 0.0, 1.0)
+
+
+def redact_frame(frame: np.ndarray, regions: Sequence[Region], plan: RedactPlan) -> None:
+    """Redact ``regions`` in place. Pixels inside a keep box are never changed."""
+    fh, fw = frame.shape[:2]
+    keeps = [k.clipped(fw, fh).int_corners() for k in plan.keep]
+    for region in regions:
+        box = region.box.clipped(fw, fh)
+        if box.w <= 0 or box.h <= 0:
+            continue
+        x1, y1, x2, y2 = box.int_corners()
+        feather = max(MIN_FEATHER_PX, round(min(box.w, box.h) * FEATHER))
+        rx1, ry1 = max(0, x1 - feather), max(0, y1 - feather)
+        rx2, ry2 = min(fw, x2 + feather), min(fh, y2 + feather)
+        roi = frame[ry1:ry2, rx1:rx2]
+        red = _redacted(roi, box.w, box.h, plan.mode)
+        alpha = np.outer(
+            _ramp(ry2 - ry1, y1 - ry1, y2 - ry1, feather),
+            _ramp(rx2 - rx1, x1 - rx1, x2 - rx1, feather),
+        )
+        for kx1, ky1, kx2, ky2 in keeps:
+            ix1, iy1 = max(kx1, rx1), max(ky1, ry1)
+            ix2, iy2 = min(kx2, rx2), min(ky2, ry2)
+            if ix1 < ix2 and iy1 < iy2:
+                alpha[iy1 - ry1 : iy2 - ry1, ix1 - rx1 : ix2 - rx1] = 0.0
+        a = alpha[:, :, None]
+        blended = roi.astype(np.float32) * (1.0 - a) + red.astype(np.float32) * a
+        roi[...] = np.rint(blended).astype(np.uint8)
+
+
+def region_fully_kept(region: Region, keep: Sequence[Box]) -> bool:
+    """True when keep boxes cover the whole region, so nothing of it is redacted."""
+    return any(k.intersection_area(region.box) >= region.box.area * 0.999 for k in keep)
