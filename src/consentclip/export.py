@@ -35,14 +35,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from consentclip import __version__
 from consentclip.consent.records import Grant, Purpose
 from consentclip.detect.regions import Box, Region
-from consentclip.errors import ConsentClipError, ConsentRefused, MediaError
+from consentclip.errors import (
+    ConsentClipError,
+    ConsentRefused,
+    MediaError,
+    NotFoundError,
+    UsageError,
+)
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
 
 if TYPE_CHECKING:
     from consentclip.consent.gate import GateDecision
-    from consentclip.consent.registry import Registry
+    from consentclip.consent.registry import ClipLink, Registry
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "consentclip-export-manifest/1"
@@ -240,6 +246,62 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         settings=settings,
         output=Path(request.out_dir).absolute() / name,
     )
+
+
+# --- linking -----------------------------------------------------------------------------
+
+
+def link_clips(home: Home, pairs: Sequence[tuple[Path, str]]) -> list[ClipLink]:
+    """Link each (clip, consent id) by the SHA-256 of the clip's content.
+
+    Every file is checked to be readable media and every consent id to exist before the first
+    link is written, so a typo in row 40 of a CSV does not leave rows 1-39 linked. The registry
+    refuses unsigned, withdrawn and voided consents (ConsentRefused).
+    """
+    from consentclip.consent.ids import normalise
+    from consentclip.consent.registry import Registry
+    from consentclip.media.sniff import classify
+
+    prepared: list[tuple[str, str, str, str]] = []
+    for path, consent_id in pairs:
+        kind = classify(Path(path))
+        prepared.append(
+            (normalise(consent_id), sha256_file(Path(path)), Path(path).name, kind.value)
+        )
+    with Registry.open(home) as registry:
+        for consent_id in dict.fromkeys(cid for cid, *_ in prepared):
+            registry.get(consent_id)
+        return [
+            registry.link_clip(consent_id, sha, name, kind)
+            for consent_id, sha, name, kind in prepared
+        ]
+
+
+def read_link_csv(path: Path) -> list[tuple[Path, str]]:
+    """``path,consent_id`` rows (a header row is allowed); relative paths are taken from the
+    CSV's own folder, so a shoot's CSV can travel with its folder."""
+    import csv
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    pairs: list[tuple[Path, str]] = []
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [c.strip() for c in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and [c.lower() for c in cells[:2]] == ["path", "consent_id"]:
+            continue
+        if len(cells) != 2 or not all(cells):
+            raise UsageError(f"{Path(path).name} line {number}: expected 'path,consent_id'")
+        clip = Path(cells[0]).expanduser()
+        if not clip.is_absolute():
+            clip = Path(path).parent / clip
+        pairs.append((clip, cells[1]))
+    if not pairs:
+        raise UsageError(f"{Path(path).name} has no 'path,consent_id' rows")
+    return pairs
 
 
 # --- existing exports (never overwrite; --resume) ----------------------------------------

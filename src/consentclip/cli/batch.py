@@ -2,11 +2,204 @@
 
 from __future__ import annotations
 
-from consentclip.cli._util import cli_command, not_built
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
+from consentclip.cli.export import (
+    CrfOption,
+    FacesOption,
+    KeepAudioOption,
+    KeepOption,
+    ModeOption,
+    OutOption,
+    PresetOption,
+    PurposeOption,
+    RegionOption,
+    TattoosOption,
+    ThresholdOption,
+    engine_options,
+)
+from consentclip.settings import EngineSettings, RedactMode
+
+if TYPE_CHECKING:
+    from consentclip.batch import BatchReport, FileOutcome
 
 HELP = "Export every recording in a folder through the consent gate, resumably, with a report."
 
+_MARK = {
+    "exported": "ok",
+    "already_exported": "kept",
+    "refused": "REFUSED",
+    "failed": "FAILED",
+    "not_run": "stopped",
+}
+
+
+def _line(outcome: FileOutcome) -> str:
+    mark = _MARK.get(outcome.outcome, outcome.outcome)
+    if outcome.outcome in ("exported", "already_exported"):
+        detail = f"-> {outcome.output}"
+        if outcome.outcome == "exported":
+            detail += (
+                f" ({outcome.frames} frames, faces {outcome.face_tracks},"
+                f" tattoos {outcome.tattoo_tracks}, {outcome.seconds:.1f} s)"
+            )
+    else:
+        detail = outcome.reason
+    return f"{mark:8} {outcome.source}  {detail}"
+
+
+class PlainSink:
+    """Logs and pipes: a line per finished file, no carriage-return bar."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def start(self, files: int, workers: int) -> None:
+        print(f"batch: {files} file(s), {workers} worker(s)", file=self.stream, flush=True)
+
+    def frames(self, done: int) -> None:
+        pass
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        print(_line(outcome), file=self.stream, flush=True)
+
+    def finish(self, report: BatchReport) -> None:
+        pass
+
+
+class RichSink:
+    """A terminal: an overall bar (files, frames/s, ETA) and a line per finished file above it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=stream)
+        self.progress: Any = None
+        self.task: Any = None
+        self.t0 = time.monotonic()
+
+    def start(self, files: int, workers: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn(f"batch ({workers} worker{'s' if workers > 1 else ''})"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files  {task.fields[fps]} frames/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.task = self.progress.add_task("files", total=files, fps="-")
+        self.t0 = time.monotonic()
+        self.progress.start()
+
+    def frames(self, done: int) -> None:
+        rate = done / max(time.monotonic() - self.t0, 1e-6)
+        self.progress.update(self.task, fps=f"{rate:.1f}")
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        style = {"refused": "yellow", "failed": "red", "not_run": "dim"}.get(outcome.outcome, "")
+        self.progress.console.print(_line(outcome), style=style, markup=False, highlight=False)
+        self.progress.advance(self.task)
+
+    def finish(self, report: BatchReport) -> None:
+        self.progress.stop()
+
+
+class QuietSink(PlainSink):
+    def start(self, files: int, workers: int) -> None:
+        pass
+
+    def file_done(self, outcome: FileOutcome) -> None:
+        pass
+
 
 @cli_command
-def batch_cli() -> None:
-    not_built("batch", "issue 7")
+def batch_cli(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path,
+        typer.Argument(help="Folder of recordings.", exists=True, file_okay=False, readable=True),
+    ],
+    purpose: PurposeOption,
+    out: OutOption,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Parallel files (default: cores / 2)."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Keep exports that verify (manifest + hashes); redo the rest."
+        ),
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Look in sub-folders too.")
+    ] = False,
+    keep_audio: KeepAudioOption = False,
+    mode: ModeOption = RedactMode.BLUR,
+    threshold: ThresholdOption = EngineSettings.threshold,
+    region: RegionOption = None,
+    keep: KeepOption = None,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
+    crf: CrfOption = EngineSettings.crf,
+    preset: PresetOption = EngineSettings.preset,
+    no_qa: Annotated[
+        bool, typer.Option("--no-qa", help="Skip the per-clip QA sheets (OUT/qa/*.qa.pdf).")
+    ] = False,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
+    from consentclip.consent.records import Purpose
+
+    options = engine_options(
+        mode=mode,
+        threshold=threshold,
+        region=region,
+        keep=keep,
+        toggles=(faces, tattoos),
+        encoder=(crf, preset),
+    )
+    request = BatchRequest(
+        root=folder,
+        purpose=Purpose.parse(purpose),
+        out_dir=out,
+        workers=workers,
+        resume=resume,
+        recursive=recursive,
+        keep_audio=keep_audio,
+        options=options,
+        qa_sheets=not no_qa,
+    )
+    stream = sys.stderr
+    if quiet or json_out:
+        sink: Any = QuietSink(stream)
+    elif stream.isatty():
+        sink = RichSink(stream)
+    else:
+        sink = PlainSink(stream)
+    report = run_batch(home_from(ctx), request, sink=sink)
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        typer.echo(report.summary())
+        typer.echo(f"report: {out / REPORT_JSON} and {out / REPORT_CSV}")
+    if report.exit_code:
+        raise typer.Exit(int(report.exit_code))

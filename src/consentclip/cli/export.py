@@ -1,12 +1,194 @@
-"""consentclip export: the consent-gated way out of the clinic."""
+"""consentclip export: the consent-gated way out of the clinic.
+
+Also defines the engine options ``batch`` shares (one spelling for both commands).
+"""
 
 from __future__ import annotations
 
-from consentclip.cli._util import cli_command, not_built
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
+from consentclip.detect.regions import Box
+from consentclip.errors import UsageError
+from consentclip.settings import EngineSettings, ManualRegion, RedactMode
+
+if TYPE_CHECKING:
+    from consentclip.export import EngineOptions
 
 HELP = "Export one clip for a purpose, only if its linked consent covers that purpose."
 
+PurposeOption = Annotated[
+    str,
+    typer.Option(
+        "--purpose",
+        "-p",
+        help="clinical_record, teaching, conference, journal, public_web or social_media.",
+    ),
+]
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Output folder (created if missing).", file_okay=False)
+]
+KeepAudioOption = Annotated[
+    bool,
+    typer.Option("--keep-audio", help="Keep the sound; refused unless the grant allows the voice."),
+]
+ModeOption = Annotated[RedactMode, typer.Option("--mode", help="How regions are redacted.")]
+ThresholdOption = Annotated[
+    float,
+    typer.Option("--threshold", min=0.05, max=0.95, help="Face detector confidence floor."),
+]
+RegionOption = Annotated[
+    list[str] | None,
+    typer.Option("--region", help="Extra region to redact: x,y,w,h[@START-END] (seconds)."),
+]
+KeepOption = Annotated[
+    list[str] | None,
+    typer.Option("--keep", help="Region never redacted automatically (the lesion): x,y,w,h."),
+]
+FacesOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--faces/--no-faces",
+        help="Redact faces (forced on for anonymised-only grants; off by default otherwise).",
+        show_default=False,
+    ),
+]
+TattoosOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--tattoos/--no-tattoos",
+        help="Redact tattoos (forced on for anonymised-only grants; off by default otherwise).",
+        show_default=False,
+    ),
+]
+CrfOption = Annotated[
+    int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower=better).")
+]
+PresetOption = Annotated[str, typer.Option("--preset", help="x264 preset (speed vs size).")]
+
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+
+
+def engine_options(
+    *,
+    mode: RedactMode,
+    threshold: float,
+    region: list[str] | None,
+    keep: list[str] | None,
+    toggles: tuple[bool | None, bool | None],
+    encoder: tuple[int, str],
+) -> EngineOptions:
+    """Validate the engine options shared by export and batch into ``EngineOptions``."""
+    from consentclip.export import EngineOptions
+
+    faces, tattoos = toggles
+    crf, preset = encoder
+    try:
+        regions = tuple(ManualRegion.parse(r) for r in region or ())
+        kept = tuple(Box.parse(k) for k in keep or ())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if preset not in X264_PRESETS:
+        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(X264_PRESETS)}")
+    return EngineOptions(
+        faces=faces,
+        tattoos=tattoos,
+        mode=mode,
+        threshold=threshold,
+        regions=regions,
+        keep=kept,
+        crf=crf,
+        preset=preset,
+    )
+
 
 @cli_command
-def export_cli() -> None:
-    not_built("export", "issue 6")
+def export_cli(
+    ctx: typer.Context,
+    clip: Annotated[Path, typer.Argument(help="The clip or photo to export.", dir_okay=False)],
+    purpose: PurposeOption,
+    out: OutOption,
+    keep_audio: KeepAudioOption = False,
+    mode: ModeOption = RedactMode.BLUR,
+    threshold: ThresholdOption = EngineSettings.threshold,
+    region: RegionOption = None,
+    keep: KeepOption = None,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
+    crf: CrfOption = EngineSettings.crf,
+    preset: PresetOption = EngineSettings.preset,
+    qa: Annotated[
+        Path | None,
+        typer.Option(
+            "--qa",
+            help="Also write a one-page QA sheet (PDF) into this folder, for review.",
+            file_okay=False,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    # Imported here so that the rest of the CLI works while the engine or registry is broken.
+    from consentclip.consent.records import Purpose
+    from consentclip.export import ExportRequest, export_clip
+    from consentclip.progress import progress_for
+
+    options = engine_options(
+        mode=mode,
+        threshold=threshold,
+        region=region,
+        keep=keep,
+        toggles=(faces, tattoos),
+        encoder=(crf, preset),
+    )
+    request = ExportRequest(
+        clip=clip,
+        purpose=Purpose.parse(purpose),
+        out_dir=out,
+        keep_audio=keep_audio,
+        options=options,
+        qa_dir=qa,
+    )
+    with progress_for("exporting", quiet=quiet or json_out) as progress:
+        result = export_clip(home_from(ctx), request, progress=progress)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if json_out:
+        emit_json(
+            {
+                "output": result.plan.output,
+                "manifest": result.plan.manifest,
+                "qa_sheet": result.qa_sheet,
+                **result.manifest,
+            }
+        )
+        return
+    m = result.manifest
+    det = m["detections"]
+    typer.echo(f"exported {result.plan.output}")
+    typer.echo(
+        f"  consent {m['consent_id']} for {m['purpose']}: "
+        f"{'identifiable' if m['grant']['identifiable'] else 'anonymised only'}, "
+        f"audio {'kept' if m['output']['audio'] else 'removed'}"
+    )
+    typer.echo(
+        f"  {m['output']['frames']} frame(s); faces {det['face_tracks']} track(s), "
+        f"tattoos {det['tattoo_tracks']} track(s); metadata verified: "
+        f"{'yes' if m['verification']['ok'] else 'NO'}"
+    )
+    typer.echo(f"  manifest {result.plan.manifest}")
+    if result.qa_sheet:
+        typer.echo(f"  QA sheet {result.qa_sheet}")
