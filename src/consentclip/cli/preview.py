@@ -1,12 +1,125 @@
-"""consentclip preview: the anonymised output for review, marked as not for distribution."""
+"""consentclip preview: the anonymised output for review, marked as not for distribution.
+
+Parses and validates, builds EngineSettings, calls ``preview(...)``; the engine does the work.
+"""
 
 from __future__ import annotations
 
-from consentclip.cli._util import cli_command, not_built
+import dataclasses
+from pathlib import Path
+from typing import Annotated
 
-HELP = "Anonymise a clip for review, with a visible PREVIEW band. Clean files come only from export."
+import typer
+
+from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
+from consentclip.detect.regions import Box
+from consentclip.errors import UsageError
+from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
+
+HELP = (
+    "Anonymise a clip for review, with a visible PREVIEW band. Clean files come only from export."
+)
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+           "veryslow")  # fmt: skip
+
+
+def preview(
+    clip: Path, out: Path, settings: EngineSettings, *, force: bool = False, quiet: bool = True
+) -> EngineResult:
+    """Write a preview of ``clip`` to ``out``; refuses to replace an existing file unless forced."""
+    from consentclip.pipeline import anonymise
+    from consentclip.progress import progress_for
+
+    if out.exists() and not force:
+        raise UsageError(f"{out} already exists", hint="pass --force to replace it")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; give a file name ending in .mp4, .png or .jpg")
+    settings = dataclasses.replace(settings, preview=True)
+    with progress_for("preview", quiet=quiet) as progress:
+        return anonymise(clip, out, settings, progress=progress)
+
+
+def _settings(
+    regions: list[str] | None, keep: list[str] | None, base: EngineSettings
+) -> EngineSettings:
+    try:
+        manual = tuple(ManualRegion.parse(r) for r in regions or ())
+        kept = tuple(Box.parse(k) for k in keep or ())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if base.preset not in PRESETS:
+        raise UsageError(f"unknown --preset {base.preset!r}; presets: {', '.join(PRESETS)}")
+    return dataclasses.replace(base, regions=manual, keep=kept)
 
 
 @cli_command
-def preview_cli() -> None:
-    not_built("preview", "issue 4")
+def preview_cli(
+    clip: Annotated[
+        Path, typer.Argument(help="Clip or photo to preview (use ./NAME for names starting '-').")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Output file: .mp4 for clips, .png/.jpg for photos."),
+    ],
+    show_detections: Annotated[
+        bool, typer.Option("--show-detections", help="Outline what was found, with track ids.")
+    ] = False,
+    mode: Annotated[RedactMode, typer.Option("--mode", help="How regions are redacted.")] = (
+        RedactMode.BLUR
+    ),
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", min=0.05, max=0.95, help="Face detector confidence floor."),
+    ] = EngineSettings.threshold,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", help="Extra region to redact: x,y,w,h[@START-END] (seconds)."),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Region never redacted (the lesion being taught): x,y,w,h."),
+    ] = None,
+    tattoos: Annotated[
+        bool, typer.Option("--tattoos/--no-tattoos", help="Also find and redact tattoos.")
+    ] = True,
+    keep_audio: Annotated[bool, typer.Option("--keep-audio", help="Keep the sound (AAC).")] = False,
+    crf: Annotated[
+        int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).")
+    ] = EngineSettings.crf,
+    preset: Annotated[
+        str, typer.Option("--preset", help="x264 preset (speed vs size).")
+    ] = EngineSettings.preset,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    base = EngineSettings(
+        tattoos=tattoos,
+        mode=mode,
+        threshold=threshold,
+        keep_audio=keep_audio,
+        crf=crf,
+        preset=preset,
+        preview=True,
+        show_detections=show_detections,
+    )
+    settings = _settings(region, keep, base)
+    result = preview(clip, out, settings, force=force, quiet=quiet or json_out)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if json_out:
+        emit_json(dataclasses.asdict(result))
+        return
+    typer.echo(f"wrote {result.output} (PREVIEW - NOT FOR DISTRIBUTION)")
+    size = f"{result.width}x{result.height}"
+    frames = f", {result.frames} frames" if result.media_kind == "video" else ""
+    typer.echo(
+        f"  {result.media_kind} {size}{frames}, audio {'kept' if result.audio_kept else 'removed'}"
+    )
+    typer.echo(
+        f"  faces: {result.face_tracks} track(s) in {result.frames_with_faces} frame(s); "
+        f"tattoos: {result.tattoo_tracks} track(s) in {result.frames_with_tattoos} frame(s)"
+    )
+    verdict = "ok" if result.verification.ok else "FAILED"
+    typer.echo(f"  metadata verified: {verdict} ({result.elapsed_s:.1f} s)")
