@@ -1,0 +1,256 @@
+"""An adaptive skin model: which pixels are skin, what colour the skin is *here*, and where the
+body surface lies, for one person in one clip.
+
+Why adaptive: a fixed skin-colour box fails at the ends of the Fitzpatrick scale (type I is
+pale pink, type VI is dark brown with little chroma), and lighting tints everything. So the
+model is learned from the frame itself:
+
+- a broad prior keeps only colours any human skin can have under ordinary light (reddish-yellow
+  hue, some chroma, not black, not blown out);
+- inside the prior, the dominant colour cluster is the skin of this person (a close-up limb fills
+  most of the frame). When a face was found, the cluster nearest the face's own skin wins, so a
+  beige wall cannot take over a portrait;
+- the estimate is smoothed across frames (one clip, one person), and reset on a scene change.
+
+Everything runs on a small Lab image (the caller downscales), in float32, with OpenCV box
+filters: a few milliseconds a frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from consentclip.detect.regions import Box
+
+# Broad prior in CIE L*a*b* (a*, b* centred on 0). Skin hue angles sit between orange-red and
+# yellow for every Fitzpatrick type; type VI has chroma down to about 8 in shade.
+PRIOR_L = (8.0, 97.0)
+PRIOR_HUE_DEG = (15.0, 85.0)
+PRIOR_MIN_CHROMA = 4.0
+PRIOR_MAX_CHROMA = 48.0
+
+
+@dataclass(frozen=True)
+class SkinTone:
+    """The centre of this person's skin colour (L*, a*, b*) and its spread in chroma."""
+
+    L: float
+    a: float
+    b: float
+    spread: float  # robust std of the chroma around the centre, floored
+
+    def distance(self, other: SkinTone) -> float:
+        return float(np.hypot(np.hypot(self.L - other.L, self.a - other.a), self.b - other.b))
+
+    def blend(self, other: SkinTone, weight: float) -> SkinTone:
+        """Move ``weight`` of the way towards ``other`` (exponential smoothing over frames)."""
+        w = min(max(weight, 0.0), 1.0)
+        return SkinTone(
+            self.L + (other.L - self.L) * w,
+            self.a + (other.a - self.a) * w,
+            self.b + (other.b - self.b) * w,
+            self.spread + (other.spread - self.spread) * w,
+        )
+
+
+@dataclass(frozen=True)
+class LabImage:
+    """A frame in float32 CIE L*a*b*, channels split."""
+
+    L: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def from_bgr(cls, bgr: np.ndarray) -> LabImage:
+        # OpenCV's 8-bit Lab stores L*255/100 and a, b offset by 128; converting the uint8 frame
+        # is about 4x faster than converting a float frame, and its quantisation is below noise.
+        lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+        return cls(lab[..., 0] * (100.0 / 255.0), lab[..., 1] - 128.0, lab[..., 2] - 128.0)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.L.shape  # type: ignore[return-value]
+
+
+def prior_mask(lab: LabImage) -> np.ndarray:
+    """Pixels whose colour any human skin could have (bool)."""
+    chroma = np.hypot(lab.a, lab.b)
+    hue = np.degrees(np.arctan2(lab.b, lab.a))
+    return (
+        (PRIOR_L[0] <= lab.L)
+        & (PRIOR_L[1] >= lab.L)
+        & (chroma >= PRIOR_MIN_CHROMA)
+        & (chroma <= PRIOR_MAX_CHROMA)
+        & (hue >= PRIOR_HUE_DEG[0])
+        & (hue <= PRIOR_HUE_DEG[1])
+    )
+
+
+def _face_sample_boxes(faces: Sequence[Box], scale: float) -> list[tuple[int, int, int, int]]:
+    """The cheeks-and-nose part of each face box, in work-image pixels.
+
+    A FACE region covers the whole head (hair, ears, some background), so only its centre,
+    a little below the middle, is reliably skin.
+    """
+    out = []
+    for f in faces:
+        inner = Box(f.cx - f.w * 0.18, f.cy - f.h * 0.05, f.w * 0.36, f.h * 0.25)
+        x1, y1, x2, y2 = inner.int_corners()
+        out.append((int(x1 * scale), int(y1 * scale), int(x2 * scale) + 1, int(y2 * scale) + 1))
+    return out
+
+
+def estimate_tone(
+    lab: LabImage, prior: np.ndarray, faces: Sequence[Box] = (), face_scale: float = 1.0
+) -> SkinTone | None:
+    """The dominant skin colour of the frame, pulled towards the face's skin when faces are given.
+
+    Returns None when fewer than 0.5% of the pixels could be skin (a non-skin image).
+    """
+    h, w = prior.shape
+    if prior.sum() < max(50, 0.005 * h * w):
+        return None
+    a, b = lab.a[prior], lab.b[prior]
+    # 2-D histogram of chroma in 2-unit bins, lightly smoothed, so the peak is a cluster and not
+    # one noisy bin.
+    bins = np.arange(-2.0, 50.0 + 2.0, 2.0)
+    hist, _, _ = np.histogram2d(a, b, bins=(bins, bins))
+    hist = cv2.GaussianBlur(hist.astype(np.float32), (5, 5), 1.0)
+    face_ab = _face_chroma(lab, prior, faces, face_scale)
+    if face_ab is not None:
+        centres = (bins[:-1] + bins[1:]) / 2
+        da = centres[:, None] - face_ab[0]
+        db = centres[None, :] - face_ab[1]
+        hist = hist * np.exp(-(da**2 + db**2) / (2 * 8.0**2)).astype(np.float32)
+    ia, ib = np.unravel_index(int(np.argmax(hist)), hist.shape)
+    a0, b0 = bins[ia] + 1.0, bins[ib] + 1.0
+    near = (a - a0) ** 2 + (b - b0) ** 2 <= 7.0**2
+    if near.sum() < 30:
+        return None
+    L_near = lab.L[prior][near]
+    a_near, b_near = a[near], b[near]
+    am, bm = float(np.median(a_near)), float(np.median(b_near))
+    mad = float(np.median(np.hypot(a_near - am, b_near - bm)))
+    return SkinTone(float(np.median(L_near)), am, bm, max(2.5, 1.4826 * mad))
+
+
+def _face_chroma(
+    lab: LabImage, prior: np.ndarray, faces: Sequence[Box], scale: float
+) -> tuple[float, float] | None:
+    h, w = prior.shape
+    a_vals: list[np.ndarray] = []
+    b_vals: list[np.ndarray] = []
+    for x1, y1, x2, y2 in _face_sample_boxes(faces, scale):
+        x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+        if x2 <= x1 or y2 <= y1:
+            continue
+        m = prior[y1:y2, x1:x2]
+        a_vals.append(lab.a[y1:y2, x1:x2][m])
+        b_vals.append(lab.b[y1:y2, x1:x2][m])
+    if not a_vals:
+        return None
+    a_all, b_all = np.concatenate(a_vals), np.concatenate(b_vals)
+    if a_all.size < 20:
+        return None
+    return float(np.median(a_all)), float(np.median(b_all))
+
+
+def skin_colour_mask(lab: LabImage, tone: SkinTone, tolerance: float = 1.0) -> np.ndarray:
+    """Pixels of this person's skin colour, allowing for shading (bool).
+
+    Shading scales L* and, roughly in proportion, a* and b*; so the expected chroma at a pixel is
+    the tone's chroma scaled by the pixel's lightness relative to the tone.
+    """
+    r = np.clip(lab.L / max(tone.L, 1.0), 0.45, 1.4)
+    d = np.hypot(lab.a - tone.a * r, lab.b - tone.b * r)
+    tol = tolerance * max(6.0, 2.5 * tone.spread)
+    return (d < tol) & (lab.L > 0.4 * tone.L) & (lab.L < 1.45 * tone.L + 12.0)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill every hole enclosed by the mask (uint8 0/255 in, uint8 0/255 out).
+
+    A tattoo is not skin-coloured, but it is enclosed by skin: filling holes is what puts it back
+    on the body surface, while the background around a limb stays outside.
+    """
+    h, w = mask.shape
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    flood[1:-1, 1:-1] = mask
+    # Flood the outside from the border; whatever the flood did not reach and is not mask is a hole.
+    cv2.floodFill(flood, None, (0, 0), 255)
+    holes = cv2.bitwise_not(flood[1:-1, 1:-1])
+    return cv2.bitwise_or(mask, holes)
+
+
+def body_surface(skin: np.ndarray, close_px: int, min_area_frac: float = 0.01) -> np.ndarray:
+    """The skin surface: skin pixels, closed and hole-filled, small islands removed (uint8 0/255)."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close_px | 1, close_px | 1))
+    # Pad with background first: OpenCV's default border would let the closing swallow a thin
+    # strip of background along the frame edge (a limb crossing the frame edge to edge).
+    pad = close_px + 1
+    m = cv2.copyMakeBorder(skin.astype(np.uint8) * 255, pad, pad, pad, pad, cv2.BORDER_CONSTANT)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k)[pad:-pad, pad:-pad]
+    m = np.ascontiguousarray(m)
+    m = fill_holes(m)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    if n <= 1:
+        return m
+    min_area = min_area_frac * m.size
+    keep = np.zeros(n, np.uint8)
+    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= min_area).astype(np.uint8) * 255
+    return keep[labels]
+
+
+def local_skin(
+    lab: LabImage, skin: np.ndarray, tone: SkinTone, radius: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The colour the skin has around each pixel (L*, a*, b* maps).
+
+    A normalised box filter over skin pixels only: ink, moles and background do not pull the
+    estimate, and soft shading is followed. Where there is no skin nearby (inside a large tattoo)
+    it falls back to the global tone. Computed at a quarter of the size: it is smooth anyway.
+    """
+    h, w = skin.shape
+    sw, sh = max(w // 4, 1), max(h // 4, 1)
+    m = cv2.resize(skin.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+    k = max(3, radius // 4) | 1
+    eps = 0.02  # weight of the global tone: only matters where skin is scarce
+    mb = cv2.blur(m, (k, k)) + eps
+    out = []
+    for chan, g in ((lab.L, tone.L), (lab.a, tone.a), (lab.b, tone.b)):
+        c = cv2.resize(chan * skin, (sw, sh), interpolation=cv2.INTER_AREA)
+        est = (cv2.blur(c, (k, k)) + eps * g) / mb
+        out.append(cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR))
+    return out[0], out[1], out[2]
+
+
+class SkinModel:
+    """Per-clip skin model: call ``update`` once per frame, then use ``tone``.
+
+    ``smoothing`` is the weight of the new frame's estimate; a jump larger than ``reset_at``
+    (a cut to another scene or another person) replaces the estimate instead of blending.
+    """
+
+    def __init__(self, smoothing: float = 0.3, reset_at: float = 14.0) -> None:
+        self.smoothing = smoothing
+        self.reset_at = reset_at
+        self.tone: SkinTone | None = None
+
+    def update(
+        self, lab: LabImage, prior: np.ndarray, faces: Sequence[Box] = (), face_scale: float = 1.0
+    ) -> SkinTone | None:
+        new = estimate_tone(lab, prior, faces, face_scale)
+        if new is None:
+            # No skin in this frame: forget, so a later frame starts fresh rather than being
+            # judged against a stale tone.
+            self.tone = None
+        elif self.tone is None or self.tone.distance(new) > self.reset_at:
+            self.tone = new
+        else:
+            self.tone = self.tone.blend(new, self.smoothing)
+        return self.tone

@@ -1,0 +1,339 @@
+"""Tattoo detection: ink inside skin, told apart from moles, hair, veins, shadows and clothing.
+
+No public model detects tattoos, so this is a measured heuristic (figures in
+docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pixels:
+
+1. Skin model (``skin.SkinModel``): the person's skin colour, learned from the face when one was
+   found and from the dominant skin-coloured cluster otherwise, smoothed over the clip.
+2. Body surface: skin-coloured pixels, closed and hole-filled, so ink enclosed by skin is on the
+   surface and the background around a limb is not.
+3. Ink evidence per pixel against the *local* skin colour (a normalised box filter over skin
+   pixels, so shading and soft shadows are followed): relative darkening, and a chroma change that
+   is not explained by the skin's own hue (blue-black, green, red ink; not brown pigment).
+4. Hysteresis and grouping: strong pixels seed, weaker connected pixels grow the seed, strokes
+   close to each other merge into one candidate (line art and script are many thin strokes).
+5. Rejection of what dermatology clips are full of: small compact round blobs (moles, naevi,
+   freckles), compact brown blobs of any size (lesions: the clinical subject), thin long faint
+   lines (veins, hair), sparse faint groups (a patch of hair).
+6. Boxes padded, mapped back to the frame, and clipped away from every ``keep`` box.
+
+Only ``detect/`` imports mediapipe; this module does not need it at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.skin import (
+    LabImage,
+    SkinModel,
+    SkinTone,
+    body_surface,
+    local_skin,
+    prior_mask,
+    skin_colour_mask,
+)
+from consentclip.errors import UsageError
+
+
+@dataclass(frozen=True)
+class TattooTuning:
+    """Thresholds at sensitivity 0.5; ``at(sensitivity)`` scales them. Work-image pixels."""
+
+    dark: float = 0.17  # relative darkening that counts as ink (0.17 = 17% darker than the skin)
+    chroma: float = 9.0  # chroma change (Lab units) not explained by the skin's hue
+    weak: float = 0.55  # hysteresis: weak pixels are at least this fraction of a threshold
+    min_seed_px: int = 10  # strong pixels a candidate needs
+    min_ink_px: int = 25  # ink pixels a candidate needs
+    group_px: int = 7  # strokes closer than this merge into one candidate
+    mole_max_diam_frac: float = 0.045  # round blobs smaller than this (x work width) are moles
+    line_max_thick: float = 2.2  # a stroke thinner than this ...
+    line_min_aspect: float = 5.0  # ... and this elongated, alone, is a vein or a hair
+    strong_line: float = 2.2  # ... unless its contrast is this many thresholds (a real ink line)
+    pad_frac: float = 0.18  # box padding: fraction of the box side ...
+    pad_px: float = 4.0  # ... plus this many work pixels
+
+    def at(self, sensitivity: float) -> TattooTuning:
+        # Higher sensitivity: fainter ink and smaller marks count. 0.5 is the default balance.
+        f = 1.6 - 1.2 * sensitivity  # 1.6 at 0, 1.0 at 0.5, 0.4 at 1
+        g = 0.6 + 0.8 * (1 - sensitivity)  # 1.4 at 0, 1.0 at 0.5, 0.6 at 1
+        return TattooTuning(
+            dark=self.dark * f,
+            chroma=self.chroma * f,
+            weak=self.weak,
+            min_seed_px=max(3, round(self.min_seed_px * g)),
+            min_ink_px=max(6, round(self.min_ink_px * g)),
+            group_px=self.group_px,
+            mole_max_diam_frac=self.mole_max_diam_frac,
+            line_max_thick=self.line_max_thick,
+            line_min_aspect=self.line_min_aspect,
+            strong_line=self.strong_line,
+            pad_frac=self.pad_frac,
+            pad_px=self.pad_px,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One grouped ink candidate in work-image pixels, with the features it was judged on."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h
+    ink_px: int
+    seed_px: int
+    contrast: float  # mean ink score of its pixels, in thresholds
+    brown: float  # fraction of its ink explained by darkening along the skin's hue
+    solidity: float  # ink area / convex hull area
+    circularity: float
+    thickness: float  # twice the largest distance to the stroke edge
+    aspect: float
+    reason: str = ""  # why rejected; "" when kept
+
+
+def subtract_box(box: Box, cut: Box) -> list[Box]:
+    """``box`` minus ``cut`` as up to four rectangles (left, right, top, bottom strips)."""
+    if box.intersection_area(cut) <= 0:
+        return [box]
+    out = []
+    if cut.x > box.x:
+        out.append(Box.from_corners(box.x, box.y, cut.x, box.y2))
+    if cut.x2 < box.x2:
+        out.append(Box.from_corners(cut.x2, box.y, box.x2, box.y2))
+    mx1, mx2 = max(box.x, cut.x), min(box.x2, cut.x2)
+    if cut.y > box.y:
+        out.append(Box.from_corners(mx1, box.y, mx2, cut.y))
+    if cut.y2 < box.y2:
+        out.append(Box.from_corners(mx1, cut.y2, mx2, box.y2))
+    return [b for b in out if b.w >= 1 and b.h >= 1]
+
+
+def ink_evidence(
+    lab: LabImage, local: tuple[np.ndarray, np.ndarray, np.ndarray], tuning: TattooTuning
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel ink score (in thresholds: >= 1 is ink) and the part of it that is brown.
+
+    Darkening is relative (a fraction of the local lightness), so the same ink counts the same on
+    pale and on dark skin. Chroma change is split along the local skin hue: darkening *along* the
+    hue (more of the skin's own colour) is melanin - moles, freckles, lesions - and does not add
+    chroma evidence; a shift across the hue (blue-black, green) or a loss of saturation (carbon
+    ink is grey under the skin) does.
+    """
+    Ll, al, bl = local
+    dark = (Ll - lab.L) / np.maximum(Ll, 5.0)
+    norm = np.maximum(np.hypot(al, bl), 1e-3)
+    ua, ub = al / norm, bl / norm
+    ratio = np.clip(lab.L / np.maximum(Ll, 5.0), 0.0, 1.5)
+    expected = norm * ratio  # skin chroma at this pixel's lightness
+    along = lab.a * ua + lab.b * ub
+    across = np.abs(lab.a * ub - lab.b * ua)
+    desat = np.maximum(expected - along, 0.0)
+    # Extra saturation along the skin hue is pigment, not ink: it reduces the darkness evidence
+    # of brown marks a little, which is what separates a dark mole from black ink of equal depth.
+    oversat = np.maximum(along - expected, 0.0)
+    chroma_shift = np.hypot(across, desat)
+    score_dark = np.maximum(dark, 0.0) / tuning.dark
+    score_col = chroma_shift / tuning.chroma
+    score = np.maximum(score_dark, score_col)
+    brown = (oversat + 1.0) / (oversat + chroma_shift + 1.0)
+    return score.astype(np.float32), brown.astype(np.float32)
+
+
+class TattooDetector:
+    """Detector of tattoos (RegionKind.TATTOO) for the engine; see the module docstring.
+
+    ``sensitivity`` in [0, 1]: higher finds fainter ink and smaller marks, at the cost of more
+    false positives. ``keep`` boxes (frame pixels) are never proposed, not even in part.
+    """
+
+    kind = RegionKind.TATTOO
+
+    def __init__(
+        self,
+        sensitivity: float = 0.5,
+        keep: Sequence[Box] = (),
+        *,
+        work_width: int = 480,
+        tuning: TattooTuning | None = None,
+    ) -> None:
+        if not 0.0 <= sensitivity <= 1.0:
+            raise UsageError(f"tattoo sensitivity must be between 0 and 1, got {sensitivity}")
+        if work_width < 64:
+            raise UsageError(f"work_width must be at least 64 pixels, got {work_width}")
+        self.sensitivity = sensitivity
+        self.keep = tuple(keep)
+        self.work_width = work_width
+        self.tuning = (tuning or TattooTuning()).at(sensitivity)
+        self.skin = SkinModel()
+        self.local_div = 24
+        self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
+
+    def close(self) -> None:
+        self.skin = SkinModel()
+
+    def process_frame(
+        self, index: int, frame: np.ndarray, found: Sequence[Region] = ()
+    ) -> list[Region]:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise UsageError("tattoo detector needs an HxWx3 uint8 BGR frame")
+        h, w = frame.shape[:2]
+        scale = min(1.0, self.work_width / w)
+        small = (
+            cv2.resize(
+                frame,
+                (max(1, round(w * scale)), max(1, round(h * scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            if scale < 1.0
+            else frame
+        )
+        sy = small.shape[0] / h
+        sx = small.shape[1] / w
+        faces = [r.box for r in found if r.kind == RegionKind.FACE]
+        lab = LabImage.from_bgr(small)
+        prior = prior_mask(lab)
+        tone = self.skin.update(lab, prior, faces, sx)
+        if tone is None:
+            self.last_candidates = []
+            return []
+        candidates = self._candidates(lab, tone, faces, (sx, sy))
+        self.last_candidates = candidates
+        regions: list[Region] = []
+        for c in candidates:
+            if c.reason:
+                continue
+            regions += self._to_regions(c, (sx, sy), (w, h))
+        return regions
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _candidates(
+        self, lab: LabImage, tone: SkinTone, faces: Sequence[Box], scale: tuple[float, float]
+    ) -> list[Candidate]:
+        t = self.tuning
+        hh, ww = lab.shape
+        skin = skin_colour_mask(lab, tone)
+        surface = body_surface(skin, close_px=max(5, ww // 40))
+        if not surface.any():
+            return []
+        # Stay a few pixels inside the surface: along a limb's silhouette the edge pixels blend
+        # skin with the background and look like a dark, blue line.
+        edge = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        surface = cv2.erode(surface, edge)
+        # Faces are the face detector's business, and their eyes, brows and lips look like ink.
+        sx, sy = scale
+        for f in faces:
+            x1, y1, x2, y2 = f.int_corners()
+            surface[
+                max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
+            ] = 0
+        # Keep boxes are not looked at: the lesion there is the subject, not a candidate.
+        for k in self.keep:
+            x1, y1, x2, y2 = k.int_corners()
+            surface[
+                max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
+            ] = 0
+        local = local_skin(lab, skin, tone, radius=max(9, ww // self.local_div))
+        score, brown = ink_evidence(lab, local, t)
+        on = surface > 0
+        weak = ((score >= t.weak) & on).astype(np.uint8)
+        strong = (score >= 1.0) & on
+        if not strong.any():
+            return []
+        # Hysteresis: weak components that hold enough strong pixels.
+        n, lab_weak = cv2.connectedComponents(weak, connectivity=8)
+        seeds = np.bincount(lab_weak[strong], minlength=n)
+        good = seeds >= 2
+        good[0] = False
+        ink = good[lab_weak].astype(np.uint8)
+        # Group strokes.
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (t.group_px, t.group_px))
+        grouped = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, k)
+        n, groups, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+        if n <= 1:
+            return []
+        gi = groups[ink > 0]
+        ink_px = np.bincount(gi, minlength=n)
+        seed_px = np.bincount(groups[strong & (ink > 0)], minlength=n)
+        sc_sum = np.bincount(gi, weights=np.minimum(score[ink > 0], 4.0), minlength=n)
+        br_sum = np.bincount(gi, weights=brown[ink > 0], minlength=n)
+        out = []
+        for g in range(1, n):
+            if ink_px[g] < t.min_ink_px or seed_px[g] < t.min_seed_px:
+                continue
+            x, y, bw, bh = (int(v) for v in stats[g, :4])
+            out.append(
+                self._judge(
+                    groups[y : y + bh, x : x + bw] == g,
+                    (x, y, bw, bh),
+                    (int(ink_px[g]), int(seed_px[g])),
+                    (float(sc_sum[g] / ink_px[g]), float(br_sum[g] / ink_px[g])),
+                    ww,
+                )
+            )
+        return out
+
+    def _judge(
+        self,
+        group: np.ndarray,
+        box: tuple[int, int, int, int],
+        counts: tuple[int, int],
+        means: tuple[float, float],
+        work_w: int,
+    ) -> Candidate:
+        """Shape features of one group, and the reason it is rejected (if any)."""
+        t = self.tuning
+        ink_px, seed_px = counts
+        contrast, brown = means
+        m = group.astype(np.uint8)
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cnt = max(contours, key=cv2.contourArea)
+        area = float(m.sum())
+        hull = cv2.contourArea(cv2.convexHull(cnt)) or 1.0
+        perim = cv2.arcLength(cnt, True) or 1.0
+        solidity = min(1.0, area / hull)
+        circularity = min(1.0, 4 * np.pi * area / perim**2)
+        (_, _), (rw, rh), _ = cv2.minAreaRect(cnt)
+        aspect = max(rw, rh) / max(min(rw, rh), 1.0)
+        dist = cv2.distanceTransform(np.pad(m, 1), cv2.DIST_L2, 3)
+        thickness = 2.0 * float(dist.max())
+        diam = 2.0 * np.sqrt(area / np.pi)
+        reason = ""
+        if solidity > 0.8 and circularity > 0.55 and diam < t.mole_max_diam_frac * work_w:
+            reason = "mole"  # small, compact, round: a naevus or a freckle, whatever its colour
+        elif solidity > 0.75 and brown > 0.6 and aspect < 3.0:
+            reason = "lesion"  # compact and brown at any size: pigment, the clinical subject
+        elif (
+            thickness <= t.line_max_thick * 2
+            and aspect >= t.line_min_aspect
+            and contrast < t.strong_line
+        ):
+            reason = "line"  # one long, thin, faint stroke: a vein or a hair
+        elif area > 0 and ink_px / max(bw_bh(box), 1) < 0.08 and contrast < 1.6:
+            reason = "sparse"  # faint, scattered pixels over an area: hair, skin texture
+        return Candidate(
+            box, ink_px, seed_px, contrast, brown, solidity, circularity, thickness, aspect, reason
+        )
+
+    def _to_regions(
+        self, c: Candidate, scale: tuple[float, float], size: tuple[int, int]
+    ) -> list[Region]:
+        t = self.tuning
+        sx, sy = scale
+        x, y, bw, bh = c.box
+        px = t.pad_frac * bw + t.pad_px
+        py = t.pad_frac * bh + t.pad_px
+        box = Box((x - px) / sx, (y - py) / sy, (bw + 2 * px) / sx, (bh + 2 * py) / sy)
+        box = box.clipped(*size)
+        pieces = [box]
+        for k in self.keep:
+            pieces = [p for b in pieces for p in subtract_box(b, k)]
+        score = float(min(1.0, c.contrast / 3.0))
+        return [Region(p, RegionKind.TATTOO, score=score, source="ink") for p in pieces]
+
+
+def bw_bh(box: tuple[int, int, int, int]) -> int:
+    return box[2] * box[3]
