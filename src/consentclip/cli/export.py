@@ -169,10 +169,12 @@ def export_cli(
     if json_out:
         emit_json(
             {
-                "output": result.plan.output,
-                "manifest": result.plan.manifest,
-                "qa_sheet": result.qa_sheet,
                 **result.manifest,
+                "paths": {
+                    "output": result.plan.output,
+                    "manifest": result.plan.manifest,
+                    "qa_sheet": result.qa_sheet,
+                },
             }
         )
         return
