@@ -2,18 +2,367 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from consentclip.cli._util import cli_command, not_built
+from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.consent import actions, documents
+from consentclip.consent.actions import ConsentRequest
+from consentclip.consent.audit import AuditEntry
+from consentclip.consent.records import ConsentRecord, State, parse_date
+from consentclip.consent.registry import Registry
+from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(
     help="Create, print, sign, revoke, show and verify per-purpose consent records.",
     no_args_is_help=True,
 )
 
+IdArg = Annotated[str, typer.Argument(help="Consent id, e.g. C-7K2M.", show_default=False)]
+
 
 @app.command("new")
 @cli_command
-def new_cli() -> None:
-    """Create a draft consent record with one grant per purpose."""
-    not_built("consent new", "issue 3")
+def new_cli(
+    ctx: typer.Context,
+    patient: Annotated[
+        str,
+        typer.Option(
+            "--patient", help="The clinic's patient reference (kept in the registry only)."
+        ),
+    ],
+    grant: Annotated[
+        list[str],
+        typer.Option(
+            "--grant",
+            help="PURPOSE[:identifiable][:voice][@YYYY-MM-DD]; repeat per purpose. Without "
+            ":identifiable a grant is anonymised-only. Purposes: clinical_record, teaching, "
+            "conference, journal, public_web, social_media.",
+        ),
+    ],
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Expiry YYYY-MM-DD for grants without @DATE.")
+    ] = None,
+    template: Annotated[
+        str, typer.Option("--template", help="Consent form template id.")
+    ] = "derm-video-photo",
+    language: Annotated[str, typer.Option("--language", help="Form language: en, es, ru.")] = "en",
+    signer_role: Annotated[
+        str,
+        typer.Option("--signer-role", help="patient, parent, guardian or legal_representative."),
+    ] = "patient",
+    signer_name: Annotated[str | None, typer.Option("--signer-name", help="Who signs.")] = None,
+    signer_authority: Annotated[
+        str | None,
+        typer.Option(
+            "--signer-authority",
+            help="A representative's authority (e.g. 'mother', 'court order 12/2024').",
+        ),
+    ] = None,
+    patient_name: Annotated[
+        str | None, typer.Option("--patient-name", help="Printed on the form only.")
+    ] = None,
+    birth_date: Annotated[
+        str | None,
+        typer.Option("--birth-date", help="YYYY-MM-DD; required when a parent or guardian signs."),
+    ] = None,
+    clinician: Annotated[
+        str | None, typer.Option("--clinician", help="Clinician's name.")
+    ] = None,
+    registration: Annotated[
+        str | None,
+        typer.Option("--clinician-registration", help="Clinician's registration number."),
+    ] = None,
+    witness: Annotated[str | None, typer.Option("--witness", help="Witness name.")] = None,
+    interpreter: Annotated[
+        str | None, typer.Option("--interpreter", help="NAME:LANGUAGE of the interpreter.")
+    ] = None,
+    body_site: Annotated[
+        list[str] | None, typer.Option("--body-site", help="Body site recorded; repeat.")
+    ] = None,
+    face_visible: Annotated[
+        bool, typer.Option("--face-visible", help="The face may be visible.")
+    ] = False,
+    tattoos_visible: Annotated[
+        bool, typer.Option("--tattoos-visible", help="Tattoos may be visible.")
+    ] = False,
+    supersedes: Annotated[
+        str | None, typer.Option("--supersedes", help="Id this consent replaces once signed.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create a draft consent record with one grant per purpose; prints its id."""
+    request = ConsentRequest(
+        patient_ref=patient,
+        grants=tuple(grant),
+        expires=parse_date(expires, what="--expires") if expires else None,
+        template=template,
+        language=language,
+        signer_role=signer_role,
+        signer_name=signer_name,
+        signer_authority=signer_authority,
+        patient_name=patient_name,
+        birth_date=parse_date(birth_date, what="--birth-date") if birth_date else None,
+        clinician=clinician,
+        clinician_registration=registration,
+        witness=witness,
+        interpreter=interpreter,
+        body_sites=tuple(body_site or ()),
+        face_visible=face_visible,
+        tattoos_visible=tattoos_visible,
+        supersedes=supersedes,
+    )
+    record = actions.create_consent(home=home_from(ctx), request=request)
+    if json_out:
+        emit_json(_record_json(record))
+    else:
+        typer.echo(record.id)
+
+
+@app.command("pdf")
+@cli_command
+def pdf_cli(
+    ctx: typer.Context,
+    consent_id: IdArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the PDF.", dir_okay=False)
+    ],
+    json_out: JsonOption = False,
+) -> None:
+    """Write the consent form to print and sign (QR code of the id, grants pre-filled)."""
+    path = actions.write_form(home=home_from(ctx), consent_id=consent_id, out=out)
+    if json_out:
+        emit_json({"consent_id": consent_id, "pdf": path})
+    else:
+        typer.echo(f"wrote {path}")
+
+
+@app.command("sign")
+@cli_command
+def sign_cli(
+    ctx: typer.Context,
+    consent_id: IdArg,
+    scan: Annotated[
+        Path | None,
+        typer.Option(
+            "--scan",
+            help="Scanned wet-ink-signed form (PDF or image).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    signature_image: Annotated[
+        Path | None,
+        typer.Option(
+            "--signature-image",
+            help="Signature image (PNG) for an electronic signature.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    signed_by: Annotated[
+        str | None,
+        typer.Option("--signed-by", help="Name of the person signing electronically."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """File a signed form: --scan FILE, or --signature-image PNG --signed-by NAME."""
+    home = home_from(ctx)
+    if (scan is None) == (signature_image is None):
+        raise UsageError("give either --scan FILE or --signature-image PNG --signed-by NAME")
+    if scan is not None:
+        if signed_by:
+            raise UsageError("--signed-by goes with --signature-image, not with --scan")
+        result = actions.sign_with_scan(home=home, consent_id=consent_id, scan_path=scan)
+    else:
+        if not signed_by:
+            raise UsageError("an electronic signature needs --signed-by NAME (the signer's intent)")
+        assert signature_image is not None
+        result = actions.sign_electronically(
+            home=home, consent_id=consent_id, signature_image=signature_image, signed_by=signed_by
+        )
+    if json_out:
+        emit_json({**_record_json(result.record), "document": result.document})
+    else:
+        sig = result.record.signature
+        assert sig is not None
+        typer.echo(f"{result.record.id} signed ({sig.method}) by {sig.signed_by}")
+        typer.echo(f"document: {result.document}")
+
+
+@app.command("revoke")
+@cli_command
+def revoke_cli(
+    ctx: typer.Context,
+    consent_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (as the patient said it).")],
+    grant: Annotated[
+        str | None, typer.Option("--grant", help="Withdraw only this purpose (default: all).")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Withdraw one grant or all; lists what was already exported, for takedown requests."""
+    result = actions.revoke(
+        home=home_from(ctx), consent_id=consent_id, purpose=grant, reason=reason
+    )
+    if json_out:
+        emit_json(
+            {
+                **_record_json(result.record),
+                "withdrawn": [p.value for p in result.withdrawn],
+                "already_exported": [_export_json(e) for e in result.exports],
+            }
+        )
+        return
+    names = ", ".join(p.value for p in result.withdrawn)
+    typer.echo(f"{result.record.id}: withdrew {names}; state now {result.record.state.value}")
+    if not result.exports:
+        typer.echo("nothing was exported under this consent")
+        return
+    typer.echo(f"already exported under {result.record.id} (cannot be recalled; ask for takedown):")
+    for entry in result.exports:
+        e = _export_json(entry)
+        typer.echo(f"  {e['when']}  {e['purpose']:<15} {e['output']}  -> {e['destination']}")
+
+
+@app.command("void")
+@cli_command
+def void_cli(
+    ctx: typer.Context,
+    consent_id: IdArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the record is void (e.g. made in error).")
+    ],
+) -> None:
+    """Mark a record void (made in error). Nothing can be exported under it."""
+    with Registry.open(home_from(ctx)) as registry:
+        record = registry.void(consent_id, reason=reason)
+    typer.echo(f"{record.id} voided")
+
+
+@app.command("show")
+@cli_command
+def show_cli(ctx: typer.Context, consent_id: IdArg, json_out: JsonOption = False) -> None:
+    """Show a consent: signer, grants and their state, signature, linked clips."""
+    home = home_from(ctx)
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+        links = registry.list_links(record.id)
+    doc = documents.find(home, record.signature.document_sha256) if record.signature else None
+    if json_out:
+        emit_json({**_record_json(record), "document": doc, "clips": len(links)})
+        return
+    for line in _describe(record, doc, len(links)):
+        typer.echo(line)
+
+
+@app.command("list")
+@cli_command
+def list_cli(
+    ctx: typer.Context,
+    state: Annotated[
+        State | None, typer.Option("--state", help="Only records in this state.")
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help="Only this patient reference.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List consents, newest last."""
+    with Registry.open(home_from(ctx)) as registry:
+        records = registry.list(state=state, patient_ref=patient)
+    if json_out:
+        emit_json([_record_json(r) for r in records])
+        return
+    for r in records:
+        grants = ", ".join(g.purpose.value for g in r.grants)
+        typer.echo(f"{r.id}  {r.state.value:<19} {r.patient_ref:<12} {grants}")
+    if not records:
+        typer.echo("no consents match")
+
+
+@app.command("verify")
+@cli_command
+def verify_cli(
+    ctx: typer.Context,
+    consent_id: Annotated[str | None, typer.Argument(help="One consent (default: all).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check every record's signatures and history against the clinic key and the audit log."""
+    with Registry.open(home_from(ctx)) as registry:
+        report = registry.verify(consent_id)
+    if json_out:
+        emit_json({"ok": report.ok, "checked": report.checked, "problems": report.problems})
+    else:
+        for problem in report.problems:
+            typer.echo(f"FAIL  {problem}")
+        if report.ok:
+            typer.echo(f"ok: {report.checked} consent record(s) verify")
+    if not report.ok:
+        raise IntegrityError(f"{len(report.problems)} integrity problem(s): {report.problems[0]}")
+
+
+def _record_json(record: ConsentRecord) -> dict[str, Any]:
+    today = date.today()
+    data = record.to_dict()
+    data["state"] = record.state_on(today).value
+    for g, item in zip(record.grants, data["grants"], strict=True):
+        item["expired"] = g.expired_on(today)
+    return data
+
+
+def _export_json(entry: AuditEntry) -> dict[str, Any]:
+    d = entry.detail
+    return {
+        "when": entry.ts.isoformat(),
+        "purpose": d.get("purpose"),
+        "output": d.get("output") or d.get("output_name") or "?",
+        "destination": d.get("destination") or d.get("out_dir") or "?",
+        "sha256": d.get("sha256"),
+    }
+
+
+def _describe(record: ConsentRecord, doc: Path | None, clips: int) -> list[str]:
+    today = date.today()
+    lines = [f"{record.id}  {record.state_on(today).value} (version {record.version})"]
+    patient = record.patient_ref
+    if record.patient_name or record.birth_date:
+        extra = ", ".join(
+            x for x in (record.patient_name, record.birth_date and f"born {record.birth_date}") if x
+        )
+        patient += f" ({extra})"
+    lines.append(f"patient    {patient}")
+    signer = f"{record.signer.role.value} {record.signer.name}"
+    if record.signer.authority:
+        signer += f" (authority: {record.signer.authority})"
+    lines.append(f"signer     {signer}")
+    if record.clinician:
+        reg = f", {record.clinician.registration}" if record.clinician.registration else ""
+        lines.append(f"clinician  {record.clinician.name}{reg}")
+    t = record.template
+    lines.append(f"form       {t.id} v{t.version} ({t.language}) sha256 {t.sha256[:16]}")
+    lines.append("grants")
+    for g in record.grants:
+        status = "active"
+        if g.withdrawn:
+            status = f"WITHDRAWN {g.withdrawn_at:%Y-%m-%d} ({g.withdrawal_reason})"
+        elif g.expired_on(today):
+            status = "EXPIRED"
+        ident = "identifiable" if g.identifiable else "anonymised only"
+        voice = "voice" if g.voice else "no voice"
+        lines.append(f"  {g.purpose.value:<16}{ident}, {voice}, until {g.expires}  {status}")
+    if record.signature:
+        s = record.signature
+        lines.append(f"signed     {s.method} by {s.signed_by} at {s.signed_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"document   {doc or 'MISSING sha256 ' + s.document_sha256}")
+    if record.supersedes:
+        lines.append(f"supersedes {record.supersedes}")
+    if record.superseded_by:
+        lines.append(f"superseded by {record.superseded_by}")
+    if record.void_reason:
+        lines.append(f"void       {record.void_reason}")
+    lines.append(f"clips      {clips} linked")
+    return lines

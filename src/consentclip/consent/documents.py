@@ -19,17 +19,17 @@ def document_path(home: Home, sha256: str, suffix: str) -> Path:
     return home.documents_dir / f"{sha256}{suffix}"
 
 
-def store(home: Home, data: bytes, suffix: str) -> tuple[str, Path]:
+def store(home: Home, data: bytes, suffix: str) -> tuple[str, Path, bool]:
     """Keep ``data`` as documents/<sha256><suffix>. Storing the same bytes twice is a no-op;
     an existing file is never replaced, and one whose content no longer matches its name is
-    reported rather than "repaired"."""
+    reported rather than "repaired". Returns (sha256, path, created)."""
     digest = sha256_bytes(data)
     home.documents_dir.mkdir(parents=True, exist_ok=True)
     target = document_path(home, digest, suffix)
     if target.exists():
         if sha256_bytes(target.read_bytes()) != digest:
             raise IntegrityError(f"stored document {target.name} no longer matches its hash")
-        return digest, target
+        return digest, target, False
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "xb") as fh:
@@ -42,9 +42,26 @@ def store(home: Home, data: bytes, suffix: str) -> tuple[str, Path]:
             os.link(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return digest, target
+    return digest, target, True
 
 
 def find(home: Home, sha256: str) -> Path | None:
     matches = sorted(home.documents_dir.glob(f"{sha256}.*")) if home.documents_dir.exists() else []
     return matches[0] if matches else None
+
+
+def write_atomic(target: Path, data: bytes) -> Path:
+    """Write beside the target and rename into place: a failure leaves no half-written file."""
+    target = target.expanduser().absolute()
+    if not target.parent.is_dir():
+        raise NotADirectoryError(f"folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

@@ -106,9 +106,12 @@ class Registry:
             if start == 0:
                 with _transaction(conn):
                     audit.append(
-                        conn, key, "init", consent_id=None,
+                        conn,
+                        key,
+                        "init",
+                        consent_id=None,
                         detail={"schema_version": schema.CURRENT_VERSION},
-                    )  # fmt: skip
+                    )
         finally:
             conn.close()
         write_default(home)
@@ -212,8 +215,14 @@ class Registry:
             records = [r for r in records if r.state_on(today) is state]
         return records
 
-    def sign(self, consent_id: str, signature: Signature) -> ConsentRecord:
-        """File the signature of a draft. Signing a consent that supersedes another retires it."""
+    def sign(
+        self, consent_id: str, signature: Signature, *, expected_sha256: str | None = None
+    ) -> ConsentRecord:
+        """File the signature of a draft. Signing a consent that supersedes another retires it.
+
+        ``expected_sha256`` is the draft the signed document was made from; if the record
+        changed since, the signature is refused rather than bound to a different record.
+        """
         cid = ids.normalise(consent_id)
         with self.transaction() as conn:
             record = self._load(conn, cid)
@@ -222,13 +231,20 @@ class Registry:
                     f"consent {cid} is already {record.state.value}; a signed consent is never "
                     "signed again (create a new one with --supersedes)"
                 )
+            if expected_sha256 is not None and record.sha256() != expected_sha256:
+                raise UsageError(f"consent {cid} changed while it was being signed; sign again")
             signed = replace(record, status=Status.SIGNED, signature=signature)
             signed = self._bump(signed)
             self._write(
-                conn, signed, event="sign",
-                detail={"method": signature.method, "document_sha256": signature.document_sha256,
-                        "signed_by": signature.signed_by},
-            )  # fmt: skip
+                conn,
+                signed,
+                event="sign",
+                detail={
+                    "method": signature.method,
+                    "document_sha256": signature.document_sha256,
+                    "signed_by": signature.signed_by,
+                },
+            )
             if record.supersedes:
                 old = self._load(conn, record.supersedes)
                 if old.status not in (Status.SUPERSEDED, Status.VOIDED):
@@ -273,9 +289,11 @@ class Registry:
             )
             updated = self._bump(record.with_grants(grants))
             self._write(
-                conn, updated, event="revoke",
+                conn,
+                updated,
+                event="revoke",
                 detail={"purposes": [p.value for p in targets], "reason": reason.strip()},
-            )  # fmt: skip
+            )
             exports = tuple(self._exports(conn, cid))
         return Revocation(updated, targets, exports)
 
@@ -448,8 +466,14 @@ class Registry:
             ).fetchone()
             if existing is not None:
                 if existing[0] == cid:
-                    return ClipLink(cid, sha256, existing[1], existing[2],
-                                    datetime.fromisoformat(existing[3]), existing[4])  # fmt: skip
+                    return ClipLink(
+                        cid,
+                        sha256,
+                        existing[1],
+                        existing[2],
+                        datetime.fromisoformat(existing[3]),
+                        existing[4],
+                    )
                 other = self._load(conn, existing[0])
                 if other.status not in (Status.SUPERSEDED, Status.VOIDED):
                     raise UsageError(
@@ -468,10 +492,17 @@ class Registry:
                 (sha256, cid, original_name, media_kind, link.linked_at.isoformat(), number),
             )
             audit.append(
-                conn, self.key, "link", consent_id=cid,
-                detail={"sha256": sha256, "media_kind": media_kind, "clip_number": number,
-                        "previous_consent": existing[0] if existing else None},
-            )  # fmt: skip
+                conn,
+                self.key,
+                "link",
+                consent_id=cid,
+                detail={
+                    "sha256": sha256,
+                    "media_kind": media_kind,
+                    "clip_number": number,
+                    "previous_consent": existing[0] if existing else None,
+                },
+            )
         return link
 
     def find_link(self, sha256: str) -> ClipLink | None:
@@ -529,20 +560,30 @@ class Registry:
             "INSERT INTO grants (consent_id, purpose, identifiable, voice, expires, withdrawn_at,"
             " withdrawal_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (record.id, g.purpose.value, int(g.identifiable), int(g.voice),
-                 g.expires.isoformat(), _iso(g.withdrawn_at), g.withdrawal_reason)
+                (
+                    record.id,
+                    g.purpose.value,
+                    int(g.identifiable),
+                    int(g.voice),
+                    g.expires.isoformat(),
+                    _iso(g.withdrawn_at),
+                    g.withdrawal_reason,
+                )
                 for g in record.grants
             ],
-        )  # fmt: skip
+        )
         conn.execute(
             "INSERT INTO record_versions (consent_id, version, body, sha256, signature)"
             " VALUES (?, ?, ?, ?, ?)",
             (record.id, record.version, body.decode(), record.sha256(), signature),
         )
         audit.append(
-            conn, self.key, event, consent_id=record.id,
+            conn,
+            self.key,
+            event,
+            consent_id=record.id,
             detail={**detail, "version": record.version, "record_sha256": record.sha256()},
-        )  # fmt: skip
+        )
 
     def _load(self, conn: sqlite3.Connection, cid: str) -> ConsentRecord:
         row = conn.execute(
@@ -563,47 +604,94 @@ class Registry:
 
 # --- module helpers -------------------------------------------------------------------------
 _CONSENT_COLUMNS = (
-    "id", "version", "status", "patient_ref", "patient_name", "birth_date",
-    "signer_role", "signer_name", "signer_authority", "clinician_name", "clinician_registration",
-    "witness", "interpreter_name", "interpreter_language",
-    "template_id", "template_version", "language", "template_sha256",
-    "body_sites", "face_visible", "tattoos_visible", "created_at",
-    "signature_method", "signed_at", "signed_by", "document_sha256",
-    "supersedes", "superseded_by", "void_reason", "record_signature",
-)  # fmt: skip
+    "id",
+    "version",
+    "status",
+    "patient_ref",
+    "patient_name",
+    "birth_date",
+    "signer_role",
+    "signer_name",
+    "signer_authority",
+    "clinician_name",
+    "clinician_registration",
+    "witness",
+    "interpreter_name",
+    "interpreter_language",
+    "template_id",
+    "template_version",
+    "language",
+    "template_sha256",
+    "body_sites",
+    "face_visible",
+    "tattoos_visible",
+    "created_at",
+    "signature_method",
+    "signed_at",
+    "signed_by",
+    "document_sha256",
+    "supersedes",
+    "superseded_by",
+    "void_reason",
+    "record_signature",
+)
 
 
 def _consent_row(r: ConsentRecord) -> tuple[Any, ...]:
     s = r.signature
     return (
-        r.id, r.version, r.status.value, r.patient_ref, r.patient_name, _iso(r.birth_date),
-        r.signer.role.value, r.signer.name, r.signer.authority,
+        r.id,
+        r.version,
+        r.status.value,
+        r.patient_ref,
+        r.patient_name,
+        _iso(r.birth_date),
+        r.signer.role.value,
+        r.signer.name,
+        r.signer.authority,
         r.clinician.name if r.clinician else None,
         r.clinician.registration if r.clinician else None,
         r.witness,
         r.interpreter.name if r.interpreter else None,
         r.interpreter.language if r.interpreter else None,
-        r.template.id, r.template.version, r.template.language, r.template.sha256,
-        json.dumps(list(r.recording.body_sites)), int(r.recording.face_visible),
-        int(r.recording.tattoos_visible), r.created_at.isoformat(),
-        s.method if s else None, _iso(s.signed_at) if s else None,
-        s.signed_by if s else None, s.document_sha256 if s else None,
-        r.supersedes, r.superseded_by, r.void_reason,
-    )  # fmt: skip
+        r.template.id,
+        r.template.version,
+        r.template.language,
+        r.template.sha256,
+        json.dumps(list(r.recording.body_sites)),
+        int(r.recording.face_visible),
+        int(r.recording.tattoos_visible),
+        r.created_at.isoformat(),
+        s.method if s else None,
+        _iso(s.signed_at) if s else None,
+        s.signed_by if s else None,
+        s.document_sha256 if s else None,
+        r.supersedes,
+        r.superseded_by,
+        r.void_reason,
+    )
 
 
 def _record_from_row(c: dict[str, Any], grants: list[tuple[Any, ...]]) -> ConsentRecord:
     signature = None
     if c["signature_method"]:
         signature = Signature(
-            c["signature_method"], datetime.fromisoformat(c["signed_at"]), c["signed_by"],
+            c["signature_method"],
+            datetime.fromisoformat(c["signed_at"]),
+            c["signed_by"],
             c["document_sha256"],
-        )  # fmt: skip
+        )
     parsed = [
-        Grant(Purpose(p), bool(ident), bool(voice), date.fromisoformat(exp),
-              datetime.fromisoformat(w) if w else None, reason)
+        Grant(
+            Purpose(p),
+            bool(ident),
+            bool(voice),
+            date.fromisoformat(exp),
+            datetime.fromisoformat(w) if w else None,
+            reason,
+        )
         for p, ident, voice, exp, w, reason in grants
-    ]  # fmt: skip
+    ]
     parsed.sort(key=lambda g: list(Purpose).index(g.purpose))
     return ConsentRecord(
         id=c["id"],

@@ -1,0 +1,222 @@
+"""The plain, keyword-only functions behind ``consentclip consent ...``.
+
+The CLI parses options into these and prints what they return; tests and scripts call them
+directly. Each opens the registry, does one thing, and leaves nothing half-done on failure.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from consentclip.consent import documents, pdf, scan, templates
+from consentclip.consent.audit import now_utc
+from consentclip.consent.clinic import Clinic
+from consentclip.consent.records import (
+    Clinician,
+    ConsentRecord,
+    Grant,
+    Interpreter,
+    Purpose,
+    Recording,
+    Signature,
+    Signer,
+    SignerRole,
+    Status,
+)
+from consentclip.consent.registry import NewConsent, Registry, Revocation
+from consentclip.errors import UsageError
+from consentclip.home import Home
+
+MAX_SIGNATURE_PIXELS = 4000 * 4000
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What ``consent new`` was asked for, as typed (parsed and validated by create_consent)."""
+
+    patient_ref: str
+    grants: tuple[str, ...]
+    expires: date | None = None
+    template: str = templates.DEFAULT_TEMPLATE
+    language: str = "en"
+    signer_role: str = "patient"
+    signer_name: str | None = None
+    signer_authority: str | None = None
+    patient_name: str | None = None
+    birth_date: date | None = None
+    clinician: str | None = None
+    clinician_registration: str | None = None
+    witness: str | None = None
+    interpreter: str | None = None  # "NAME:LANGUAGE"
+    body_sites: tuple[str, ...] = ()
+    face_visible: bool = False
+    tattoos_visible: bool = False
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True)
+class SignResult:
+    record: ConsentRecord
+    document: Path
+
+
+def create_consent(*, home: Home, request: ConsentRequest) -> ConsentRecord:
+    grants = tuple(Grant.parse(spec, request.expires) for spec in request.grants)
+    role = SignerRole.parse(request.signer_role)
+    name = request.signer_name
+    if not name and role is SignerRole.PATIENT:
+        name = request.patient_name
+    if not name:
+        raise UsageError("who signs? give --signer-name NAME (or --patient-name for a patient)")
+    interpreter = None
+    if request.interpreter:
+        who, sep, lang = request.interpreter.rpartition(":")
+        if not sep or not who.strip() or not lang.strip():
+            raise UsageError(f"--interpreter '{request.interpreter}' must be NAME:LANGUAGE")
+        interpreter = Interpreter(who.strip(), lang.strip())
+    clinician = None
+    if request.clinician:
+        clinician = Clinician(request.clinician, request.clinician_registration)
+    with Registry.open(home) as registry:
+        template = templates.load(request.template, request.language, home)
+        new = NewConsent(
+            patient_ref=request.patient_ref,
+            signer=Signer(role, name.strip(), request.signer_authority),
+            grants=grants,
+            template=template.ref,
+            recording=Recording(
+                tuple(s.strip() for s in request.body_sites if s.strip()),
+                request.face_visible,
+                request.tattoos_visible,
+            ),
+            clinician=clinician,
+            patient_name=request.patient_name,
+            birth_date=request.birth_date,
+            witness=request.witness,
+            interpreter=interpreter,
+            supersedes=request.supersedes,
+        )
+        return registry.create(new)
+
+
+def write_form(*, home: Home, consent_id: str, out: Path) -> Path:
+    """The form to print and sign; it shows the grants chosen and the QR code of the id."""
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+    template = templates.load_for(record.template, home)
+    data = pdf.render_form(pdf.FormInput(record, template, Clinic.load(home)))
+    return _write_output(out, data)
+
+
+def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path) -> SignResult:
+    """File a wet-ink-signed form: its QR code must name this consent."""
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+        _require_draft(record)
+        found = scan.read_consent_ids(scan_path)
+        if not found:
+            raise UsageError(
+                f"no readable consentclip QR code in {scan_path.name}",
+                hint="rescan page 1 flat, in focus, at 200 dpi or more",
+            )
+        if record.id not in found:
+            raise UsageError(
+                f"the scan {scan_path.name} carries the QR code of consent {', '.join(found)}, "
+                f"not {record.id}; file it under that consent"
+            )
+        data = scan_path.read_bytes()
+        suffix = ".pdf" if scan.is_pdf(data) else (scan_path.suffix.lower() or ".img")
+        signature = Signature("wet_ink_scan", now_utc(), record.signer.name, "")
+        return _file_signed(registry, record, data, suffix, signature)
+
+
+def sign_electronically(
+    *, home: Home, consent_id: str, signature_image: Path, signed_by: str
+) -> SignResult:
+    """Make the final signed PDF: the signature in place plus a verification section."""
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+        _require_draft(record)
+        if _norm(signed_by) != _norm(record.signer.name):
+            raise UsageError(
+                f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
+                f"('{record.signer.name}'); the person named on the form must sign"
+            )
+        image = _signature_png(signature_image)
+        template = templates.load_for(record.template, home)
+        signed_at = now_utc()
+        esign = pdf.ElectronicSignature(
+            image=image,
+            signed_by=record.signer.name,
+            signed_at=signed_at,
+            record_sha256=record.sha256(),
+            key_fingerprint=registry.key.fingerprint(),
+        )
+        data = pdf.render_form(pdf.FormInput(record, template, Clinic.load(home), esign))
+        signature = Signature("electronic", signed_at, record.signer.name, "")
+        return _file_signed(registry, record, data, ".pdf", signature)
+
+
+def revoke(*, home: Home, consent_id: str, purpose: str | None, reason: str) -> Revocation:
+    parsed = Purpose.parse(purpose) if purpose else None
+    with Registry.open(home) as registry:
+        return registry.revoke(consent_id, purpose=parsed, reason=reason)
+
+
+def _file_signed(
+    registry: Registry, record: ConsentRecord, data: bytes, suffix: str, signature: Signature
+) -> SignResult:
+    digest, path, created = documents.store(registry.home, data, suffix)
+    bound = Signature(signature.method, signature.signed_at, signature.signed_by, digest)
+    try:
+        signed = registry.sign(record.id, bound, expected_sha256=record.sha256())
+    except BaseException:
+        # Only a document this call created may go: stored documents are never removed.
+        if created:
+            path.chmod(0o644)
+            path.unlink(missing_ok=True)
+        raise
+    return SignResult(signed, path)
+
+
+def _require_draft(record: ConsentRecord) -> None:
+    if record.status is not Status.DRAFT:
+        raise UsageError(
+            f"consent {record.id} is already {record.state.value}; it cannot be signed again "
+            "(create a new consent with --supersedes)"
+        )
+
+
+def _signature_png(path: Path) -> bytes:
+    """Re-encode the signature as a plain PNG: proves it is an image and drops its metadata."""
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_SIGNATURE_PIXELS:
+                raise UsageError(
+                    f"signature image {path.name} is too large ({img.width}x{img.height})"
+                )
+            img.load()
+            rgba = img.convert("RGBA")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise UsageError(
+            f"signature image {path.name} is not an image (PNG or JPEG expected)"
+        ) from None
+    buf = io.BytesIO()
+    rgba.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _write_output(out: Path, data: bytes) -> Path:
+    try:
+        return documents.write_atomic(out, data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc}") from None
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()

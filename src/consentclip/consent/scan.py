@@ -1,0 +1,81 @@
+"""Reading the consent id back from a scanned, wet-ink-signed form (PDF or image).
+
+A PDF is rasterised with PDFium (pypdfium2); an image is decoded by OpenCV; the QR code is found
+with OpenCV's ``QRCodeDetector``. Only codes in consentclip's namespace count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+
+from consentclip.consent.ids import parse_qr_payload
+from consentclip.errors import UsageError
+
+SCAN_DPI = 200
+MAX_PAGES = 4  # the QR code is on page 1; a stapled multi-page scan may put it later
+
+
+def read_consent_ids(path: Path) -> list[str]:
+    """The consent ids in every consentclip QR code of the scan, in page order, deduplicated."""
+    found: list[str] = []
+    for page in _pages(path):
+        for payload in _decode(page):
+            cid = parse_qr_payload(payload)
+            if cid and cid not in found:
+                found.append(cid)
+    return found
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:5] == b"%PDF-"
+
+
+def _pages(path: Path) -> list[np.ndarray]:
+    data = path.read_bytes()
+    if is_pdf(data):
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise UsageError(f"{path.name} is not a readable PDF: {exc}") from None
+        try:
+            pages = []
+            for index in range(min(len(pdf), MAX_PAGES)):
+                bitmap = pdf[index].render(scale=SCAN_DPI / 72, grayscale=True)
+                pages.append(np.array(bitmap.to_pil().convert("L")))
+            return pages
+        finally:
+            pdf.close()
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise UsageError(f"{path.name} is neither a PDF nor an image OpenCV can read")
+    return [image]
+
+
+def _decode(gray: np.ndarray) -> list[str]:
+    detector = cv2.QRCodeDetector()
+    # Scans vary: try as is, then binarised (uneven lighting), then smaller (huge scans).
+    h, w = gray.shape[:2]
+    scale = 1600 / max(h, w)
+    smaller = (
+        cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else None
+    )
+    binarised = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10
+    )
+    for candidate in (gray, binarised, smaller):
+        if candidate is None:
+            continue
+        ok, payloads, _, _ = detector.detectAndDecodeMulti(candidate)
+        texts = [p for p in payloads if p] if ok else []
+        if not texts:
+            text, _, _ = detector.detectAndDecode(candidate)
+            texts = [text] if text else []
+        if texts:
+            return texts
+    return []
