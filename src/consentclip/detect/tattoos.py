@@ -40,6 +40,8 @@ from consentclip.detect.skin import (
 )
 from consentclip.errors import UsageError
 
+_K3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+
 
 @dataclass(frozen=True)
 class TattooTuning:
@@ -55,6 +57,9 @@ class TattooTuning:
     line_max_thick: float = 2.2  # a stroke thinner than this ...
     line_min_aspect: float = 5.0  # ... and this elongated, alone, is a vein or a hair
     strong_line: float = 2.2  # ... unless its contrast is this many thresholds (a real ink line)
+    faint: float = (
+        1.25  # mean contrast (in thresholds) under which small or brown marks are dropped
+    )
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
     pad_px: float = 4.0  # ... plus this many work pixels
 
@@ -73,6 +78,7 @@ class TattooTuning:
             line_max_thick=self.line_max_thick,
             line_min_aspect=self.line_min_aspect,
             strong_line=self.strong_line,
+            faint=self.faint,
             pad_frac=self.pad_frac,
             pad_px=self.pad_px,
         )
@@ -249,6 +255,7 @@ class TattooDetector:
         good = seeds >= 2
         good[0] = False
         ink = good[lab_weak].astype(np.uint8)
+        ink = self._drop_moles(ink, brown, ww)
         # Group strokes.
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (t.group_px, t.group_px))
         grouped = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, k)
@@ -275,6 +282,36 @@ class TattooDetector:
                 )
             )
         return out
+
+    def _drop_moles(self, ink: np.ndarray, brown: np.ndarray, work_w: int) -> np.ndarray:
+        """Remove small round brown blobs before grouping.
+
+        A mole with a hair across it, or beside a freckle, would otherwise merge into a group
+        that is no longer round. Opening first cuts the hairs (one pixel wide here) off the blob.
+        """
+        opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _K3)
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        if n <= 1:
+            return ink
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        bw = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+        bh = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+        on = opened > 0
+        br = np.bincount(lab[on], weights=brown[on], minlength=n) / np.maximum(area, 1)
+        diam = 2.0 * np.sqrt(area / np.pi)
+        fill = area / np.maximum(bw * bh, 1)
+        side = np.maximum(bw, bh) / np.maximum(np.minimum(bw, bh), 1)
+        mole = (
+            (diam < self.tuning.mole_max_diam_frac * work_w)
+            & (fill > 0.55)
+            & (side < 1.8)
+            & (br > 0.6)
+        )
+        mole[0] = False
+        if not mole.any():
+            return ink
+        blobs = cv2.dilate(mole[lab].astype(np.uint8), _K3)
+        return ink & (1 - blobs)
 
     def _judge(
         self,
@@ -314,6 +351,12 @@ class TattooDetector:
             reason = "line"  # one long, thin, faint stroke: a vein or a hair
         elif area > 0 and ink_px / max(bw_bh(box), 1) < 0.08 and contrast < 1.6:
             reason = "sparse"  # faint, scattered pixels over an area: hair, skin texture
+        elif contrast < t.faint and brown < 0.5 and aspect > 3.5:
+            reason = "vein"  # faint, bluish and elongated: a superficial vein
+        elif contrast < t.faint and (brown > 0.55 or ink_px < 4 * t.min_ink_px):
+            # Barely above threshold and either brown (a hair, a freckle, the edge of a shadow)
+            # or small: old faded ink survives this only as a larger mark of its own colour.
+            reason = "faint"
         return Candidate(
             box, ink_px, seed_px, contrast, brown, solidity, circularity, thickness, aspect, reason
         )
