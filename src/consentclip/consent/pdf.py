@@ -326,7 +326,7 @@ def _purpose_table(
                 Paragraph(grant.expires.isoformat(), st["cell"]),
             ]
         )
-    cols = [15 * mm, width - 15 * mm - 30 * mm - 26 * mm - 21 * mm, 30 * mm, 26 * mm, 21 * mm]
+    cols = [18 * mm, width - 18 * mm - 31 * mm - 25 * mm - 20 * mm, 31 * mm, 25 * mm, 20 * mm]
     return Table(data, colWidths=cols, style=TableStyle(style), repeatRows=1)
 
 
