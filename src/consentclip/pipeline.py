@@ -165,21 +165,32 @@ class _FrameFlow:
         self.final: dict[int, dict[RegionKind, list[Region]]] = {}
 
     def push(self, index: int, frame: np.ndarray) -> Iterator[np.ndarray]:
+        try:
+            faces, tattoos, manual = self._detect(index, frame)
+            self.buffer.append((index, frame))
+            self.final.setdefault(index, {})[RegionKind.MANUAL] = manual
+            for kind, regions in ((RegionKind.FACE, faces), (RegionKind.TATTOO, tattoos)):
+                tracker = self.trackers.get(kind)
+                if tracker is not None:
+                    self._collect(kind, tracker.push(index, regions))
+        except MediaError:
+            raise
+        except Exception as exc:  # a detector's own failure becomes one typed, readable line
+            raise MediaError(f"detection failed at frame {index}: {exc!r}") from exc
+        yield from self._release()
+        if len(self.buffer) > _MAX_HELD_FRAMES:
+            raise MediaError(f"internal: the tracker held frame {self.buffer[0][0]} too long")
+
+    def _detect(
+        self, index: int, frame: np.ndarray
+    ) -> tuple[list[Region], list[Region], list[Region]]:
         found: list[Region] = []
         faces = self.faces.process_frame(index, frame, ()) if self.faces else []
         found += faces
         tattoos = self.tattoos.process_frame(index, frame, tuple(found)) if self.tattoos else []
         found += tattoos
         manual = self.manual.process_frame(index, frame, tuple(found)) if self.manual else []
-        self.buffer.append((index, frame))
-        self.final.setdefault(index, {})[RegionKind.MANUAL] = list(manual)
-        for kind, regions in ((RegionKind.FACE, faces), (RegionKind.TATTOO, tattoos)):
-            tracker = self.trackers.get(kind)
-            if tracker is not None:
-                self._collect(kind, tracker.push(index, list(regions)))
-        yield from self._release()
-        if len(self.buffer) > _MAX_HELD_FRAMES:
-            raise MediaError(f"internal: the tracker held frame {self.buffer[0][0]} too long")
+        return list(faces), list(tattoos), list(manual)
 
     def flush(self) -> Iterator[np.ndarray]:
         for kind, tracker in self.trackers.items():

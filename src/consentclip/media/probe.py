@@ -91,6 +91,22 @@ def _fraction(text: str | None) -> Fraction | None:
     return value if _SANE_FPS[0] <= value <= _SANE_FPS[1] else None
 
 
+def _output_rate(avg: Fraction | None, base: Fraction | None) -> Fraction:
+    """The constant rate frames are delivered at. For variable frame rate the average is below
+    the nominal rate (gaps, drops); the nominal rate keeps every real frame and repeats the last
+    across a gap, as a player shows it. A nominal rate far above the average is a timebase
+    artefact (90000/1, or 60 on a 30 fps clip), so then the average is used."""
+    if (
+        base is not None
+        and avg is not None
+        and avg * Fraction(99, 100) <= base <= avg * Fraction(3, 2)
+    ):
+        rate = base
+    else:
+        rate = avg or base or _DEFAULT_FPS
+    return rate.limit_denominator(1001)
+
+
 def _rotation(stream: dict[str, Any]) -> int:
     for side in stream.get("side_data_list") or ():
         if "rotation" in side:
@@ -137,8 +153,7 @@ def probe_video(path: Path) -> VideoInfo:
     rotation = _rotation(v)
     if abs(rotation) % 180 == 90:
         width, height = height, width
-    fps = _fraction(v.get("avg_frame_rate")) or _fraction(v.get("r_frame_rate")) or _DEFAULT_FPS
-    fps = fps.limit_denominator(1001)
+    fps = _output_rate(_fraction(v.get("avg_frame_rate")), _fraction(v.get("r_frame_rate")))
     duration = _float(v.get("duration")) or _float((data.get("format") or {}).get("duration"))
     return VideoInfo(
         path=path,
