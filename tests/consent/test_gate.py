@@ -73,19 +73,41 @@ def test_voice_grant_keeps_audio_only_when_asked() -> None:
         (record(status=Status.DRAFT, signature=None), {}, "not_signed", "not signed"),
         (record(status=Status.VOIDED), {}, "voided", "voided"),
         (record(status=Status.SUPERSEDED, superseded_by="C-9999"), {}, "superseded", "C-9999"),
-        (record(), {"integrity_ok": False, "integrity_problems": ("grant edited",)}, "integrity",
-         "grant edited"),
-        (record(), {"purpose": Purpose.SOCIAL_MEDIA}, "not_granted",
-         "consent C-7K2M has no grant for social_media; grants: teaching"),
-        (record(Grant(Purpose.TEACHING, True, False, date(2027, 1, 1), WHEN, "no")), {},
-         "withdrawn", "withdrew teaching"),
-        (record(Grant(Purpose.TEACHING, True, False, date(2026, 5, 31))), {}, "expired",
-         "expired on 2026-05-31"),
-        (record(signer=Signer(SignerRole.GUARDIAN, "Mum", "mother"), birth_date=date(2008, 5, 1)),
-         {}, "reconsent_required", "come of age"),
+        (
+            record(),
+            {"integrity_ok": False, "integrity_problems": ("grant edited",)},
+            "integrity",
+            "grant edited",
+        ),
+        (
+            record(),
+            {"purpose": Purpose.SOCIAL_MEDIA},
+            "not_granted",
+            "consent C-7K2M has no grant for social_media; grants: teaching",
+        ),
+        (
+            record(Grant(Purpose.TEACHING, True, False, date(2027, 1, 1), WHEN, "no")),
+            {},
+            "withdrawn",
+            "withdrew teaching",
+        ),
+        (
+            record(Grant(Purpose.TEACHING, True, False, date(2026, 5, 31))),
+            {},
+            "expired",
+            "expired on 2026-05-31",
+        ),
+        (
+            record(
+                signer=Signer(SignerRole.GUARDIAN, "Mum", "mother"), birth_date=date(2008, 5, 1)
+            ),
+            {},
+            "reconsent_required",
+            "come of age",
+        ),
         (record(), {"want_audio": True}, "voice_not_granted", "--keep-audio"),
     ],
-)  # fmt: skip
+)
 def test_each_rule_refuses_with_its_id(
     rec: ConsentRecord | None, kw: dict[str, object], rule: str, fragment: str
 ) -> None:

@@ -46,8 +46,11 @@ def test_grant_spec_parsing() -> None:
     )
     g = Grant.parse("Journal:identifiable:voice@2028-02-29", default)
     assert (g.purpose, g.identifiable, g.voice, g.expires) == (
-        Purpose.JOURNAL, True, True, date(2028, 2, 29)
-    )  # fmt: skip
+        Purpose.JOURNAL,
+        True,
+        True,
+        date(2028, 2, 29),
+    )
     g = Grant.parse("public-web:voice", default)
     assert g.purpose is Purpose.PUBLIC_WEB and g.voice and not g.identifiable
 

@@ -73,8 +73,9 @@ def test_minor_who_came_of_age_needs_reconsent(
 ) -> None:
     today = date.today()
     birth = date(today.year - 17, today.month, 1) - timedelta(days=1)
-    rec = new_consent(signer_role="guardian", signer_name="Mum", signer_authority="mother",
-                      birth_date=birth)  # fmt: skip
+    rec = new_consent(
+        signer_role="guardian", signer_name="Mum", signer_authority="mother", birth_date=birth
+    )
     rec = sign(ready_home, rec, signature_png)
     assert rec.state is State.SIGNED
     assert rec.state_on(date(birth.year + 18, birth.month, birth.day)) is State.RECONSENT_REQUIRED
@@ -97,8 +98,10 @@ def test_list_filters_by_state_and_patient(
     [
         ({"grants": ("tiktok",)}, "unknown purpose"),
         ({"expires": date.today() - timedelta(days=1)}, "in the past"),
-        ({"signer_role": "guardian", "signer_name": "Mum", "signer_authority": "mother"},
-         "birth-date"),
+        (
+            {"signer_role": "guardian", "signer_name": "Mum", "signer_authority": "mother"},
+            "birth-date",
+        ),
         ({"grants": ("teaching", "teaching:identifiable")}, "granted twice"),
         ({"birth_date": date.today() - timedelta(days=365 * 10)}, "is a minor"),
         ({"signer_role": "legal_representative", "signer_name": "X"}, "authority"),
@@ -106,7 +109,7 @@ def test_list_filters_by_state_and_patient(
         ({"language": "fr"}, "languages: en, es, ru"),
         ({"interpreter": "Ana"}, "NAME:LANGUAGE"),
     ],
-)  # fmt: skip
+)
 def test_bad_new_consent_is_refused_and_changes_nothing(
     ready_home: Home, new_consent: Callable[..., ConsentRecord], fields: dict, message: str
 ) -> None:
@@ -226,11 +229,17 @@ def test_forged_record_version_signature_is_caught(ready_home: Home, signed: Con
         (("UPDATE audit SET os_user = 'eve' WHERE seq = 2",), "audit entry 2 (create) was edited"),
         (("DELETE FROM audit WHERE seq = 3",), "audit entry 3 is missing"),
         (("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)",), "entries were removed"),
-        (("UPDATE audit SET seq = 100 WHERE seq = 2", "UPDATE audit SET seq = 2 WHERE seq = 3",
-          "UPDATE audit SET seq = 3 WHERE seq = 100"), "was edited"),
+        (
+            (
+                "UPDATE audit SET seq = 100 WHERE seq = 2",
+                "UPDATE audit SET seq = 2 WHERE seq = 3",
+                "UPDATE audit SET seq = 3 WHERE seq = 100",
+            ),
+            "was edited",
+        ),
         (("UPDATE audit_head SET signature = '00'",), "head signature does not verify"),
     ],
-)  # fmt: skip
+)
 def test_audit_tampering_is_caught(
     ready_home: Home, signed: ConsentRecord, sql: tuple[str, ...], fragment: str
 ) -> None:
@@ -323,11 +332,22 @@ def test_revoke_lists_what_was_already_exported(
 ) -> None:
     rec = sign(ready_home, new_consent("teaching", "conference"), signature_png)
     with Registry.open(ready_home) as reg:
-        reg.record_export_decision(consent_id=rec.id, sha256=SHA, purpose="teaching", allowed=True,
-                                   rule=None, detail={"output": f"{rec.id}_1.mp4",
-                                                      "destination": "/exports"})  # fmt: skip
-        reg.record_export_decision(consent_id=rec.id, sha256=SHA, purpose="social_media",
-                                   allowed=False, rule="not_granted", detail={})  # fmt: skip
+        reg.record_export_decision(
+            consent_id=rec.id,
+            sha256=SHA,
+            purpose="teaching",
+            allowed=True,
+            rule=None,
+            detail={"output": f"{rec.id}_1.mp4", "destination": "/exports"},
+        )
+        reg.record_export_decision(
+            consent_id=rec.id,
+            sha256=SHA,
+            purpose="social_media",
+            allowed=False,
+            rule="not_granted",
+            detail={},
+        )
         assert [e.detail["output"] for e in reg.exports_for(rec.id)] == [f"{rec.id}_1.mp4"]
     result = actions.revoke(home=ready_home, consent_id=rec.id, purpose=None, reason="stop")
     assert [e.detail["purpose"] for e in result.exports] == ["teaching"]

@@ -69,9 +69,7 @@ def new_cli(
         str | None,
         typer.Option("--birth-date", help="YYYY-MM-DD; required when a parent or guardian signs."),
     ] = None,
-    clinician: Annotated[
-        str | None, typer.Option("--clinician", help="Clinician's name.")
-    ] = None,
+    clinician: Annotated[str | None, typer.Option("--clinician", help="Clinician's name.")] = None,
     registration: Annotated[
         str | None,
         typer.Option("--clinician-registration", help="Clinician's registration number."),
