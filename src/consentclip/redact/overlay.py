@@ -48,7 +48,7 @@ def _label(region: Region) -> str:
 def draw_detections(frame: np.ndarray, regions: Sequence[Region], keep: Sequence[Box] = ()) -> None:
     """Outline each region in its kind's colour with kind, track id and source; keeps in green."""
     h, w = frame.shape[:2]
-    thick = max(1, round(min(h, w) / 360))
+    thick = max(2, round(min(h, w) / 360))  # 1 px lines vanish in 4:2:0 chroma
     scale = max(0.35, min(h, w) / 1400)
     for box in keep:
         x1, y1, x2, y2 = box.clipped(w, h).int_corners()
