@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from consentclip.consent.records import Purpose
 from consentclip.errors import ConsentClipError, ConsentRefused, ExitCode, NotFoundError
 from consentclip.export import (
     EngineOptions,
+    ExportExists,
     ExportRequest,
     export_clip,
     sweep_partials,
@@ -52,9 +53,10 @@ MEDIA_SUFFIXES = frozenset(
 # Files still being written by a camera, browser or editor.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", "~", ".swp")
 
-EXPORTED, ALREADY, REFUSED, FAILED, NOT_RUN = (
+EXPORTED, ALREADY, DUPLICATE, REFUSED, FAILED, NOT_RUN = (
     "exported",
     "already_exported",
+    "duplicate",  # same bytes as another file of this batch, which was exported
     "refused",
     "failed",
     "not_run",
@@ -79,7 +81,7 @@ class FileOutcome:
     """One line of the report. ``source`` is relative to the batch folder."""
 
     source: str
-    outcome: str  # exported | already_exported | refused | failed | not_run
+    outcome: str  # exported | already_exported | duplicate | refused | failed | not_run
     reason: str = ""
     rule: str | None = None
     consent_id: str | None = None
@@ -93,10 +95,11 @@ class FileOutcome:
     frames_with_faces: int | None = None
     frames_with_tattoos: int | None = None
     seconds: float = 0.0
+    sha256: str | None = None  # of the input: ties the row to the link and the manifest
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (EXPORTED, ALREADY)
+        return self.outcome in (EXPORTED, ALREADY, DUPLICATE)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class BatchReport:
         parts = [
             f"{self.count(EXPORTED)} exported",
             f"{self.count(ALREADY)} already exported",
+            f"{self.count(DUPLICATE)} duplicate(s)",
             f"{self.count(REFUSED)} refused",
             f"{self.count(FAILED)} failed",
         ]
@@ -299,6 +303,15 @@ def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> Fil
         result = export_clip(job.home, job.request, progress=progress)
     except ConsentRefused as exc:
         return FileOutcome(job.relative, REFUSED, exc.one_line(), exc.rule, seconds=_since(started))
+    except ExportExists as exc:
+        return FileOutcome(
+            job.relative,
+            FAILED,
+            exc.one_line(),
+            output=exc.output.name,
+            seconds=_since(started),
+            sha256=exc.input_sha256,
+        )
     except ConsentClipError as exc:
         return FileOutcome(job.relative, FAILED, exc.one_line(), seconds=_since(started))
     except Exception as exc:  # an unexpected bug in one file's processing must not end the batch
@@ -322,6 +335,7 @@ def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> Fil
         frames_with_faces=det.get("frames_with_faces"),
         frames_with_tattoos=det.get("frames_with_tattoos"),
         seconds=_since(started),
+        sha256=plan.input_sha256,
     )
 
 
@@ -382,9 +396,11 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
             _run_pool(jobs, workers, outcomes, sink)
     except KeyboardInterrupt:
         interrupted = True
-    files = tuple(
-        outcomes.get(j.key) or FileOutcome(j.relative, NOT_RUN, "stopped before it ran")
-        for j in jobs
+    files = _mark_duplicates(
+        [
+            outcomes.get(j.key) or FileOutcome(j.relative, NOT_RUN, "stopped before it ran")
+            for j in jobs
+        ]
     )
     report = BatchReport(
         purpose=request.purpose,
@@ -400,6 +416,23 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
     if interrupted:
         raise KeyboardInterrupt
     return report
+
+
+def _mark_duplicates(files: list[FileOutcome]) -> tuple[FileOutcome, ...]:
+    """A file whose bytes equal an exported file's maps to the same export name and so finds it
+    taken; that is a copy, not a failure."""
+    exported = {f.sha256: f for f in files if f.ok and f.sha256}
+    marked = []
+    for f in files:
+        twin = exported.get(f.sha256) if f.outcome == FAILED and f.sha256 else None
+        if twin is not None and twin is not f and twin.output == f.output:
+            f = replace(
+                f,
+                outcome=DUPLICATE,
+                reason=f"same content as {twin.source}, exported as {twin.output}",
+            )
+        marked.append(f)
+    return tuple(marked)
 
 
 def _run_inline(jobs: Sequence[_Job], outcomes: dict[int, FileOutcome], sink: BatchSink) -> None:
@@ -501,6 +534,7 @@ CSV_FIELDS = (
     "frames_with_tattoos",
     "seconds",
     "qa_sheet",
+    "sha256",
 )
 
 

@@ -61,6 +61,19 @@ PARTIAL_MARK = ".partial-"
 ExportState = Literal["absent", "verified", "partial"]
 
 
+class ExportExists(ConsentClipError):
+    """The export's name is taken: exports are never overwritten. Carries what batch needs to
+    tell a duplicate file (same content, already exported) from a real conflict."""
+
+    def __init__(self, output: Path, input_sha256: str, hint: str) -> None:
+        super().__init__(
+            f"{output.name} already exists in {output.parent}; exports are never overwritten",
+            hint=hint,
+        )
+        self.output = output
+        self.input_sha256 = input_sha256
+
+
 def today() -> date:
     """The date the gate judges expiry and coming-of-age against. One function, so tests can
     move the clock without touching the registry (editing it would break its signatures)."""
@@ -373,7 +386,9 @@ def export_clip(
     if state == "partial" and request.resume:
         _remove_quietly(plan.output, plan.manifest)
     elif state != "absent":
-        raise _already_exists(plan.output, "remove it first, choose another --out, or resume")
+        raise ExportExists(
+            plan.output, plan.input_sha256, "remove it first, choose another --out, or resume"
+        )
 
     collected: dict[int, list[Region]] = {}
 
@@ -388,7 +403,13 @@ def export_clip(
     try:
         with _partial_output(plan.output) as tmp:
             result = _run_engine(plan, tmp, progress, remember)
-            _claim(tmp, plan.output)
+            # The engine read the file after we hashed it: make sure it is still the linked clip.
+            if sha256_file(plan.source) != plan.input_sha256:
+                raise MediaError(
+                    f"{plan.source.name} changed while it was being exported; nothing was written",
+                    hint="export it again once it is no longer being copied or edited",
+                )
+            _claim(tmp, plan)
             claimed = True
         output_sha = sha256_file(plan.output)
         manifest = build_manifest(plan, result, output_sha)
@@ -445,23 +466,22 @@ def _partial_output(output: Path) -> Iterator[Path]:
         _remove_quietly(tmp)
 
 
-def _claim(tmp: Path, output: Path) -> None:
+def _claim(tmp: Path, plan: ExportPlan) -> None:
     """Give the finished file its final name without ever replacing an existing file."""
+    output = plan.output
     try:
         os.link(tmp, output)  # atomic, and fails if the name exists
     except FileExistsError:
-        raise _already_exists(output, "an export of the same clip finished first") from None
+        raise ExportExists(
+            output, plan.input_sha256, "an export of the same clip finished first"
+        ) from None
     except OSError:
         # File systems without hard links (some network/FAT mounts): check, then rename.
         if output.exists():
-            raise _already_exists(output, "remove it first or choose another --out") from None
+            raise ExportExists(
+                output, plan.input_sha256, "remove it first or choose another --out"
+            ) from None
         os.replace(tmp, output)
-
-
-def _already_exists(output: Path, hint: str) -> ConsentClipError:
-    return ConsentClipError(
-        f"{output.name} already exists in {output.parent}; exports are never overwritten", hint=hint
-    )
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -573,6 +593,7 @@ def _qa_sheet(
 
 __all__ = [
     "EngineOptions",
+    "ExportExists",
     "ExportPlan",
     "ExportRequest",
     "ExportResult",

@@ -34,6 +34,7 @@ HELP = "Export every recording in a folder through the consent gate, resumably, 
 _MARK = {
     "exported": "ok",
     "already_exported": "kept",
+    "duplicate": "copy",
     "refused": "REFUSED",
     "failed": "FAILED",
     "not_run": "stopped",
