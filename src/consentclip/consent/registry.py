@@ -8,58 +8,37 @@ neither loses a write nor forks the audit chain.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import audit, ids, schema
+from consentclip.consent import audit, ids, rows, schema
 from consentclip.consent.audit import AuditEntry, now_utc
+from consentclip.consent.home_health import home_checks
+from consentclip.consent.integrity import changed_fields
+from consentclip.consent.newconsent import NewConsent, validate_new
 from consentclip.consent.records import (
-    AGE_OF_MAJORITY,
-    Clinician,
     ConsentRecord,
-    Grant,
     IntegrityReport,
-    Interpreter,
     Purpose,
-    Recording,
     Signature,
-    Signer,
-    SignerRole,
     State,
     Status,
-    Template,
-    age_on,
 )
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import ConsentRefused, HomeError, NotFoundError, UsageError
-from consentclip.health import Check
 from consentclip.home import Home
 
 BUSY_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class NewConsent:
-    """Everything ``consent new`` collects; the registry assigns id, version and state."""
-
-    patient_ref: str
-    signer: Signer
-    grants: tuple[Grant, ...]
-    template: Template
-    recording: Recording = field(default_factory=Recording)
-    clinician: Clinician | None = None
-    patient_name: str | None = None
-    birth_date: date | None = None
-    witness: str | None = None
-    interpreter: Interpreter | None = None
-    supersedes: str | None = None
+# Re-exported: other packages import these names from the registry.
+__all__ = ["ClipLink", "NewConsent", "Registry", "Revocation", "home_checks"]
 
 
 @dataclass(frozen=True)
@@ -163,7 +142,7 @@ class Registry:
     # --- records --------------------------------------------------------------------------
     def create(self, new: NewConsent, *, today: date | None = None) -> ConsentRecord:
         today = today or date.today()
-        _validate_new(new, today)
+        validate_new(new, today)
         with self.transaction() as conn:
             if new.supersedes is not None:
                 old = self._load(conn, new.supersedes)
@@ -372,7 +351,7 @@ class Registry:
                 f"version {versions[-1][0]}"
             )
         if not self.key.verify(record.canonical_bytes(), row[0]):
-            changed = _diff(signed_body, record.to_dict()) if signed_body else []
+            changed = changed_fields(signed_body, record.to_dict()) if signed_body else []
             what = "; ".join(changed) if changed else "contents differ from what was signed"
             problems.append(f"{cid}: the record signature does not verify: {what}")
         # The audit log names the sha256 of every version it saw; the newest must be this one.
@@ -549,12 +528,12 @@ class Registry:
         signature = self.key.sign(body)
         conn.execute("DELETE FROM grants WHERE consent_id = ?", (record.id,))
         # An upsert, not delete + insert: clip links reference the row.
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _CONSENT_COLUMNS[1:])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in rows.CONSENT_COLUMNS[1:])
         conn.execute(
-            f"INSERT INTO consents ({', '.join(_CONSENT_COLUMNS)}) VALUES"
-            f" ({', '.join('?' for _ in _CONSENT_COLUMNS)})"
+            f"INSERT INTO consents ({', '.join(rows.CONSENT_COLUMNS)}) VALUES"
+            f" ({', '.join('?' for _ in rows.CONSENT_COLUMNS)})"
             f" ON CONFLICT(id) DO UPDATE SET {updates}",
-            (*_consent_row(record), signature),
+            (*rows.consent_row(record), signature),
         )
         conn.executemany(
             "INSERT INTO grants (consent_id, purpose, identifiable, voice, expires, withdrawn_at,"
@@ -566,7 +545,7 @@ class Registry:
                     int(g.identifiable),
                     int(g.voice),
                     g.expires.isoformat(),
-                    _iso(g.withdrawn_at),
+                    rows.iso(g.withdrawn_at),
                     g.withdrawal_reason,
                 )
                 for g in record.grants
@@ -587,7 +566,7 @@ class Registry:
 
     def _load(self, conn: sqlite3.Connection, cid: str) -> ConsentRecord:
         row = conn.execute(
-            f"SELECT {', '.join(_CONSENT_COLUMNS[:-1])} FROM consents WHERE id = ?", (cid,)
+            f"SELECT {', '.join(rows.CONSENT_COLUMNS[:-1])} FROM consents WHERE id = ?", (cid,)
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no consent with id {cid}", hint="see 'consentclip consent list'")
@@ -596,272 +575,23 @@ class Registry:
             " FROM grants WHERE consent_id = ?",
             (cid,),
         ).fetchall()
-        return _record_from_row(dict(zip(_CONSENT_COLUMNS[:-1], row, strict=True)), grants)
+        return rows.record_from_row(dict(zip(rows.CONSENT_COLUMNS[:-1], row, strict=True)), grants)
 
     def _exports(self, conn: sqlite3.Connection, cid: str) -> list[AuditEntry]:
         return [e for e in audit.entries(conn, cid) if e.event == "export.allowed"]
 
 
 # --- module helpers -------------------------------------------------------------------------
-_CONSENT_COLUMNS = (
-    "id",
-    "version",
-    "status",
-    "patient_ref",
-    "patient_name",
-    "birth_date",
-    "signer_role",
-    "signer_name",
-    "signer_authority",
-    "clinician_name",
-    "clinician_registration",
-    "witness",
-    "interpreter_name",
-    "interpreter_language",
-    "template_id",
-    "template_version",
-    "language",
-    "template_sha256",
-    "body_sites",
-    "face_visible",
-    "tattoos_visible",
-    "created_at",
-    "signature_method",
-    "signed_at",
-    "signed_by",
-    "document_sha256",
-    "supersedes",
-    "superseded_by",
-    "void_reason",
-    "record_signature",
-)
-
-
-def _consent_row(r: ConsentRecord) -> tuple[Any, ...]:
-    s = r.signature
-    return (
-        r.id,
-        r.version,
-        r.status.value,
-        r.patient_ref,
-        r.patient_name,
-        _iso(r.birth_date),
-        r.signer.role.value,
-        r.signer.name,
-        r.signer.authority,
-        r.clinician.name if r.clinician else None,
-        r.clinician.registration if r.clinician else None,
-        r.witness,
-        r.interpreter.name if r.interpreter else None,
-        r.interpreter.language if r.interpreter else None,
-        r.template.id,
-        r.template.version,
-        r.template.language,
-        r.template.sha256,
-        json.dumps(list(r.recording.body_sites)),
-        int(r.recording.face_visible),
-        int(r.recording.tattoos_visible),
-        r.created_at.isoformat(),
-        s.method if s else None,
-        _iso(s.signed_at) if s else None,
-        s.signed_by if s else None,
-        s.document_sha256 if s else None,
-        r.supersedes,
-        r.superseded_by,
-        r.void_reason,
-    )
-
-
-def _record_from_row(c: dict[str, Any], grants: list[tuple[Any, ...]]) -> ConsentRecord:
-    signature = None
-    if c["signature_method"]:
-        signature = Signature(
-            c["signature_method"],
-            datetime.fromisoformat(c["signed_at"]),
-            c["signed_by"],
-            c["document_sha256"],
-        )
-    parsed = [
-        Grant(
-            Purpose(p),
-            bool(ident),
-            bool(voice),
-            date.fromisoformat(exp),
-            datetime.fromisoformat(w) if w else None,
-            reason,
-        )
-        for p, ident, voice, exp, w, reason in grants
-    ]
-    parsed.sort(key=lambda g: list(Purpose).index(g.purpose))
-    return ConsentRecord(
-        id=c["id"],
-        version=int(c["version"]),
-        status=Status(c["status"]),
-        patient_ref=c["patient_ref"],
-        signer=Signer(SignerRole(c["signer_role"]), c["signer_name"], c["signer_authority"]),
-        clinician=Clinician(c["clinician_name"], c["clinician_registration"])
-        if c["clinician_name"]
-        else None,
-        template=Template(
-            c["template_id"], c["template_version"], c["language"], c["template_sha256"]
-        ),
-        recording=Recording(
-            tuple(json.loads(c["body_sites"])), bool(c["face_visible"]), bool(c["tattoos_visible"])
-        ),
-        grants=tuple(parsed),
-        created_at=datetime.fromisoformat(c["created_at"]),
-        patient_name=c["patient_name"],
-        birth_date=date.fromisoformat(c["birth_date"]) if c["birth_date"] else None,
-        witness=c["witness"],
-        interpreter=Interpreter(c["interpreter_name"], c["interpreter_language"])
-        if c["interpreter_name"]
-        else None,
-        signature=signature,
-        supersedes=c["supersedes"],
-        superseded_by=c["superseded_by"],
-        void_reason=c["void_reason"],
-    )
-
-
 def _link(row: tuple[Any, ...]) -> ClipLink:
     return ClipLink(row[0], row[1], row[2], row[3], datetime.fromisoformat(row[4]), row[5])
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def audit_sha(body: str) -> str:
-    import hashlib
-
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _grant_summary(record: ConsentRecord) -> list[str]:
     return [g.describe() for g in record.grants]
-
-
-def _diff(signed: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
-    """Human names for the fields that differ from the last signed version."""
-    out: list[str] = []
-    if prefix == "" and "grants" in signed and "grants" in current:
-        before = {g["purpose"]: g for g in signed["grants"]}
-        after = {g["purpose"]: g for g in current["grants"]}
-        for purpose in sorted(set(before) | set(after)):
-            if purpose not in after:
-                out.append(f"grant {purpose} was deleted")
-            elif purpose not in before:
-                out.append(f"grant {purpose} was added")
-            else:
-                for name in sorted(set(before[purpose]) | set(after[purpose])):
-                    b, a = before[purpose].get(name), after[purpose].get(name)
-                    if b != a:
-                        out.append(f"grant {purpose} {name} changed ({b} -> {a})")
-        signed = {k: v for k, v in signed.items() if k != "grants"}
-        current = {k: v for k, v in current.items() if k != "grants"}
-    for name in sorted(set(signed) | set(current)):
-        b, a = signed.get(name), current.get(name)
-        if b == a:
-            continue
-        if isinstance(b, dict) and isinstance(a, dict):
-            out += _diff(b, a, prefix=f"{prefix}{name}.")
-        else:
-            out.append(f"{prefix}{name} changed ({b} -> {a})")
-    return out
-
-
-def _validate_new(new: NewConsent, today: date) -> None:
-    if not new.patient_ref.strip():
-        raise UsageError("a consent needs the clinic's patient reference (--patient REF)")
-    if not new.grants:
-        raise UsageError(
-            "a consent needs at least one grant (--grant PURPOSE[:identifiable][:voice])"
-        )
-    seen: set[Purpose] = set()
-    for grant in new.grants:
-        if grant.purpose in seen:
-            raise UsageError(f"purpose {grant.purpose.value} is granted twice; give it once")
-        seen.add(grant.purpose)
-        if grant.expires < today:
-            raise UsageError(
-                f"the {grant.purpose.value} grant expires {grant.expires.isoformat()}, "
-                "which is in the past"
-            )
-    if not new.signer.name.strip():
-        raise UsageError("the signer needs a name (--signer-name NAME)")
-    if new.birth_date is not None and new.birth_date > today:
-        raise UsageError(f"birth date {new.birth_date.isoformat()} is in the future")
-    if new.signer.role.signs_for_minor:
-        if new.birth_date is None:
-            raise UsageError(
-                f"a {new.signer.role.value} signs for a minor: give the patient's --birth-date "
-                "so the consent can lapse when they come of age"
-            )
-        if age_on(new.birth_date, today) >= AGE_OF_MAJORITY:
-            raise UsageError(
-                f"the patient is {age_on(new.birth_date, today)}, an adult: they sign themselves "
-                "(--signer-role patient) or through a legal_representative"
-            )
-    minor = new.birth_date is not None and age_on(new.birth_date, today) < AGE_OF_MAJORITY
-    if new.signer.role is SignerRole.PATIENT and minor:
-        raise UsageError(
-            "the patient is a minor: a parent or guardian signs (--signer-role parent|guardian)"
-        )
-    if new.signer.role is SignerRole.LEGAL_REPRESENTATIVE and not new.signer.authority:
-        raise UsageError(
-            "a legal_representative must state their authority (--signer-authority TEXT)"
-        )
-
-
-def home_checks(home: Home) -> list[Check]:
-    """For ``consentclip doctor``: reads only; creates nothing."""
-    if not home.root.exists():
-        return [Check("consent home", False, f"{home.root} does not exist; run 'consentclip init'")]
-    checks = [
-        Check(
-            "consent home",
-            os.access(home.root, os.W_OK),
-            f"{home.root} writable"
-            if os.access(home.root, os.W_OK)
-            else f"{home.root} is not writable",
-        )
-    ]
-    if not home.db_path.exists():
-        checks.append(
-            Check(
-                "registry schema", False, f"no database at {home.db_path}; run 'consentclip init'"
-            )
-        )
-    else:
-        try:
-            # Read-only URI: doctor must never create or migrate anything.
-            conn = sqlite3.connect(f"file:{home.db_path}?mode=ro", uri=True, timeout=5)
-            try:
-                version = schema.read_version(conn)
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            checks.append(Check("registry schema", False, f"cannot read {home.db_path}: {exc}"))
-        else:
-            checks.append(_schema_check(version))
-    try:
-        key = ClinicKey.load(home)
-    except HomeError as exc:
-        checks.append(Check("signing key", False, exc.one_line()))
-    else:
-        checks.append(Check("signing key", True, f"Ed25519 {key.fingerprint()}"))
-    return checks
-
-
-def _schema_check(version: int) -> Check:
-    current = schema.CURRENT_VERSION
-    if version == current:
-        return Check("registry schema", True, f"version {version} (current)")
-    if version > current:
-        detail = f"version {version} is newer than supported ({current}); upgrade consentclip"
-        return Check("registry schema", False, detail)
-    detail = f"version {version} is older than {current}; any consentclip command migrates it"
-    return Check("registry schema", False, detail)
 
 
 def _connect(home: Home) -> sqlite3.Connection:

@@ -1,0 +1,63 @@
+"""Health of the consent home for ``consentclip doctor``: reads only, never creates anything."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from consentclip.consent import schema
+from consentclip.consent.signing import ClinicKey
+from consentclip.errors import HomeError
+from consentclip.health import Check
+from consentclip.home import Home
+
+
+def home_checks(home: Home) -> list[Check]:
+    """For ``consentclip doctor``: reads only; creates nothing."""
+    if not home.root.exists():
+        return [Check("consent home", False, f"{home.root} does not exist; run 'consentclip init'")]
+    checks = [
+        Check(
+            "consent home",
+            os.access(home.root, os.W_OK),
+            f"{home.root} writable"
+            if os.access(home.root, os.W_OK)
+            else f"{home.root} is not writable",
+        )
+    ]
+    if not home.db_path.exists():
+        checks.append(
+            Check(
+                "registry schema", False, f"no database at {home.db_path}; run 'consentclip init'"
+            )
+        )
+    else:
+        try:
+            # Read-only URI: doctor must never create or migrate anything.
+            conn = sqlite3.connect(f"file:{home.db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                version = schema.read_version(conn)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            checks.append(Check("registry schema", False, f"cannot read {home.db_path}: {exc}"))
+        else:
+            checks.append(_schema_check(version))
+    try:
+        key = ClinicKey.load(home)
+    except HomeError as exc:
+        checks.append(Check("signing key", False, exc.one_line()))
+    else:
+        checks.append(Check("signing key", True, f"Ed25519 {key.fingerprint()}"))
+    return checks
+
+
+def _schema_check(version: int) -> Check:
+    current = schema.CURRENT_VERSION
+    if version == current:
+        return Check("registry schema", True, f"version {version} (current)")
+    if version > current:
+        detail = f"version {version} is newer than supported ({current}); upgrade consentclip"
+        return Check("registry schema", False, detail)
+    detail = f"version {version} is older than {current}; any consentclip command migrates it"
+    return Check("registry schema", False, detail)
