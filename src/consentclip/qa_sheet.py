@@ -332,7 +332,7 @@ def _draw_timeline(canvas: Canvas, result: EngineResult, samples: list[Sample], 
                 canvas.rect(x, top - lane_h + 1, w, bar_h, stroke=0, fill=1)
             canvas.setFillColor(MUTED)
             canvas.setFont("Helvetica", 6.5)
-            canvas.drawRightString(left + width - 2, top - 7, f"max {peak}")
+            canvas.drawString(MARGIN, top - lane_h / 2 - 10, f"up to {peak}/frame")
         else:
             canvas.setFillColor(MUTED)
             canvas.setFont("Helvetica", 7)
