@@ -17,7 +17,7 @@ from consentclip.cli import app
 from consentclip.consent import actions, templates
 from consentclip.consent.records import ConsentRecord, State
 from consentclip.consent.registry import Registry
-from consentclip.errors import IntegrityError
+from consentclip.errors import HomeError, IntegrityError
 from consentclip.home import Home
 
 from .dbtools import db_dump
@@ -251,3 +251,60 @@ def test_bad_electronic_signatures_change_nothing(
     result = runner.invoke(app, ["consent", "sign", rec.id, "--signature-image", str(image), *args])
     assert result.exit_code == 2 and message in result.output
     assert db_dump(ready_home) == before and not any(ready_home.documents_dir.iterdir())
+
+
+def test_scan_that_is_skewed_noisy_and_jpeg_still_reads(
+    ready_home: Home, new_consent: Callable[..., ConsentRecord], runner: CliRunner, tmp_path: Path
+) -> None:
+    """A phone photo of the signed form: rotated a little, uneven light, grain, JPEG."""
+    import cv2
+
+    rec = new_consent()
+    form = actions.write_form(home=ready_home, consent_id=rec.id, out=tmp_path / "form.pdf")
+    page = cv2.imread(str(rasterise(form, tmp_path / "page.png", dpi=120)), cv2.IMREAD_GRAYSCALE)
+    h, w = page.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 3.0, 1.0)
+    photo = cv2.warpAffine(page, turn, (w, h), borderValue=200).astype(np.float32)
+    photo *= np.linspace(0.75, 1.0, w, dtype=np.float32)[None, :]  # shadow across the page
+    photo += np.random.default_rng(1).normal(0, 8, photo.shape).astype(np.float32)
+    shot = tmp_path / "photo.jpg"
+    cv2.imwrite(str(shot), np.clip(photo, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    result = runner.invoke(app, ["consent", "sign", rec.id, "--scan", str(shot)])
+    assert result.exit_code == 0, result.output
+
+
+def test_clinic_name_address_and_logo_come_from_clinic_toml(
+    ready_home: Home, new_consent: Callable[..., ConsentRecord], tmp_path: Path
+) -> None:
+    import cv2
+
+    logo = np.full((80, 80, 3), 255, np.uint8)
+    cv2.circle(logo, (40, 40), 30, (160, 90, 20), -1)
+    cv2.imwrite(str(ready_home.root / "logo.png"), logo)
+    ready_home.settings_path.write_text(
+        'name = "Clínica Dermatológica San José"\naddress = "Calle Mayor 5, 28013 Madrid"\n'
+        'withdraw_contact = "privacidad@sanjose.example"\nretention_years = 10\n'
+        'logo = "logo.png"\n',
+        encoding="utf-8",
+    )
+    rec = new_consent(language="es")
+    out = actions.write_form(home=ready_home, consent_id=rec.id, out=tmp_path / "f.pdf")
+    text = " ".join(" ".join(p.split()) for p in pdf_pages(out))
+    for fragment in [
+        "Clínica Dermatológica San José",
+        "Calle Mayor 5",
+        "privacidad@sanjose.example",
+        "durante 10 años",
+    ]:
+        assert fragment in text, fragment
+    pdf = pdfium.PdfDocument(str(out))
+    try:
+        kinds = [obj.type for obj in pdf[0].get_objects()]
+    finally:
+        pdf.close()
+    assert pdfium.raw.FPDF_PAGEOBJ_IMAGE in kinds
+
+    (ready_home.root / "logo.png").unlink()
+    with pytest.raises(HomeError, match="logo"):
+        actions.write_form(home=ready_home, consent_id=rec.id, out=tmp_path / "g.pdf")
+    assert not (tmp_path / "g.pdf").exists()

@@ -86,6 +86,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", parent=base, fontSize=7.2, leading=8.8),
         "muted": ParagraphStyle("muted", parent=base, fontSize=7.2, leading=8.8, textColor=MUTED),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.8, leading=9.4),
+        "headb": ParagraphStyle("headb", parent=base, fontName=FONT_BOLD, fontSize=7, leading=8.4),
         "cellb": ParagraphStyle(
             "cellb", parent=base, fontName=FONT_BOLD, fontSize=7.8, leading=9.4
         ),
@@ -292,7 +293,7 @@ def _purpose_table(
         lab["voice"],
         lab["expires"],
     ]
-    data: list[list[Any]] = [[Paragraph(escape(h), st["cellb"]) for h in head]]
+    data: list[list[Any]] = [[Paragraph(escape(h), st["headb"]) for h in head]]
     style = [
         ("GRID", (0, 0), (-1, -1), 0.5, RULE),
         ("BACKGROUND", (0, 0), (-1, 0), SHADE),
@@ -326,7 +327,7 @@ def _purpose_table(
                 Paragraph(grant.expires.isoformat(), st["cell"]),
             ]
         )
-    cols = [18 * mm, width - 18 * mm - 31 * mm - 25 * mm - 20 * mm, 31 * mm, 25 * mm, 20 * mm]
+    cols = [20 * mm, width - 20 * mm - 32 * mm - 24 * mm - 22 * mm, 32 * mm, 24 * mm, 22 * mm]
     return Table(data, colWidths=cols, style=TableStyle(style), repeatRows=1)
 
 
