@@ -1,4 +1,4 @@
-"""Tattoo detection benchmark: recall, false positives, keep region, speed. Prints a markdown report.
+"""Tattoo detection benchmark: recall, false positives, keep region, speed, as markdown.
 
     .venv/bin/python bench/tattoo_bench.py            # full run (a few minutes on 2 cores)
     .venv/bin/python bench/tattoo_bench.py --quick    # development run (under a minute)
@@ -205,9 +205,8 @@ def summary(total: SceneScore) -> list[str]:
         f"| same, detector alone | - | {pct(total.frames_ok_raw, total.frames)} |",
     ]
     for k in TATTOO_KINDS:
-        out.append(
-            f"| {k}: frames >= 95% covered | >= 99% | {pct(total.kind_ok[k], total.kind_frames[k])} |"
-        )
+        ok = pct(total.kind_ok[k], total.kind_frames[k])
+        out.append(f"| {k}: frames >= 95% covered | >= 99% | {ok} |")
     for k in DISTRACTOR_KINDS:
         out.append(f"| FP: {k} area covered | <= 5% | {pct(total.fp_hit[k], total.fp_all[k])} |")
     out.append(f"| FP: all distractor area covered | <= 5% | {pct(fp_hit, fp_all)} |")
@@ -230,7 +229,7 @@ def speed_detectors(frames: list[np.ndarray]) -> list[str]:
     tattoo = TattooDetector()
     faces = FaceDetector()
     times: dict[str, list[float]] = {"faces": [], "tattoos": []}
-    for det, name in ((faces, "faces"), (tattoo, "tattoos")):
+    for det in (faces, tattoo):
         det.process_frame(0, frames[0])  # warm-up: model load, first allocation
     # Interleaved on the same frames, so both see the same machine load.
     for i, fr in enumerate(frames, start=1):

@@ -31,6 +31,9 @@ from consentclip.detect.regions import Box
 PRIOR_L = (8.0, 97.0)
 PRIOR_HUE_DEG = (15.0, 85.0)
 PRIOR_MIN_CHROMA = 4.0
+# Light skin is never as grey as a white shirt or a beige wall in the same light: the palest skin
+# still has chroma about 0.12 of its lightness; dark skin has several times that.
+PRIOR_MIN_CHROMA_PER_L = 0.11
 PRIOR_MAX_CHROMA = 48.0
 
 
@@ -87,6 +90,7 @@ def prior_mask(lab: LabImage) -> np.ndarray:
         (PRIOR_L[0] <= lab.L)
         & (PRIOR_L[1] >= lab.L)
         & (c2 >= PRIOR_MIN_CHROMA**2)
+        & (c2 >= (PRIOR_MIN_CHROMA_PER_L * lab.L) ** 2)
         & (c2 <= PRIOR_MAX_CHROMA**2)
         & (a > 0)
         & (b >= a * lo)
@@ -135,7 +139,7 @@ def estimate_tone(
         centres = np.arange(nb, dtype=np.float32) * 2.0 - 1.0
         da = centres[:, None] - face_ab[0]
         db = centres[None, :] - face_ab[1]
-        hist = hist * np.exp(-(da**2 + db**2) / (2 * 8.0**2)).astype(np.float32)
+        hist = hist * np.exp(-(da**2 + db**2) / (2 * 4.0**2)).astype(np.float32)
     pa, pb = np.unravel_index(int(np.argmax(hist)), hist.shape)
     a0, b0 = pa * 2.0 - 1.0, pb * 2.0 - 1.0
     near = (a - a0) ** 2 + (b - b0) ** 2 <= 7.0**2
@@ -195,7 +199,9 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_or(mask, holes)
 
 
-def body_surface(skin: np.ndarray, close_px: int, min_area_frac: float = 0.01) -> np.ndarray:
+def body_surface(
+    skin: np.ndarray, close_px: int, min_area_frac: float = 0.01, min_skin_frac: float = 0.45
+) -> np.ndarray:
     """The skin surface: skin pixels closed, holes filled, small islands removed (uint8 0/255)."""
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close_px | 1, close_px | 1))
     # Pad with background first: OpenCV's default border would let the closing swallow a thin
@@ -208,10 +214,13 @@ def body_surface(skin: np.ndarray, close_px: int, min_area_frac: float = 0.01) -
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
         return m
-    min_area = min_area_frac * m.size
-    keep = np.zeros(n, np.uint8)
-    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= min_area).astype(np.uint8) * 255
-    return keep[labels]
+    area = stats[:, cv2.CC_STAT_AREA]
+    # A body part is mostly skin. Scattered skin-coloured bits (highlights on clothing, wood,
+    # blond hair against a wall) can close into a large web; most of its area is then not skin.
+    skin_px = np.bincount(labels[skin], minlength=n)
+    ok = (area >= min_area_frac * m.size) & (skin_px >= min_skin_frac * area)
+    ok[0] = False
+    return (ok.astype(np.uint8) * 255)[labels]
 
 
 def local_skin(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,6 +42,7 @@ from consentclip.detect.skin import (
 from consentclip.errors import UsageError
 
 _K3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_K9 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,58 @@ class Candidate:
     reason: str = ""  # why rejected; "" when kept
 
 
+class PersonMask:
+    """MediaPipe selfie segmentation (bundled model), run on a cadence, as a veto on skin.
+
+    In a portrait or a whole-body shot, skin-coloured things around the person (wood, a beige
+    wall, highlights on clothing) can form a "surface" with dark details on it. There the person
+    mask is reliable and restricting the skin surface to it removes them. On a close-up of a limb
+    the model finds little or nothing (measured: under 3% of the limb), so the mask is only used
+    when it covers most of the skin surface found by colour.
+    """
+
+    def __init__(self, every: int = 5, threshold: float = 0.3) -> None:
+        self.every = max(1, every)
+        self.threshold = threshold
+        self._graph: Any = None
+        self._landscape: bool | None = None
+        self._mask: np.ndarray | None = None
+        self._at = -(10**9)
+
+    def get(self, index: int, small_bgr: np.ndarray) -> np.ndarray | None:
+        """Person mask (bool) at the work size, refreshed every ``every`` frames."""
+        h, w = small_bgr.shape[:2]
+        fresh = self._mask is not None and self._mask.shape == (h, w)
+        if fresh and 0 <= index - self._at < self.every:
+            return self._mask
+        landscape = w > 1.3 * h
+        if self._graph is None or landscape != self._landscape:
+            self.close()
+            from mediapipe.python.solutions import selfie_segmentation
+
+            # 1 = landscape (144x256 input), 0 = general (256x256); both ship in the wheel.
+            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
+            self._landscape = landscape
+        side = (256, 144) if landscape else (256, 256)
+        rgb = cv2.cvtColor(
+            cv2.resize(small_bgr, side, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+        )
+        result = self._graph.process(rgb)
+        prob = result.segmentation_mask
+        if prob is None:
+            self._mask = np.zeros((h, w), bool)
+        else:
+            prob = cv2.resize(prob.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+            self._mask = cv2.dilate((prob > self.threshold).astype(np.uint8), _K9) > 0
+        self._at = index
+        return self._mask
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+
 def subtract_box(box: Box, cut: Box) -> list[Box]:
     """``box`` minus ``cut`` as up to four rectangles (left, right, top, bottom strips)."""
     if box.intersection_area(cut) <= 0:
@@ -120,7 +174,7 @@ def subtract_box(box: Box, cut: Box) -> list[Box]:
 def ink_evidence(
     lab: LabImage, local: tuple[np.ndarray, np.ndarray, np.ndarray], tuning: TattooTuning
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel ink score (in thresholds: >= 1 is ink) and the part of it that is brown.
+    """Per-pixel ink score (in thresholds: >= 1 is ink) and how brown the pixel is (0..1).
 
     Darkening is relative (a fraction of the local lightness), so the same ink counts the same on
     pale and on dark skin. Chroma change is split along the local skin hue: darkening *along* the
@@ -137,14 +191,17 @@ def ink_evidence(
     along = lab.a * ua + lab.b * ub
     across = np.abs(lab.a * ub - lab.b * ua)
     desat = np.maximum(expected - along, 0.0)
-    # Extra saturation along the skin hue is pigment, not ink: it reduces the darkness evidence
-    # of brown marks a little, which is what separates a dark mole from black ink of equal depth.
-    oversat = np.maximum(along - expected, 0.0)
     chroma_shift = np.hypot(across, desat)
     score_dark = np.maximum(dark, 0.0) / tuning.dark
     score_col = chroma_shift / tuning.chroma
     score = np.maximum(score_dark, score_col)
-    brown = (oversat + 1.0) / (oversat + chroma_shift + 1.0)
+    # Brown: darkening along the skin's own hue, with saturation to spare. Melanin - moles,
+    # freckles, lesions - looks like that; ink does not: carbon ink is a neutral or bluish
+    # darkening (no extra saturation), coloured inks sit at other hues (red is ~20 degrees off the
+    # skin's hue, hence the hue test).
+    oversat = np.maximum(along - expected, 0.0)
+    same_hue = across < 0.25 * np.abs(along) + 2.0
+    brown = np.where(same_hue, (oversat + 1.0) / (oversat + chroma_shift + 1.0), 0.0)
     return score.astype(np.float32), brown.astype(np.float32)
 
 
@@ -164,6 +221,7 @@ class TattooDetector:
         *,
         work_width: int = 480,
         tuning: TattooTuning | None = None,
+        segmentation: bool = True,
     ) -> None:
         if not 0.0 <= sensitivity <= 1.0:
             raise UsageError(f"tattoo sensitivity must be between 0 and 1, got {sensitivity}")
@@ -174,11 +232,14 @@ class TattooDetector:
         self.work_width = work_width
         self.tuning = (tuning or TattooTuning()).at(sensitivity)
         self.skin = SkinModel()
+        self.person = PersonMask() if segmentation else None
         self.local_div = 24
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
         self.skin = SkinModel()
+        if self.person is not None:
+            self.person.close()
 
     def process_frame(
         self, index: int, frame: np.ndarray, found: Sequence[Region] = ()
@@ -205,7 +266,8 @@ class TattooDetector:
         if tone is None:
             self.last_candidates = []
             return []
-        candidates = self._candidates(lab, tone, faces, (sx, sy))
+        person = self.person.get(index, small) if self.person is not None else None
+        candidates = self._candidates(lab, tone, faces, (sx, sy), person)
         self.last_candidates = candidates
         regions: list[Region] = []
         for c in candidates:
@@ -217,14 +279,25 @@ class TattooDetector:
     # --- stages -----------------------------------------------------------------------------
 
     def _candidates(
-        self, lab: LabImage, tone: SkinTone, faces: Sequence[Box], scale: tuple[float, float]
+        self,
+        lab: LabImage,
+        tone: SkinTone,
+        faces: Sequence[Box],
+        scale: tuple[float, float],
+        person: np.ndarray | None,
     ) -> list[Candidate]:
         t = self.tuning
-        hh, ww = lab.shape
+        ww = lab.shape[1]
         skin = skin_colour_mask(lab, tone)
         surface = body_surface(skin, close_px=max(5, ww // 40))
         if not surface.any():
             return []
+        if person is not None:
+            on_surface = surface > 0
+            if person[on_surface].mean() >= 0.5:
+                # The person model sees most of this skin: trust it, drop skin-coloured
+                # surroundings (see PersonMask). Otherwise (a close-up) it has nothing to say.
+                surface[~person] = 0
         # Stay a few pixels inside the surface: along a limb's silhouette the edge pixels blend
         # skin with the background and look like a dark, blue line.
         edge = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
