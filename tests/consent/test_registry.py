@@ -352,3 +352,38 @@ def test_revoke_lists_what_was_already_exported(
     result = actions.revoke(home=ready_home, consent_id=rec.id, purpose=None, reason="stop")
     assert [e.detail["purpose"] for e in result.exports] == ["teaching"]
     assert result.record.status is Status.SIGNED and result.record.state is State.WITHDRAWN
+
+
+def test_older_database_is_migrated_and_keeps_its_data(
+    ready_home: Home,
+    new_consent: Callable[..., ConsentRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rec = new_consent()
+    v2 = "ALTER TABLE clip_links ADD COLUMN note TEXT;"
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, v2))
+    monkeypatch.setattr(schema, "CURRENT_VERSION", len(schema.MIGRATIONS))
+    with Registry.open(ready_home) as reg:
+        assert schema.read_version(reg._conn) == schema.CURRENT_VERSION
+        cols = [row[1] for row in reg._conn.execute("PRAGMA table_info(clip_links)")]
+        assert "note" in cols
+        assert reg.get(rec.id) == rec and reg.verify().ok
+
+
+def test_failed_write_leaves_nothing_behind(
+    ready_home: Home,
+    new_consent: Callable[..., ConsentRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consentclip.consent import audit
+
+    before = db_dump(ready_home)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    # The record rows are written first, the audit entry last: a crash there must undo both.
+    monkeypatch.setattr(audit, "append", crash)
+    with pytest.raises(OSError, match="disk full"):
+        new_consent()
+    assert db_dump(ready_home) == before

@@ -37,6 +37,8 @@ from consentclip.errors import ConsentRefused, HomeError, NotFoundError, UsageEr
 from consentclip.home import Home
 
 BUSY_TIMEOUT_S = 30.0
+# Audit events written with a new record version (they carry its version and sha256).
+RECORD_EVENTS = ("create", "sign", "revoke", "void", "supersede")
 # Re-exported: other packages import these names from the registry.
 __all__ = ["ClipLink", "NewConsent", "Registry", "Revocation", "home_checks"]
 
@@ -356,9 +358,9 @@ class Registry:
             problems.append(f"{cid}: the record signature does not verify: {what}")
         # The audit log names the sha256 of every version it saw; the newest must be this one.
         last = conn.execute(
-            "SELECT detail FROM audit WHERE consent_id = ? AND detail LIKE '%record_sha256%'"
-            " ORDER BY seq DESC LIMIT 1",
-            (cid,),
+            "SELECT detail FROM audit WHERE consent_id = ? AND event IN"
+            f" ({', '.join('?' for _ in RECORD_EVENTS)}) ORDER BY seq DESC LIMIT 1",
+            (cid, *RECORD_EVENTS),
         ).fetchone()
         if last is None:
             problems.append(f"{cid}: no audit entry records this consent")
