@@ -301,3 +301,59 @@ def test_resume_after_an_interruption(
     )
     files = json.loads(result.stdout)["files"]
     assert [f["outcome"] for f in files] == ["exported", "already_exported", "already_exported"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_workers_leaves_no_leftovers_and_resume_completes(
+    runner: CliRunner,
+    registry_home: Home,
+    make_consent: Callable[..., str],
+    make_clip: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The real thing: SIGINT to the `consentclip batch` process while two workers run."""
+    import os
+    import signal
+    import sys
+
+    day = tmp_path / "day"
+    day.mkdir()
+    clips = []
+    for i in range(8):
+        name = f"c{i}.mp4"
+        shutil.move(make_clip(name, seconds=1.5 + i / 10, size="160x120", rate=10), day / name)
+        clips.append(day / name)
+    cid = make_consent("teaching")
+    link(runner, cid, *clips)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "consentclip", "batch", str(day), "-p", "teaching"]
+    argv += ["-o", str(out), "--workers", "2", "--no-qa"]
+    env = {**os.environ, "CONSENTCLIP_HOME": str(registry_home.root)}
+    proc = subprocess.Popen(
+        argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("ok"):
+            proc.send_signal(signal.SIGINT)  # like Ctrl-C, once the first file is done
+            break
+    _, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    report = json.loads((out / REPORT_JSON).read_text())
+    assert report["interrupted"] is True
+    done = [f for f in report["files"] if f["outcome"] == "exported"]
+    assert 1 <= len(done) < 8
+    assert hidden_partials(out) == []
+    exports = sorted(p.name for p in out.glob(f"{cid}_*.mp4"))
+    assert exports == sorted(f["output"] for f in done)  # nothing but finished exports
+    assert all((out / f"{name}.manifest.json").is_file() for name in exports)
+
+    result = runner.invoke(
+        app, ["batch", str(day), "-p", "teaching", "-o", str(out), "--resume", "--json", "--no-qa"]
+    )
+    assert result.exit_code == 0, result.output
+    outcomes = [f["outcome"] for f in json.loads(result.stdout)["files"]]
+    assert outcomes.count("already_exported") == len(done)
+    assert outcomes.count("exported") == 8 - len(done)
