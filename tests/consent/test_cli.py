@@ -240,3 +240,37 @@ def test_doctor_reports_the_home(initialised: Home, runner: CliRunner) -> None:
 
     names = {c.name: c.ok for c in home_checks(initialised)}
     assert names == {"consent home": True, "registry schema": True, "signing key": True}
+
+
+def test_consent_verify_rehashes_signed_documents(
+    initialised: Home, runner: CliRunner, signature_png: Path
+) -> None:
+    _, cid = run(
+        runner,
+        "consent",
+        "new",
+        "--patient",
+        "P1",
+        "--patient-name",
+        "A",
+        "--grant",
+        "teaching",
+        "--expires",
+        "2099-01-01",
+    )
+    code, out = run(
+        runner,
+        "consent",
+        "sign",
+        cid.strip(),
+        "--signature-image",
+        str(signature_png),
+        "--signed-by",
+        "A",
+        "--json",
+    )
+    doc = Path(json.loads(out)["document"])
+    doc.chmod(0o644)
+    doc.write_bytes(b"%PDF-1.4 a different form")
+    code, out = run(runner, "consent", "verify")
+    assert code == 1 and "was altered" in out

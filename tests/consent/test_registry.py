@@ -387,3 +387,19 @@ def test_failed_write_leaves_nothing_behind(
     with pytest.raises(OSError, match="disk full"):
         new_consent()
     assert db_dump(ready_home) == before
+
+
+def test_missing_or_altered_signed_document_is_caught(
+    ready_home: Home, signed: ConsentRecord
+) -> None:
+    assert signed.signature is not None
+    doc = ready_home.documents_dir / f"{signed.signature.document_sha256}.pdf"
+    doc.chmod(0o644)
+    doc.write_bytes(doc.read_bytes() + b"%% appended")
+    with Registry.open(ready_home) as reg:
+        assert reg.verify(signed.id).ok  # per-export checks skip re-hashing documents
+        assert any("was altered" in p for p in reg.verify(signed.id, documents=True).problems)
+    doc.unlink()
+    with Registry.open(ready_home) as reg:
+        problems = reg.verify(signed.id, documents=True).problems
+        assert any("is missing from the home" in p for p in problems)

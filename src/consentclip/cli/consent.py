@@ -289,9 +289,9 @@ def verify_cli(
     consent_id: Annotated[str | None, typer.Argument(help="One consent (default: all).")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Check every record's signatures and history against the clinic key and the audit log."""
+    """Check records' signatures, history and signed documents against the clinic key and log."""
     with Registry.open(home_from(ctx)) as registry:
-        report = registry.verify(consent_id)
+        report = registry.verify(consent_id, documents=True)
     if json_out:
         emit_json({"ok": report.ok, "checked": report.checked, "problems": report.problems})
     else:

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import audit, ids, rows, schema
+from consentclip.consent import audit, documents, ids, rows, schema
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
@@ -292,9 +292,13 @@ class Registry:
         return voided
 
     # --- integrity ------------------------------------------------------------------------
-    def verify(self, consent_id: str | None = None) -> IntegrityReport:
+    def verify(self, consent_id: str | None = None, *, documents: bool = False) -> IntegrityReport:
         """Check record signatures, version history, and that each record is the one the audit
-        log last saw. Names every field that no longer matches what the clinic key signed."""
+        log last saw. Names every field that no longer matches what the clinic key signed.
+
+        ``documents=True`` also re-hashes each signed form kept in the home (``consent verify``
+        does; it reads every stored PDF, so it is opt-in for per-export checks).
+        """
         conn = self._conn
         if consent_id is not None:
             targets = [ids.normalise(consent_id)]
@@ -311,7 +315,7 @@ class Registry:
                 targets.append(missing)
         problems: list[str] = []
         for cid in targets:
-            problems += self._verify_one(cid)
+            problems += self._verify_one(cid, documents=documents)
         return IntegrityReport(ok=not problems, problems=problems, checked=len(targets))
 
     def verify_audit(self) -> IntegrityReport:
@@ -319,7 +323,7 @@ class Registry:
         count = self._conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
         return IntegrityReport(ok=not problems, problems=problems, checked=count)
 
-    def _verify_one(self, cid: str) -> list[str]:
+    def _verify_one(self, cid: str, *, documents: bool) -> list[str]:
         conn = self._conn
         problems: list[str] = []
         row = conn.execute("SELECT record_signature FROM consents WHERE id = ?", (cid,)).fetchone()
@@ -375,6 +379,8 @@ class Registry:
                 problems.append(
                     f"{cid}: version {record.version} differs from the one the audit log recorded"
                 )
+        if documents:
+            problems += self._verify_document(record)
         for link_row in conn.execute(
             "SELECT sha256 FROM clip_links WHERE consent_id = ?", (cid,)
         ).fetchall():
@@ -384,6 +390,18 @@ class Registry:
             ).fetchone():
                 problems.append(f"{cid}: clip {link_row[0][:12]} is linked without an audit entry")
         return problems
+
+    def _verify_document(self, record: ConsentRecord) -> list[str]:
+        """The signed form must still be in the home, byte for byte what was signed."""
+        if record.signature is None:
+            return []
+        digest = record.signature.document_sha256
+        path = documents.find(self.home, digest)
+        if path is None:
+            return [f"{record.id}: the signed document {digest[:12]} is missing from the home"]
+        if documents.sha256_bytes(path.read_bytes()) != digest:
+            return [f"{record.id}: the signed document {path.name} was altered"]
+        return []
 
     # --- audit ----------------------------------------------------------------------------
     def append_audit(
