@@ -6,22 +6,18 @@ Consents are made through the registry's own API (create + sign), the same calls
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
-from consentclip.consent.records import (
-    Grant,
-    Purpose,
-    Signature,
-    Signer,
-    SignerRole,
-    Template,
-)
+from consentclip.consent import actions, templates
+from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.home import Home
+
+SIGNATURE_PNG = Path(__file__).resolve().parents[2] / "sample_media" / "signature.png"
 
 # The patient's reference and name: the tests assert they never reach a manifest or report.
 PATIENT_REF = "MRN-0042-SECRET"
@@ -43,7 +39,8 @@ def make_consent(registry_home: Home) -> Callable[..., str]:
     """``make_consent("teaching", "conference:identifiable:voice", signed=True)`` -> consent id.
 
     ``created`` backdates creation (the registry validates against that day), so expired grants
-    and minors who have since come of age are real records, not clock tricks.
+    and minors who have since come of age are real records, not clock tricks. Signing is the
+    real electronic signature: a signed PDF is rendered and kept in the home by its hash.
     """
 
     def _make(
@@ -57,27 +54,25 @@ def make_consent(registry_home: Home) -> Callable[..., str]:
     ) -> str:
         created = created or date.today()
         expires = expires or created + timedelta(days=365)
-        new = NewConsent(
-            patient_ref=PATIENT_REF,
-            signer=signer or Signer(SignerRole.PATIENT, PATIENT_NAME),
-            grants=_grants(specs or ("teaching",), expires),
-            template=Template("derm-video", "1", "en", hashlib.sha256(b"form text").hexdigest()),
-            patient_name=PATIENT_NAME,
-            birth_date=birth_date,
-            supersedes=supersedes,
-        )
+        signer = signer or Signer(SignerRole.PATIENT, PATIENT_NAME)
         with Registry.open(registry_home) as registry:
+            new = NewConsent(
+                patient_ref=PATIENT_REF,
+                signer=signer,
+                grants=_grants(specs or ("teaching",), expires),
+                template=templates.load("derm-video-photo", "en", registry_home).ref,
+                patient_name=PATIENT_NAME,
+                birth_date=birth_date,
+                supersedes=supersedes,
+            )
             record = registry.create(new, today=created)
-            if signed:
-                registry.sign(
-                    record.id,
-                    Signature(
-                        method="electronic",
-                        signed_at=datetime.now(timezone.utc),
-                        signed_by=PATIENT_NAME,
-                        document_sha256=hashlib.sha256(record.id.encode()).hexdigest(),
-                    ),
-                )
+        if signed:
+            actions.sign_electronically(
+                home=registry_home,
+                consent_id=record.id,
+                signature_image=SIGNATURE_PNG,
+                signed_by=signer.name,
+            )
         return record.id
 
     return _make
