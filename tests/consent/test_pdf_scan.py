@@ -308,3 +308,23 @@ def test_clinic_name_address_and_logo_come_from_clinic_toml(
     with pytest.raises(HomeError, match="logo"):
         actions.write_form(home=ready_home, consent_id=rec.id, out=tmp_path / "g.pdf")
     assert not (tmp_path / "g.pdf").exists()
+
+
+def test_phone_photo_in_heic_is_read(
+    ready_home: Home, new_consent: Callable[..., ConsentRecord], runner: CliRunner, tmp_path: Path
+) -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    rec = new_consent()
+    form = actions.write_form(home=ready_home, consent_id=rec.id, out=tmp_path / "form.pdf")
+    page = Image.open(rasterise(form, tmp_path / "page.png", dpi=120)).convert("RGB")
+    page.save(tmp_path / "IMG_0001.HEIC", quality=80)
+    result = runner.invoke(
+        app, ["consent", "sign", rec.id, "--scan", str(tmp_path / "IMG_0001.HEIC")]
+    )
+    assert result.exit_code == 0, result.output
+    with Registry.open(ready_home) as reg:
+        signature = reg.get(rec.id).signature
+    assert signature is not None
+    assert (ready_home.documents_dir / f"{signature.document_sha256}.heic").exists()

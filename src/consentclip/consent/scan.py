@@ -6,6 +6,7 @@ with OpenCV's ``QRCodeDetector``. Only codes in consentclip's namespace count.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
@@ -51,8 +52,23 @@ def _pages(path: Path) -> list[np.ndarray]:
             pdf.close()
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise UsageError(f"{path.name} is neither a PDF nor an image OpenCV can read")
+        image = _decode_with_pillow(data)
+    if image is None:
+        raise UsageError(f"{path.name} is neither a PDF nor an image (PNG, JPEG, TIFF, HEIC)")
     return [image]
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray | None:
+    """Phones photograph forms as HEIC, which OpenCV cannot read; Pillow with pillow-heif can."""
+    import pillow_heif
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    pillow_heif.register_heif_opener()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return np.array(ImageOps.exif_transpose(img).convert("L"))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        return None
 
 
 def _decode(gray: np.ndarray) -> list[str]:
