@@ -49,6 +49,7 @@ from consentclip.settings import EngineResult, EngineSettings, ManualRegion, Red
 if TYPE_CHECKING:
     from consentclip.consent.gate import GateDecision
     from consentclip.consent.registry import ClipLink, Registry
+    from consentclip.progress import ProgressSink
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "consentclip-export-manifest/1"
@@ -75,8 +76,8 @@ class ExportExists(ConsentClipError):
 
 
 def today() -> date:
-    """The date the gate judges expiry and coming-of-age against. One function, so tests can
-    move the clock without touching the registry (editing it would break its signatures)."""
+    """The date the gate judges expiry and coming-of-age against (local calendar day, as on
+    the signed form)."""
     return date.today()
 
 
@@ -340,6 +341,12 @@ def export_state(output: Path, input_sha256: str) -> ExportState:
     return "verified"
 
 
+def _was_logged(registry: Registry, consent_id: str, output_sha256: str) -> bool:
+    return any(
+        e.detail.get("output_sha256") == output_sha256 for e in registry.exports_for(consent_id)
+    )
+
+
 def _remove_quietly(*paths: Path) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
@@ -365,7 +372,7 @@ def export_clip(
     home: Home,
     request: ExportRequest,
     *,
-    progress: Any = None,
+    progress: ProgressSink | None = None,
     on_frame_regions: Callable[[int, Sequence[Region]], None] | None = None,
 ) -> ExportResult:
     """Gate, anonymise, claim the output name, write the manifest, log, and make the QA sheet.
@@ -378,11 +385,16 @@ def export_clip(
 
     with Registry.open(home) as registry:
         plan = decide(registry, request)
-
-    state = export_state(plan.output, plan.input_sha256)
-    if state == "verified" and request.resume:
-        manifest = json.loads(plan.manifest.read_text(encoding="utf-8"))
-        return ExportResult(plan, manifest["output"]["sha256"], manifest, None)
+        state = export_state(plan.output, plan.input_sha256)
+        if state == "verified":
+            manifest = json.loads(plan.manifest.read_text(encoding="utf-8"))
+            logged = _was_logged(registry, plan.consent_id, manifest["output"]["sha256"])
+            if request.resume and logged:
+                return ExportResult(plan, manifest["output"]["sha256"], manifest, None)
+            if not logged:
+                # Killed between writing and logging: an export the audit log does not know
+                # of must not go out, so it counts as partial and is redone.
+                state = "partial"
     if state == "partial" and request.resume:
         _remove_quietly(plan.output, plan.manifest)
     elif state != "absent":
@@ -445,7 +457,7 @@ def export_clip(
 def _run_engine(
     plan: ExportPlan,
     dst: Path,
-    progress: Any,
+    progress: ProgressSink | None,
     on_frame_regions: Callable[[int, Sequence[Region]], None],
 ) -> EngineResult:
     from consentclip.pipeline import anonymise
