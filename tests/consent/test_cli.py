@@ -274,3 +274,41 @@ def test_consent_verify_rehashes_signed_documents(
     doc.write_bytes(b"%PDF-1.4 a different form")
     code, out = run(runner, "consent", "verify")
     assert code == 1 and "was altered" in out
+
+
+def test_supersede_and_void_from_the_cli(
+    initialised: Home, runner: CliRunner, signature_png: Path
+) -> None:
+    def new(*extra: str) -> str:
+        code, out = run(
+            runner,
+            "consent",
+            "new",
+            "--patient",
+            "P1",
+            "--patient-name",
+            "A",
+            "--grant",
+            "teaching",
+            "--expires",
+            "2099-01-01",
+            *extra,
+        )
+        assert code == 0, out
+        return out.strip()
+
+    def sign(cid: str) -> None:
+        argv = ["consent", "sign", cid, "--signature-image", str(signature_png)]
+        assert run(runner, *argv, "--signed-by", "A")[0] == 0
+
+    old = new()
+    sign(old)
+    newer = new("--supersedes", old.lower())
+    sign(newer)
+    code, out = run(runner, "consent", "show", old, "--json")
+    shown = json.loads(out)
+    assert shown["state"] == "superseded" and shown["superseded_by"] == newer
+    code, out = run(runner, "consent", "void", newer, "--reason", "wrong patient")
+    assert code == 0 and f"{newer} voided" in out
+    code, out = run(runner, "consent", "revoke", newer, "--reason", "x")
+    assert code == 2 and "voided" in out

@@ -144,6 +144,8 @@ class Registry:
     # --- records --------------------------------------------------------------------------
     def create(self, new: NewConsent, *, today: date | None = None) -> ConsentRecord:
         today = today or date.today()
+        if new.supersedes is not None:
+            new = replace(new, supersedes=ids.normalise(new.supersedes))
         validate_new(new, today)
         with self.transaction() as conn:
             if new.supersedes is not None:
