@@ -37,6 +37,14 @@ class Placement:
         return self.x0 + x / self.scale, self.y0 + y / self.scale
 
 
+@dataclass(frozen=True)
+class FaceHit:
+    box: Box  # BlazeFace's box: brows to chin, in frame pixels
+    score: float
+    # 6 x 2 in frame pixels: right eye, left eye, nose tip, mouth, right ear, left ear (tragion)
+    keypoints: np.ndarray | None = None
+
+
 def _solutions() -> Any:
     try:
         import mediapipe as mp
@@ -56,17 +64,22 @@ class FaceModel:
             model_selection=1 if full_range else 0, min_detection_confidence=threshold
         )
 
-    def detect(self, rgb: np.ndarray, where: Placement) -> list[tuple[Box, float]]:
-        """Face boxes (BlazeFace's brows-to-chin box) in frame pixels, with their scores."""
+    def detect(self, rgb: np.ndarray, where: Placement) -> list[FaceHit]:
+        """Faces (BlazeFace's brows-to-chin box and its keypoints) in frame pixels."""
         h, w = rgb.shape[:2]
         result = self._graph.process(rgb)
-        found: list[tuple[Box, float]] = []
+        found: list[FaceHit] = []
         for det in result.detections or ():
             bb = det.location_data.relative_bounding_box
             x1, y1 = where.to_frame(bb.xmin * w, bb.ymin * h)
             x2, y2 = where.to_frame((bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h)
-            if x2 > x1 and y2 > y1:
-                found.append((Box.from_corners(x1, y1, x2, y2), float(det.score[0])))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            points = [
+                where.to_frame(k.x * w, k.y * h) for k in det.location_data.relative_keypoints
+            ]
+            keypoints = np.asarray(points, np.float64) if len(points) == 6 else None
+            found.append(FaceHit(Box.from_corners(x1, y1, x2, y2), float(det.score[0]), keypoints))
         return found
 
     def close(self) -> None:

@@ -1,16 +1,21 @@
 """Face and head detection: several MediaPipe passes, merged into whole-head FACE regions.
 
-BlazeFace is weak on small, profile and occluded faces (REFERENCE.md §3), so no single pass is
-trusted. Per frame:
+BlazeFace is weak on small, profile and occluded faces (REFERENCE.md §3), and it only finds a
+face when it fills a comfortable share of the 192x192 image the model sees. No single pass is
+trusted, and the passes are scheduled so that a 1080p frame costs about three model calls:
 
-- full-range BlazeFace on the whole frame (downscaled: the model sees 192x192 anyway), every
-  frame ("full"); short-range on a cadence ("short"), for faces close to the camera;
-- overlapping tiles at native resolution, a few per frame in rotation, so a face too small for
-  the whole-frame pass is found within a few frames ("tile"); once found, a crop around it is
-  re-examined every other frame ("tile" too) so that small faces are followed, not rediscovered;
-- pose landmarks on a cadence, for heads in profile or turned away ("pose");
-- a full sweep of tiles and pose at once when a face seen in the previous frame is missing now
-  (a face turning away or getting smaller is exactly when the cheap pass loses it).
+- every frame: short-range BlazeFace on the whole (downscaled) frame, cheap, for faces close to
+  the camera ("short");
+- one job of a *sweep* per frame, in rotation: full-range on the whole frame ("full"), on a few
+  large tiles (medium faces) and on 640-px tiles at native resolution (small, far faces)
+  ("tile"). A sweep is never longer than the tracker's look-ahead, so a face is found again
+  before the tracker's gap filling runs out;
+- one *focus* job per frame: full-range on a crop around a head already seen, sized so that the
+  head fills the model's comfortable range, oldest-checked first ("focus"). Known faces are
+  re-found every few frames whatever their size;
+- pose landmarks on a cadence, and on a crop around a head that the face passes just lost
+  (turned away or into profile) ("pose");
+- the whole sweep at once on the first frame and after a scene cut.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -29,29 +34,32 @@ from consentclip.detect._mp import FaceModel, Placement, PoseModel
 from consentclip.detect.heads import head_from_face, head_from_pose
 from consentclip.detect.regions import Box, Region, RegionKind
 
+Candidate = tuple[Box, float, str]
+Square = tuple[int, int, int]  # x0, y0, side in frame pixels; side 0 = the whole frame
+
 
 @dataclass(frozen=True)
 class FaceDetectorConfig:
-    """Cadences and sizes. Defaults measured to stay near 12 ms per 1080p frame (bench/leak.py)."""
+    """Cadences and sizes. The cost per 1080p frame is measured by bench/leak.py."""
 
     whole_side: int = 640  # longer side of the downscaled whole-frame image
-    short_every: int = 2  # short-range pass every n frames
-    tile_side: int = 640  # tile side in frame pixels (faces down to ~7% of it are found)
+    tile_side: int = 640  # small tiles, in frame pixels (faces down to ~8% of it are found)
     tile_overlap: int = 200  # so that a small face always lies whole inside some tile
-    tile_every: int = 2  # one tile examined every n frames, in rotation
-    max_tiles: int = 12  # larger frames get larger tiles rather than more of them
-    focus_max: int = 3  # small faces re-examined in a crop per visit
-    focus_every: int = 2  # every n frames, between the tile frames
-    focus_keep: int = 16  # frames a small face is re-examined after it was last seen
-    pose_every: int = 12  # pose pass every n frames
-    rescue_every: int = 4  # at most one extra pose pass per n frames when a head goes missing
+    max_tiles: int = 10  # larger frames get larger tiles rather than more of them
+    fine_side: int = 400  # tiles of the one-off sweep at the start of a scene
+    focus_keep: int = 24  # frames a head is still looked for after it was last seen
+    focus_side: float = 4.5  # focus crop side, in head sizes
+    pose_every: int = 15  # pose on the whole frame every n frames
+    rescue_every: int = 5  # at most one pose-on-a-lost-head per n frames
+    cut_threshold: float = 28.0  # mean grey difference of thumbnails that means a new scene
     merge_iou: float = 0.3  # boxes overlapping this much (or nested) are one head
 
 
 @dataclass
-class _Focus:
-    box: Box  # head box in frame pixels
+class _Known:
+    box: Box  # head box in frame pixels, as last seen
     last_seen: int
+    last_checked: int
 
 
 class FaceDetector:
@@ -66,12 +74,13 @@ class FaceDetector:
         self.config = config or FaceDetectorConfig()
         self._full = FaceModel(full_range=True, threshold=threshold)
         self._short = FaceModel(full_range=False, threshold=threshold)
+        self._focus_model = FaceModel(full_range=True, threshold=threshold / 2)
         self._pose: PoseModel | None = None  # created on first use: it is the slowest to load
-        self._tiles: list[tuple[int, int, int]] = []
-        self._tiles_for: tuple[int, int] | None = None
-        self._next_tile = 0
-        self._focus: list[_Focus] = []
-        self._previous: list[Box] = []
+        self._sweep: list[Square] = []
+        self._sweep_for: tuple[int, int] | None = None
+        self._next_job = 0
+        self._known: list[_Known] = []
+        self._thumb: np.ndarray | None = None
         self._last_rescue = -(10**9)
 
     # -- Detector protocol --------------------------------------------------------------------
@@ -83,33 +92,26 @@ class FaceDetector:
             raise ValueError("expected an HxWx3 uint8 BGR frame")
         cfg = self.config
         height, width = frame.shape[:2]
-        cands: list[tuple[Box, float, str]] = []
-
+        sweep = self._sweep_jobs(width, height)
         small, where = _downscaled_rgb(frame, cfg.whole_side)
-        cands += _heads(self._full, small, where, "full")
-        if index % cfg.short_every == 0:
-            cands += _heads(self._short, small, where, "short")
-        if index % cfg.focus_every == 1 % cfg.focus_every:
-            cands += self._run_focus(index, frame)
 
-        # A head seen in the previous frame that the cheap passes lost now is the moment a face
-        # turns away or shrinks: ask pose at once, and keep looking in a crop around it.
-        lost = [b for b in self._previous if not any(_same_head(b, c[0]) for c in cands)]
-        rescue = bool(lost) and index - self._last_rescue >= cfg.rescue_every
-        for box in lost:
-            self._remember(index - 1, box)
-
-        tiles = self._tile_grid(width, height)
-        if tiles and index % cfg.tile_every == 0:
-            cands += self._run_tile(index, frame, tiles[self._next_tile])
-            self._next_tile = (self._next_tile + 1) % len(tiles)
-
-        if rescue or index % cfg.pose_every == 0:
-            self._last_rescue = index if rescue else self._last_rescue
+        cands = _heads(self._short, small, where, "short")
+        if self._scene_cut(small):
+            # A new scene: every face in it is new, and the look-ahead is all the time we have.
+            self._known = []
+            jobs = sweep + self._fine_jobs(width, height)
+            cands += [c for job in jobs for c in self._run_job(frame, job, small, where)]
             cands += self._run_pose(small, where)
+        else:
+            cands += self._run_job(frame, sweep[self._next_job], small, where)
+            self._next_job = (self._next_job + 1) % len(sweep)
+            cands += self._run_focus(index, frame)
+            if index % cfg.pose_every == 0:
+                cands += self._run_pose(small, where)
+            cands += self._rescue(index, frame)
 
         merged = _merge(cands, cfg.merge_iou)
-        self._previous = [box for box, _, _ in merged]
+        self._update_known(index, [box for box, _, _ in merged])
         regions = []
         for box, score, source in merged:
             clipped = box.clipped(width, height)
@@ -120,78 +122,111 @@ class FaceDetector:
     def close(self) -> None:
         self._full.close()
         self._short.close()
+        self._focus_model.close()
         if self._pose is not None:
             self._pose.close()
             self._pose = None
 
-    # -- passes -------------------------------------------------------------------------------
+    # -- scheduling ---------------------------------------------------------------------------
 
-    def _tile_grid(self, width: int, height: int) -> list[tuple[int, int, int]]:
-        """(x0, y0, side) squares covering the frame with overlap; empty when the whole-frame
-        pass already sees faces as small as the tiles would."""
-        if self._tiles_for == (width, height):
-            return self._tiles
+    def _sweep_jobs(self, width: int, height: int) -> list[Square]:
+        """The whole frame, then large tiles (one per frame-height square), then small tiles."""
+        if self._sweep_for == (width, height):
+            return self._sweep
         cfg = self.config
-        side = cfg.tile_side
-        tiles: list[tuple[int, int, int]] = []
-        if max(width, height) > cfg.whole_side * 1.25:
-            while True:
-                side = min(side, max(width, height))
-                step = max(side - cfg.tile_overlap, 1)
-                cols = 1 + max(0, math.ceil((width - side) / step))
-                rows = 1 + max(0, math.ceil((height - side) / step))
-                if cols * rows <= cfg.max_tiles:
+        jobs: list[Square] = [(0, 0, 0)]
+        short_side, long_side = min(width, height), max(width, height)
+        if long_side > cfg.whole_side * 1.25:
+            if long_side > short_side * 1.25:
+                jobs += _grid(width, height, short_side, short_side // 4, 4)
+            side = cfg.tile_side
+            while side < short_side:
+                grid = _grid(width, height, side, cfg.tile_overlap, cfg.max_tiles)
+                if grid:
+                    jobs += grid
                     break
                 side = int(side * 1.25)
-            xs = _spread(width, side, cols)
-            ys = _spread(height, side, rows)
-            tiles = [(x, y, side) for y in ys for x in xs]
-        self._tiles, self._tiles_for, self._next_tile = tiles, (width, height), 0
-        return tiles
+        self._sweep, self._sweep_for, self._next_job = jobs, (width, height), 0
+        self._thumb = None  # a new frame size is a new scene
+        return jobs
 
-    def _run_tile(
-        self, index: int, frame: np.ndarray, tile: tuple[int, int, int]
-    ) -> list[tuple[Box, float, str]]:
-        x0, y0, side = tile
+    def _fine_jobs(self, width: int, height: int) -> list[Square]:
+        """Smaller tiles, run once per scene: far faces present from a scene's first frame are
+        found at once instead of when a regular sweep happens to see them."""
+        side = self.config.fine_side
+        if max(width, height) <= 2 * side:
+            return []
+        return _grid(width, height, side, side // 3, 64)
+
+    def _scene_cut(self, small: np.ndarray) -> bool:
+        thumb = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (32, 18)).astype(np.int16)
+        previous, self._thumb = self._thumb, thumb
+        if previous is None:
+            return True
+        return float(np.abs(thumb - previous).mean()) > self.config.cut_threshold
+
+    def _update_known(self, index: int, heads: list[Box]) -> None:
+        for head in heads:
+            match = next((k for k in self._known if _same_head(k.box, head)), None)
+            if match is None:
+                self._known.append(_Known(head, index, index))
+            else:
+                match.box, match.last_seen = head, index
+        keep = self.config.focus_keep
+        self._known = [k for k in self._known if index - k.last_seen <= keep]
+
+    # -- passes -------------------------------------------------------------------------------
+
+    def _run_job(
+        self, frame: np.ndarray, job: Square, small: np.ndarray, where: Placement
+    ) -> list[Candidate]:
+        x0, y0, side = job
+        if side == 0:
+            return _heads(self._full, small, where, "full")
         crop = frame[y0 : y0 + side, x0 : x0 + side]
-        rgb, where = _downscaled_rgb(crop, self.config.tile_side, offset=(x0, y0))
-        out = _heads(self._full, rgb, where, "tile")
-        for head, _, _ in out:
-            # Only faces too small for the whole-frame pass need following in a crop.
-            if max(head.w, head.h) < 0.15 * max(frame.shape[:2]):
-                self._remember(index, head)
-        return out
+        rgb, at = _downscaled_rgb(crop, self.config.tile_side, offset=(x0, y0))
+        return _heads(self._full, rgb, at, "tile")
 
-    def _remember(self, index: int, head: Box) -> None:
-        for f in self._focus:
-            if f.box.iou(head) > 0.2:
-                f.box, f.last_seen = head, index
-                return
-        self._focus.append(_Focus(head, index))
-
-    def _run_focus(self, index: int, frame: np.ndarray) -> list[tuple[Box, float, str]]:
-        """Re-examine recently seen small faces in a crop around each, every frame."""
-        cfg = self.config
-        self._focus = [f for f in self._focus if index - f.last_seen <= cfg.focus_keep]
-        self._focus.sort(key=lambda f: -f.last_seen)
+    def _crop_around(self, frame: np.ndarray, head: Box) -> tuple[np.ndarray, Placement]:
         height, width = frame.shape[:2]
-        out: list[tuple[Box, float, str]] = []
-        for focus in self._focus[: cfg.focus_max]:
-            # A crop where the head fills about a fifth of the side: the full-range model's
-            # comfortable range, and room for the head to have moved.
-            side = int(min(max(5 * max(focus.box.w, focus.box.h), 256), cfg.tile_side * 1.5))
-            side = min(side, width, height)
-            x0 = int(min(max(focus.box.cx - side / 2, 0), width - side))
-            y0 = int(min(max(focus.box.cy - side / 2, 0), height - side))
-            crop = frame[y0 : y0 + side, x0 : x0 + side]
-            rgb, where = _downscaled_rgb(crop, cfg.tile_side, offset=(x0, y0))
-            for head, score, source in _heads(self._full, rgb, where, "tile"):
-                if _same_head(focus.box.scaled(2.0), head):
-                    focus.box, focus.last_seen = head, index
-                out.append((head, score, source))
-        return out
+        side = int(max(self.config.focus_side * max(head.w, head.h), 256))
+        side = min(side, width, height)
+        x0 = int(min(max(head.cx - side / 2, 0), width - side))
+        y0 = int(min(max(head.cy - side / 2, 0), height - side))
+        crop = frame[y0 : y0 + side, x0 : x0 + side]
+        return _downscaled_rgb(crop, self.config.tile_side, offset=(x0, y0))
 
-    def _run_pose(self, rgb: np.ndarray, where: Placement) -> list[tuple[Box, float, str]]:
+    def _run_focus(self, index: int, frame: np.ndarray) -> list[Candidate]:
+        """Look again, in a crop of the right scale, at the known head checked longest ago."""
+        if not self._known:
+            return []
+        known = min(self._known, key=lambda k: k.last_checked)
+        known.last_checked = index
+        rgb, at = self._crop_around(frame, known.box)
+        # Where a head was a moment ago, a weaker answer is still believable (a face turning,
+        # blurred, half hidden): the focus model listens down to half the threshold, but such
+        # weak answers only count on the known head itself.
+        near = known.box.scaled(2.0)
+        return [
+            c
+            for c in _heads(self._focus_model, rgb, at, "focus")
+            if c[1] >= self.threshold or _same_head(near, c[0])
+        ]
+
+    def _rescue(self, index: int, frame: np.ndarray) -> list[Candidate]:
+        """Pose on a crop around a head the face passes lost a moment ago: the moment a face
+        turns into profile or away is when BlazeFace loses it and pose still sees a head."""
+        if index - self._last_rescue < self.config.rescue_every:
+            return []
+        lost = [k for k in self._known if 2 <= index - k.last_seen <= self.config.focus_keep]
+        if not lost:
+            return []
+        self._last_rescue = index
+        target = min(lost, key=lambda k: k.last_seen)
+        rgb, at = self._crop_around(frame, target.box)
+        return self._run_pose(rgb, at)
+
+    def _run_pose(self, rgb: np.ndarray, where: Placement) -> list[Candidate]:
         if self._pose is None:
             self._pose = PoseModel()
         landmarks = self._pose.head_landmarks(rgb, where)
@@ -205,17 +240,26 @@ class FaceDetector:
         return [(box, 0.5 * confidence, "pose")]
 
 
-def _heads(
-    model: FaceModel, rgb: np.ndarray, where: Placement, source: str
-) -> list[tuple[Box, float, str]]:
+def _heads(model: FaceModel, rgb: np.ndarray, where: Placement, source: str) -> list[Candidate]:
     out = []
-    for face, score in model.detect(rgb, where):
+    for hit in model.detect(rgb, where):
         # Faces only a few model pixels wide get boxes that are too tight and off-centre by a
         # fifth of their size: widen the margin as the face gets smaller in the model's view.
-        rel = face.w * where.scale / max(rgb.shape[:2])
+        rel = hit.box.w * where.scale / max(rgb.shape[:2])
         margin = 1.0 + 0.4 * min(max((0.12 - rel) / 0.08, 0.0), 1.0)
-        out.append((head_from_face(face, margin=margin), score, source))
+        out.append((head_from_face(hit.box, margin, hit.keypoints), hit.score, source))
     return out
+
+
+def _grid(width: int, height: int, side: int, overlap: int, limit: int) -> list[Square]:
+    """Squares of ``side`` covering the frame with at least ``overlap``; [] if over ``limit``."""
+    side = min(side, width, height)
+    step = max(side - overlap, 1)
+    cols = 1 + max(0, math.ceil((width - side) / step))
+    rows = 1 + max(0, math.ceil((height - side) / step))
+    if cols * rows > limit:
+        return []
+    return [(x, y, side) for y in _spread(height, side, rows) for x in _spread(width, side, cols)]
 
 
 def _same_head(a: Box, b: Box) -> bool:

@@ -14,9 +14,16 @@ import numpy as np
 from consentclip.detect.regions import Box
 
 # Face box -> head box.
-HEAD_WIDTH = 1.8
-HEAD_HEIGHT = 1.9
-HEAD_SHIFT_UP = 0.22  # of the face box height: the head's centre is above the face's
+HEAD_WIDTH = 1.9
+HEAD_HEIGHT = 2.3
+HEAD_SHIFT_UP = 0.4  # of the face box height: the head's centre is above the face's
+
+# Keypoint extent -> head, for turned faces (measured on the cameraman's near-profile: the skull
+# reaches 0.75 keypoint spans behind the visible ear, 0.25 in front of the nose).
+_BACK_MIN = 0.25
+_BACK_EXTRA = 0.55
+_FRONT = 0.3
+_YAW_PROFILE = 0.3
 
 # Pose landmark distances -> head side, measured on frontal portraits (ear to ear ~0.48 of the
 # head's width, eyes to mouth ~0.26 of its height, nose to an ear ~0.55 in profile).
@@ -26,11 +33,32 @@ _NOSE_EAR_TO_HEAD = 1.9
 _MIN_VISIBILITY = 0.3
 
 
-def head_from_face(face: Box, margin: float = 1.0) -> Box:
-    """The whole-head box for a BlazeFace face box, times an extra ``margin``."""
+def head_from_face(face: Box, margin: float = 1.0, keypoints: np.ndarray | None = None) -> Box:
+    """The whole-head box for a BlazeFace face box, times an extra ``margin``.
+
+    With the 6 BlazeFace keypoints, a face turned sideways also gets the back of its head: the
+    box is centred on the face, but in profile the skull extends well behind the visible ear,
+    on the side away from the nose.
+    """
     w, h = face.w * HEAD_WIDTH * margin, face.h * HEAD_HEIGHT * margin
     cx, cy = face.cx, face.cy - HEAD_SHIFT_UP * face.h
-    return Box(cx - w / 2, cy - h / 2, w, h)
+    head = Box(cx - w / 2, cy - h / 2, w, h)
+    if keypoints is None or keypoints.shape != (6, 2):
+        return head
+    xs = keypoints[:, 0]
+    span = float(xs.max() - xs.min())
+    if span <= 1.0:
+        return head
+    nose_x = float(keypoints[2, 0])
+    ears_x = float(keypoints[4, 0] + keypoints[5, 0]) / 2
+    yaw = (nose_x - ears_x) / span  # ~0 frontal, ~±0.6 in profile; sign = facing direction
+    back = (_BACK_MIN + _BACK_EXTRA * min(abs(yaw) / _YAW_PROFILE, 1.0)) * span * margin
+    front = _FRONT * span * margin
+    if yaw >= 0:  # facing right (in the image): the back of the head is on the left
+        x1, x2 = float(xs.min()) - back, float(xs.max()) + front
+    else:
+        x1, x2 = float(xs.min()) - front, float(xs.max()) + back
+    return Box.from_corners(min(head.x, x1), head.y, max(head.x2, x2), head.y2)
 
 
 def head_from_pose(landmarks: np.ndarray) -> tuple[Box, float] | None:

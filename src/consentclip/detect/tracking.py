@@ -28,7 +28,10 @@ FrameRegions = tuple[int, list[Region]]
 class TrackerConfig:
     """Tuning of the tracker. The defaults lean towards privacy: cover more, for longer."""
 
-    hold: int = 12  # frames a track keeps being covered after its last detection
+    # Frames a track keeps being covered after its last detection. Unlike the look-ahead this
+    # costs no memory, only a lingering mask when a face really left; a face the detector lost
+    # for a second (small, turned, blurred) stays covered.
+    hold: int = 30
     min_iou: float = 0.05  # association by overlap with the predicted box...
     max_centre_dist: float = 1.0  # ...or by centre distance, in units of the box's larger side
     smooth_radius: int = 2  # centred window (frames) for position smoothing
@@ -36,6 +39,13 @@ class TrackerConfig:
     # Growth of a held or back-filled box per frame away from a detection: the head may have
     # moved in a way the velocity does not tell, so the uncertainty grows with the distance.
     grow_per_frame: float = 0.01
+    # A track seen once, weakly, may be a false positive (a pattern, a poster): it gets only a
+    # short hold and back-fill until it is confirmed by a second detection or a strong one.
+    # Real faces are confirmed within a few frames because the detector re-examines every head
+    # it has seen.
+    confirm_hits: int = 2
+    confirm_score: float = 0.75
+    unconfirmed_span: int = 2
 
 
 @dataclass
@@ -192,9 +202,15 @@ class Tracker:
             box = Box(box.cx - w / 2, box.cy - h / 2, w, h)
             return box, "interp", min(obs[a].score, obs[b].score)
         held: list[tuple[Box, float]] = []
-        if a is not None and frame - a <= self.config.hold:
+        cfg = self.config
+        confirmed = len(obs) >= cfg.confirm_hits or max(r.score for r in obs.values()) >= (
+            cfg.confirm_score
+        )
+        hold = cfg.hold if confirmed else min(cfg.hold, cfg.unconfirmed_span)
+        back = self.lookahead if confirmed else min(self.lookahead, cfg.unconfirmed_span)
+        if a is not None and frame - a <= hold:
             held.append((self._extrapolate(track, a, frame - a), obs[a].score))
-        if b is not None and b - frame <= self.lookahead:
+        if b is not None and b - frame <= back:
             held.append((self._extrapolate(track, b, frame - b), obs[b].score))
         if not held:
             return None
