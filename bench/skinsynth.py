@@ -92,6 +92,20 @@ class SynthFrame:
     def lesion_mask(self) -> np.ndarray:
         return self.labels == L_LESION
 
+    def tattoo_zone(self, pad: float = 0.25) -> np.ndarray:
+        """Each tattoo's box grown by ``pad`` of its size on each side (plus 4 pixels): the skin
+        that redacting the tattoo necessarily covers, left out of false-positive counts."""
+        zone = np.zeros(self.labels.shape, bool)
+        h, w = zone.shape
+        for kind in TATTOO_KINDS:
+            ys, xs = np.nonzero(self.tattoo_mask(kind))
+            if xs.size == 0:
+                continue
+            x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
+            px, py = int((x2 - x1) * pad) + 4, int((y2 - y1) * pad) + 4
+            zone[max(0, y1 - py) : min(h, y2 + py), max(0, x1 - px) : min(w, x2 + px)] = True
+        return zone
+
 
 def _apply(sheet: np.ndarray, alpha: np.ndarray, t: tuple[float, float, float]) -> None:
     a = alpha[..., None]

@@ -93,19 +93,6 @@ def coverage(
     return cov
 
 
-def tattoo_zones(f: SynthFrame) -> np.ndarray:
-    zone = np.zeros(f.labels.shape, bool)
-    h, w = zone.shape
-    for kind in TATTOO_KINDS:
-        ys, xs = np.nonzero(f.tattoo_mask(kind))
-        if xs.size == 0:
-            continue
-        x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
-        px, py = int((x2 - x1) * ZONE_PAD) + 4, int((y2 - y1) * ZONE_PAD) + 4
-        zone[max(0, y1 - py) : min(h, y2 + py), max(0, x1 - px) : min(w, x2 + px)] = True
-    return zone
-
-
 def score_frame(
     s: SceneScore, f: SynthFrame, tracked: list[Region], raw: list[Region], keep: list[Box]
 ) -> None:
@@ -126,7 +113,7 @@ def score_frame(
             s.kind_cov[kind].append(c)
             s.kind_ok[kind] += c >= 0.95
             s.kind_frames[kind] += 1
-    outside = ~tattoo_zones(f)
+    outside = ~f.tattoo_zone(ZONE_PAD)
     for kind in DISTRACTOR_KINDS:
         m = f.distractor_mask(kind) & outside
         s.fp_all[kind] += int(m.sum())

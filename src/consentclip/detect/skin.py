@@ -136,14 +136,15 @@ def estimate_tone(
     hist = cv2.GaussianBlur(hist, (5, 5), 1.0)
     face_ab = _face_chroma(lab, prior, faces, face_scale)
     if face_ab is not None:
-        centres = np.arange(nb, dtype=np.float32) * 2.0 - 1.0
-        da = centres[:, None] - face_ab[0]
-        db = centres[None, :] - face_ab[1]
-        hist = hist * np.exp(-(da**2 + db**2) / (2 * 4.0**2)).astype(np.float32)
-    pa, pb = np.unravel_index(int(np.argmax(hist)), hist.shape)
-    a0, b0 = pa * 2.0 - 1.0, pb * 2.0 - 1.0
+        # The face is this person's skin for sure; the body is close to it (a tan, a flush).
+        a0, b0 = face_ab
+    else:
+        pa, pb = np.unravel_index(int(np.argmax(hist)), hist.shape)
+        a0, b0 = pa * 2.0 - 1.0, pb * 2.0 - 1.0
     near = (a - a0) ** 2 + (b - b0) ** 2 <= 7.0**2
-    if near.sum() < 30:
+    # A real skin cluster is a sizeable part of the frame, not a handful of stray pixels
+    # (noise and textures pass the prior here and there).
+    if near.sum() < max(30, 0.02 * sub.size):
         return None
     L_near, a_near, b_near = L[near], a[near], b[near]
     am, bm = float(np.median(a_near)), float(np.median(b_near))

@@ -1,0 +1,234 @@
+"""TattooDetector on generated limbs (all six Fitzpatrick tones), the sample media, real lavfi
+frames and the public-domain astronaut portrait. Real OpenCV and MediaPipe, no mocks.
+
+Ground truth comes from bench/skinsynth.py, which draws every mark into a label image too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.tattoos import TattooDetector, subtract_box
+from consentclip.errors import UsageError
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample_media"
+
+
+def _skinsynth():
+    if "skinsynth" in sys.modules:
+        return sys.modules["skinsynth"]
+    spec = importlib.util.spec_from_file_location("skinsynth", REPO / "bench" / "skinsynth.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["skinsynth"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+skinsynth = _skinsynth()
+
+
+def covered(regions: Sequence[Region], shape: tuple[int, ...]) -> np.ndarray:
+    cov = np.zeros(shape[:2], bool)
+    for r in regions:
+        x1, y1, x2, y2 = r.box.int_corners()
+        cov[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = True
+    return cov
+
+
+def fraction(cov: np.ndarray, mask: np.ndarray) -> float:
+    return float((cov & mask).sum() / max(int(mask.sum()), 1))
+
+
+def run_scene(spec, detector: TattooDetector | None = None):
+    """Run the detector over a generated clip; return (last frame, its regions, detector)."""
+    scene = skinsynth.Scene(spec)
+    det = detector or TattooDetector(keep=[Box(*k) for k in scene.keep])
+    regions: list[Region] = []
+    frame = None
+    for frame in scene.frames():
+        regions = det.process_frame(frame.index, frame.image)
+    assert frame is not None
+    return frame, regions, det
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_every_tattoo_kind_found_on_each_tone(tone: int) -> None:
+    spec = skinsynth.SceneSpec(tone, 960, 540, frames=1, layout="closeup", seed=3)
+    frame, regions, _ = run_scene(spec)
+    cov = covered(regions, frame.image.shape)
+    for kind in skinsynth.TATTOO_KINDS:  # black line art, coloured, script, faded
+        assert fraction(cov, frame.tattoo_mask(kind)) >= 0.95, kind
+    assert all(r.kind is RegionKind.TATTOO and r.source == "ink" for r in regions)
+    # The moles are not tattoos, and the protected lesion is never proposed.
+    assert fraction(cov, frame.distractor_mask("mole")) <= 0.02
+    assert not cov[frame.lesion_mask()].any()
+    keep = [Box(*k) for k in frame.keep]
+    assert not any(r.box.intersection_area(k) > 0 for r in regions for k in keep)
+
+
+@pytest.mark.parametrize("tone", [1, 6])
+def test_arm_on_a_drape_few_false_positives(tone: int) -> None:
+    spec = skinsynth.SceneSpec(tone, 960, 540, frames=1, layout="arm", seed=5)
+    frame, regions, _ = run_scene(spec)
+    cov = covered(regions, frame.image.shape)
+    assert fraction(cov, frame.tattoo_mask()) >= 0.95
+    outside = ~frame.tattoo_zone()  # the skin around a tattoo is covered with it, rightly
+    hit = total = 0
+    for kind in ("mole", "freckles", "hair", "veins", "clothing"):
+        m = frame.distractor_mask(kind) & outside
+        # Per kind a few pixels can fall inside a tattoo's padding; never a whole class.
+        assert fraction(cov, m) <= 0.15, kind
+        hit, total = hit + int((cov & m).sum()), total + int(m.sum())
+    assert hit <= 0.05 * total  # the issue's target: <= 5% of the distractor area
+    assert len(regions) <= 6  # four tattoos (maybe split around the keep box), no confetti
+
+
+def test_keep_box_across_a_tattoo_is_never_proposed_but_the_rest_is_covered() -> None:
+    spec = skinsynth.SceneSpec(3, 960, 540, frames=2, layout="closeup", lesion=False)
+    scene = skinsynth.Scene(spec)
+    first = next(scene.frames())
+    ys, xs = np.nonzero(first.tattoo_mask("line_art"))
+    # Protect the middle third of the line-art tattoo (as if a lesion sat inside it).
+    x1, x2 = np.percentile(xs, [33, 66])
+    keep = Box.from_corners(float(x1), float(ys.min()) - 5, float(x2), float(ys.max()) + 5)
+    frame, regions, _ = run_scene(spec, TattooDetector(keep=[keep]))
+    assert regions
+    assert not any(r.box.intersection_area(keep) > 0 for r in regions)
+    cov = covered(regions, frame.image.shape)
+    outside = frame.tattoo_mask("line_art").copy()
+    kx1, ky1, kx2, ky2 = keep.int_corners()
+    outside[ky1:ky2, kx1:kx2] = False
+    assert fraction(cov, outside) >= 0.95
+
+
+def test_subtract_box_leaves_only_the_outside() -> None:
+    box = Box(0, 0, 100, 50)
+    cut = Box(40, 10, 20, 20)
+    pieces = subtract_box(box, cut)
+    assert sum(p.area for p in pieces) == pytest.approx(box.area - cut.area)
+    assert all(p.intersection_area(cut) == 0 for p in pieces)
+    assert subtract_box(box, Box(200, 200, 5, 5)) == [box]
+    assert subtract_box(box, Box(-10, -10, 200, 200)) == []
+
+
+def test_photo_sized_still() -> None:
+    spec = skinsynth.SceneSpec(4, 1008, 756, frames=1, layout="arm")
+    frame = next(skinsynth.Scene(spec).frames())
+    big = cv2.resize(frame.image, (4032, 3024), interpolation=cv2.INTER_CUBIC)
+    labels = cv2.resize(frame.labels, (4032, 3024), interpolation=cv2.INTER_NEAREST)
+    regions = TattooDetector().process_frame(0, big)
+    cov = covered(regions, big.shape)
+    tattoo = (labels >= 1) & (labels <= len(skinsynth.TATTOO_KINDS))
+    assert fraction(cov, tattoo) >= 0.95
+    assert all(
+        r.box.x >= 0 and r.box.y >= 0 and r.box.x2 <= 4032 and r.box.y2 <= 3024 for r in regions
+    )
+
+
+def test_sample_photo_tattoo_found_mole_left_alone() -> None:
+    img = cv2.imread(str(SAMPLE / "lesion_photo.jpg"))  # EXIF orientation applied: 800x600
+    assert img is not None and img.shape[:2] == (600, 800)
+    regions = TattooDetector().process_frame(0, img)
+    cov = covered(regions, img.shape)
+    # scripts/make_sample_media.py draws in pixels: the star in a circle at (200, 190) r 42, the
+    # word under it, the naevus at (470, 200).
+    star = np.zeros(img.shape[:2], np.uint8)
+    cv2.circle(star, (200, 190), 44, 1, -1)
+    assert fraction(cov, star > 0) >= 0.95
+    mole = np.zeros(img.shape[:2], np.uint8)
+    cv2.ellipse(mole, (470, 200), (9, 7), 20, 0, 360, 1, -1)
+    assert not cov[mole > 0].any()
+
+
+def test_sample_clip_keep_region_and_red_ink() -> None:
+    cap = cv2.VideoCapture(str(SAMPLE / "arm_tattoo_mole.mp4"))
+    keep = Box(450, 180, 40, 40)  # the README's --keep for the naevus
+    det = TattooDetector(keep=[keep])
+    seen_heart = 0
+    n = 0
+    while n < 30:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        regions = det.process_frame(n, frame)
+        assert not any(r.box.intersection_area(keep) > 0 for r in regions)
+        heart_centre = (315, 180)
+        seen_heart += any(
+            r.box.x <= heart_centre[0] + 8 <= r.box.x2 and r.box.y <= heart_centre[1] <= r.box.y2
+            for r in regions
+        )
+        n += 1
+    cap.release()
+    assert n == 30
+    assert seen_heart >= 28  # the red heart is ink, not a brown lesion
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_nothing_on_a_plain_limb(tone: int) -> None:
+    det = TattooDetector()
+    for i, seed in enumerate((0, 1)):
+        assert det.process_frame(i, skinsynth.plain_limb(tone, 640, 360, seed=seed)) == []
+
+
+def test_nothing_on_lavfi_test_patterns(make_clip: Callable[..., Path]) -> None:
+    clip = make_clip("pattern.mp4", seconds=1.0, size="640x360", audio=False)
+    cap = cv2.VideoCapture(str(clip))
+    det = TattooDetector()
+    frames = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        assert det.process_frame(frames, frame) == []
+        frames += 1
+    cap.release()
+    assert frames == 25
+    for img in (np.zeros((240, 320, 3), np.uint8), np.full((240, 320, 3), 255, np.uint8)):
+        assert det.process_frame(frames, img) == []
+        frames += 1
+
+
+def test_face_region_is_left_to_the_face_detector() -> None:
+    img = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    face = Box.from_corners(160, 15, 320, 180)  # her whole head, as the face detector gives it
+    regions = TattooDetector().process_frame(0, img, [Region(face, RegionKind.FACE)])
+    inner = Box.from_corners(185, 60, 295, 170)  # eyes, brows, lips: dark details on skin
+    assert not any(r.box.intersection_area(inner) > 0 for r in regions)
+
+
+def test_sensitivity_trades_faint_marks_for_false_positives() -> None:
+    spec = skinsynth.SceneSpec(2, 960, 540, frames=2, layout="arm", seed=1)
+    counts = []
+    for s in (0.2, 0.5, 1.0):
+        frame, regions, _ = run_scene(spec, TattooDetector(sensitivity=s))
+        counts.append(len(regions))
+        if s >= 0.5:  # at 0.2 the faded tattoo is (rightly) too faint to count
+            assert fraction(covered(regions, frame.image.shape), frame.tattoo_mask()) >= 0.95
+    assert counts[0] <= counts[1] <= counts[2]
+    assert counts[2] > counts[0]  # higher sensitivity does take more marks for ink
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_sensitivity_out_of_range(bad: float) -> None:
+    with pytest.raises(UsageError):
+        TattooDetector(sensitivity=bad)
+
+
+def test_rejects_a_frame_that_is_not_bgr_uint8() -> None:
+    det = TattooDetector()
+    with pytest.raises(UsageError):
+        det.process_frame(0, np.zeros((10, 10), np.uint8))
+    with pytest.raises(UsageError):
+        det.process_frame(0, np.zeros((10, 10, 3), np.float32))
+    det.close()
