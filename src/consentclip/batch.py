@@ -3,12 +3,13 @@
 Every file goes through ``export.export_clip``: the same consent gate and the same engine as a
 single export, so a batch can never export what ``export`` would refuse.
 
-Workers are processes (``ProcessPoolExecutor``, spawn context: the parent may hold threads, and
-forking a process with threads and MediaPipe state is unsafe). Each worker builds its own
-detectors inside the engine. Stopping is cooperative: on Ctrl-C the parent sets a shared event,
-and each worker's progress hook raises KeyboardInterrupt inside the engine at the next frame,
-so the engine removes its temporary file and ``export_clip`` removes anything it had claimed.
-Finished exports stay; ``--resume`` completes the rest later.
+Workers are processes (``ProcessPoolExecutor``). They are never forked from this process, which
+may hold threads (rich's refresher, the engine's queues): a forkserver, started fresh, imports
+the engine once and forks the workers (spawn where there is no forkserver). Each worker builds
+its own detectors inside the engine. Stopping is cooperative: on Ctrl-C the parent sets a shared
+event, and each worker's progress hook raises KeyboardInterrupt inside the engine at the next
+frame, so the engine removes its temporary file and ``export_clip`` removes anything it had
+claimed. Finished exports stay; ``--resume`` completes the rest later.
 """
 
 from __future__ import annotations
@@ -450,10 +451,25 @@ def _run_inline(jobs: Sequence[_Job], outcomes: dict[int, FileOutcome], sink: Ba
         sink.file_done(outcome)
 
 
+# What every worker needs; a forkserver imports them once and forks ready workers from it.
+_PRELOAD = ["consentclip.export", "consentclip.pipeline", "consentclip.qa_sheet", "mediapipe"]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """forkserver where it exists (Linux): a fresh single-threaded server process imports the
+    heavy modules once, and workers fork from it, so they start in a fraction of a second yet
+    never inherit this process's threads. spawn elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def _run_pool(
     jobs: Sequence[_Job], workers: int, outcomes: dict[int, FileOutcome], sink: BatchSink
 ) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _worker_context()
     stop = ctx.Event()
     progress: Any = ctx.Queue()
     live: dict[int, int] = {}  # frames done so far in files still running
