@@ -19,11 +19,11 @@ HEAD_HEIGHT = 2.3
 HEAD_SHIFT_UP = 0.4  # of the face box height: the head's centre is above the face's
 
 # Keypoint extent -> head, for turned faces (measured on the cameraman's near-profile: the skull
-# reaches 0.75 keypoint spans behind the visible ear, 0.25 in front of the nose).
+# reaches about 0.9 keypoint spans behind the visible ear, 0.25 in front of the nose).
 _BACK_MIN = 0.25
-_BACK_EXTRA = 0.55
+_BACK_EXTRA = 0.8
 _FRONT = 0.3
-_YAW_PROFILE = 0.3
+_YAW_PROFILE = 0.25
 
 # Pose landmark distances -> head side, measured on frontal portraits (ear to ear ~0.48 of the
 # head's width, eyes to mouth ~0.26 of its height, nose to an ear ~0.55 in profile).

@@ -38,7 +38,7 @@ class TrackerConfig:
     shrink_per_frame: float = 0.04  # a box may lose at most 4% of its size per frame
     # Growth of a held or back-filled box per frame away from a detection: the head may have
     # moved in a way the velocity does not tell, so the uncertainty grows with the distance.
-    grow_per_frame: float = 0.01
+    grow_per_frame: float = 0.015
     # A track seen once, weakly, may be a false positive (a pattern, a poster): it gets only a
     # short hold and back-fill until it is confirmed by a second detection or a strong one.
     # Real faces are confirmed within a few frames because the detector re-examines every head
@@ -197,8 +197,10 @@ class Tracker:
             # detections, as big as the bigger of the two ends.
             t = (frame - a) / (b - a)
             box = obs[a].box.lerp(obs[b].box, t)
-            w = max(obs[a].box.w, obs[b].box.w)
-            h = max(obs[a].box.h, obs[b].box.h)
+            # Grown with the distance to the nearer detection: heads do not move in straight lines.
+            grow = 1.0 + self.config.grow_per_frame * min(frame - a, b - frame)
+            w = max(obs[a].box.w, obs[b].box.w) * grow
+            h = max(obs[a].box.h, obs[b].box.h) * grow
             box = Box(box.cx - w / 2, box.cy - h / 2, w, h)
             return box, "interp", min(obs[a].score, obs[b].score)
         held: list[tuple[Box, float]] = []
