@@ -30,7 +30,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from consentclip.consent.records import Purpose
-from consentclip.errors import ConsentClipError, ConsentRefused, ExitCode, NotFoundError
+from consentclip.errors import (
+    ConsentClipError,
+    ConsentRefused,
+    ExitCode,
+    NotFoundError,
+    UsageError,
+)
 from consentclip.export import (
     EngineOptions,
     ExportExists,
@@ -358,6 +364,11 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     out_dir = request.out_dir.absolute()
+    if out_dir == request.root.absolute():
+        # Exports would be rediscovered as unlinked recordings on the next run.
+        raise UsageError(
+            "--out must not be the folder being exported", hint="use a sub-folder or another one"
+        )
     candidates, ignored = discover(request.root, recursive=request.recursive, exclude=[out_dir])
     if not candidates:
         raise NotFoundError(

@@ -212,12 +212,18 @@ def test_every_file_refused_exits_3(
     assert sorted(p.name for p in out.iterdir()) == [REPORT_CSV, REPORT_JSON]
 
 
-def test_empty_folder_is_an_error(runner: CliRunner, registry_home: Home, tmp_path: Path) -> None:
+def test_empty_folder_and_out_equal_to_folder_are_errors(
+    runner: CliRunner, registry_home: Home, tmp_path: Path
+) -> None:
     (tmp_path / "empty").mkdir()
     result = runner.invoke(
         app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "o")]
     )
     assert result.exit_code == 1 and "no media files" in result.output
+    result = runner.invoke(
+        app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "empty")]
+    )
+    assert result.exit_code == 2 and "--out must not be the folder" in result.output
 
 
 class StopInSecondFile:
