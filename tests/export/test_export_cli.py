@@ -140,10 +140,14 @@ def test_identifiable_grant_with_voice_keeps_audio_and_redacts_only_what_is_aske
     cid = make_consent("journal:identifiable:voice")
     link(runner, clip, cid)
 
-    result = export(runner, clip, "journal", out, "--keep-audio", "--json")
+    qa = out.parent / "qa"
+    result = export(runner, clip, "journal", out, "--keep-audio", "--json", "--qa", str(qa))
 
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
+    sheet = qa / f"{cid}_clip01_journal.qa.pdf"
+    assert Path(manifest["paths"]["qa_sheet"]) == sheet
+    assert sheet.read_bytes().startswith(b"%PDF") and not list(out.glob("*.pdf"))
     settings = manifest["engine"]["settings"]
     assert settings["faces"] is False and settings["tattoos"] is False
     assert settings["keep_audio"] is True and manifest["output"]["audio"] is True
