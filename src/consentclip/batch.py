@@ -137,13 +137,11 @@ class BatchReport:
         return sum(f.frames or 0 for f in self.files if f.outcome == EXPORTED)
 
     def summary(self) -> str:
-        parts = [
-            f"{self.count(EXPORTED)} exported",
-            f"{self.count(ALREADY)} already exported",
-            f"{self.count(DUPLICATE)} duplicate(s)",
-            f"{self.count(REFUSED)} refused",
-            f"{self.count(FAILED)} failed",
-        ]
+        parts = [f"{self.count(EXPORTED)} exported"]
+        for outcome, label in ((ALREADY, "already exported"), (DUPLICATE, "duplicate(s)")):
+            if self.count(outcome):
+                parts.append(f"{self.count(outcome)} {label}")
+        parts += [f"{self.count(REFUSED)} refused", f"{self.count(FAILED)} failed"]
         if self.count(NOT_RUN):
             parts.append(f"{self.count(NOT_RUN)} not run")
         if self.ignored:
