@@ -26,7 +26,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from consentclip.detect.regions import Region, RegionKind
+from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.errors import MediaError
 from consentclip.settings import EngineResult
 
@@ -38,6 +38,9 @@ KIND_BGR: dict[RegionKind, tuple[int, int, int]] = {
     RegionKind.TATTOO: (0, 150, 255),
     RegionKind.MANUAL: (230, 120, 30),
 }
+# Regions the clinician protected with --keep (the lesion being taught): drawn so the reviewer
+# sees that the unredacted patch there is deliberate.
+KEEP_BGR = (60, 170, 40)
 # Thumbnails are drawn at this width before outlining, so outlines are equally visible whatever
 # the clip's resolution.
 THUMB_WIDTH = 480
@@ -75,7 +78,7 @@ def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample
         image = cv2.imread(str(qa.output), cv2.IMREAD_COLOR)
         if image is None:
             raise MediaError(f"cannot read the exported photo {qa.output.name} for the QA sheet")
-        return [Sample(0, None, _outlined(image, qa.regions.get(0, ())))]
+        return [Sample(0, None, _outlined(image, qa.regions.get(0, ()), kept_boxes(qa)))]
     wanted = sample_indices(result.frames, count)
     capture = cv2.VideoCapture(str(qa.output))
     if not capture.isOpened():
@@ -93,7 +96,8 @@ def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample
             if not ok:
                 break
             seconds = target / result.fps if result.fps else None
-            samples.append(Sample(target, seconds, _outlined(frame, qa.regions.get(target, ()))))
+            outlined = _outlined(frame, qa.regions.get(target, ()), kept_boxes(qa))
+            samples.append(Sample(target, seconds, outlined))
             index = target + 1
     finally:
         capture.release()
@@ -102,10 +106,25 @@ def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample
     return samples
 
 
-def _outlined(frame: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
+def kept_boxes(qa: QaInput) -> list[Box]:
+    """The --keep boxes, as recorded in the manifest's engine settings."""
+    keep = qa.manifest.get("engine", {}).get("settings", {}).get("keep", [])
+    return [Box(k["x"], k["y"], k["w"], k["h"]) for k in keep]
+
+
+def _outlined(frame: np.ndarray, regions: Sequence[Region], kept: Sequence[Box]) -> np.ndarray:
     h, w = frame.shape[:2]
     scale = THUMB_WIDTH / w
     thumb = cv2.resize(frame, (THUMB_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    for box in kept:
+        x1, y1, x2, y2 = box.clipped(w, h).int_corners()
+        cv2.rectangle(
+            thumb,
+            (int(x1 * scale), int(y1 * scale)),
+            (int(x2 * scale), int(y2 * scale)),
+            KEEP_BGR,
+            2,
+        )
     for region in regions:
         x1, y1, x2, y2 = region.box.clipped(w, h).int_corners()
         p1 = (int(x1 * scale), int(y1 * scale))
@@ -141,8 +160,8 @@ INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
 
 
-def _rgb(kind: RegionKind) -> colors.Color:
-    b, g, r = KIND_BGR[kind]
+def _rgb(kind: RegionKind | None) -> colors.Color:
+    b, g, r = KIND_BGR[kind] if kind is not None else KEEP_BGR
     return colors.Color(r / 255, g / 255, b / 255)
 
 
@@ -284,6 +303,7 @@ def _legend(canvas: Canvas, right: float, y: float) -> None:
     canvas.setFont("Helvetica", 7.5)
     x = right
     for kind, label in (
+        (None, "kept (--keep)"),
         (RegionKind.MANUAL, "manual region"),
         (RegionKind.TATTOO, "tattoo"),
         (RegionKind.FACE, "face / head"),
