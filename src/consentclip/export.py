@@ -234,9 +234,10 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
     )
     consent_id = link.consent_id if link is not None else None
     try:
-        if not decision.allowed:
+        # The gate allows only linked clips with a grant; checked again so that this never
+        # rests on an assert (stripped under python -O).
+        if not decision.allowed or link is None or decision.grant is None:
             raise ConsentRefused(decision.message, rule=decision.rule or "refused")
-        assert link is not None and decision.grant is not None  # the gate allows only linked clips
         settings = settings_for(decision, request.options, consent_id=link.consent_id)
     except ConsentRefused as refusal:
         registry.record_export_decision(
