@@ -41,6 +41,7 @@ bench: setup
 sample-media: setup
 	$(PY) -m pip install -q scikit-image
 	$(PY) scripts/make_sample_media.py
+	$(PY) scripts/make_signature.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Draw a sample handwritten-looking signature with OpenCV: sample_media/signature.png.
+"""Draw a sample handwritten-looking signature with OpenCV: sample_media/signatures/sample-signature.png.
 
 Used by ``make demo`` to e-sign a consent. Deterministic (a fixed curve, no randomness), so the
 file is reproducible; it is a drawing, not anybody's real signature.
@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "sample_media" / "signature.png"
+OUT = Path(__file__).resolve().parents[1] / "sample_media" / "signatures" / "sample-signature.png"
 
 
 def draw(width: int = 480, height: int = 140) -> np.ndarray:

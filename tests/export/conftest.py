@@ -17,7 +17,9 @@ from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.home import Home
 
-SIGNATURE_PNG = Path(__file__).resolve().parents[2] / "sample_media" / "signature.png"
+SIGNATURE_PNG = (
+    Path(__file__).resolve().parents[2] / "sample_media" / "signatures" / "sample-signature.png"
+)
 
 # The patient's reference and name: the tests assert they never reach a manifest or report.
 PATIENT_REF = "MRN-0042-SECRET"
