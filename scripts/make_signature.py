@@ -1,4 +1,4 @@
-"""Draw a sample handwritten-looking signature with OpenCV: sample_media/signatures/sample-signature.png.
+"""Draw a sample handwritten-looking signature with OpenCV (sample_media/signatures/).
 
 Used by ``make demo`` to e-sign a consent. Deterministic (a fixed curve, no randomness), so the
 file is reproducible; it is a drawing, not anybody's real signature.
