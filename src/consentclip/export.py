@@ -218,7 +218,7 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
     record = registry.get(link.consent_id) if link is not None else None
     integrity_ok, problems = True, ()
     if record is not None:
-        reports = (registry.verify(record.id), registry.verify_audit())
+        reports = (registry.verify(record.id, documents=True), registry.verify_audit())
         integrity_ok = all(r.ok for r in reports)
         problems = tuple(p for r in reports for p in r.problems)
     decision = evaluate(

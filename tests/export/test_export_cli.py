@@ -333,6 +333,23 @@ def test_tampered_registry_is_refused(
     )
 
 
+def test_tampered_signed_document_is_refused(
+    runner: CliRunner,
+    registry_home: Home,
+    make_consent: Callable[..., str],
+    clip: Path,
+    out: Path,
+) -> None:
+    """The signed PDF kept in the home is part of the record: a changed byte refuses export."""
+    cid = make_consent("teaching")
+    link(runner, clip, cid)
+    (document,) = registry_home.documents_dir.glob("*.pdf")
+    document.chmod(0o600)
+    document.write_bytes(document.read_bytes() + b"%tampered\n")
+    before = snapshot(out)
+    assert_refused(export(runner, clip, "teaching", out), out, before, "does not verify")
+
+
 def test_keep_audio_without_voice_grant_is_refused(
     runner: CliRunner, make_consent: Callable[..., str], clip: Path, out: Path
 ) -> None:
