@@ -414,7 +414,10 @@ def anonymise(
                 + (f"; {more} more" if more else "")
                 + "); it was removed"
             )
-        os.replace(job.tmp, dst)
+        try:
+            os.replace(job.tmp, dst)
+        except OSError as exc:
+            raise MediaError(f"cannot move the result into place at {dst}: {exc.strerror}") from exc
     except BaseException:
         job.tmp.unlink(missing_ok=True)
         raise

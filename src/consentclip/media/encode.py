@@ -16,11 +16,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 import ffmpeg
 import numpy as np
 
 from consentclip.errors import MediaError
-from consentclip.media.decode import queue_slots
+from consentclip.media.decode import pipe_format, queue_slots
 from consentclip.media.ffmpeg import binary, safe_path
 from consentclip.media.probe import last_line
 
@@ -82,7 +83,7 @@ def encoder_argv(spec: EncodeSpec, out: Path) -> list[str]:
     video = ffmpeg.input(
         "pipe:0",
         format="rawvideo",
-        pix_fmt="bgr24",
+        pix_fmt=pipe_format(spec.width, spec.height),
         s=f"{spec.width}x{spec.height}",
         framerate=str(spec.fps),
     )
@@ -142,12 +143,15 @@ class FrameWriter:
     def _run(self) -> None:
         assert self._proc is not None and self._proc.stdin is not None
         sink = self._proc.stdin
+        yuv = pipe_format(self.spec.width, self.spec.height) == "yuv420p"
         try:
             while True:
                 item = self._queue.get()
                 if item is _END or self._stop.is_set():
                     return
                 assert isinstance(item, np.ndarray)
+                if yuv:
+                    item = cv2.cvtColor(item, cv2.COLOR_BGR2YUV_I420)
                 sink.write(memoryview(item).cast("B"))
         except (OSError, ValueError) as exc:  # BrokenPipeError: ffmpeg died; its stderr says why
             self._error = exc
