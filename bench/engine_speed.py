@@ -7,6 +7,7 @@ skimage.data.astronaut(), a public-domain NASA portrait), then times on the same
   plain    ffmpeg -i clip -c:v libx264 -crf 20 -preset medium -an   (decode + encode only)
   engine   consentclip.pipeline.anonymise, same encoder settings, faces only
   engine+t the same with tattoo detection on (the default settings)
+  deface   optional (--deface PATH): the deface CLI on the same clip, its defaults
 Plain runs before and after the engine runs; the ratio uses their mean, so load changes on a
 shared machine hit both sides. Also prints CPU seconds (process + ffmpeg children): on a busy
 shared machine the CPU ratio is the steadier estimate of the throughput ratio on idle cores.
@@ -102,6 +103,12 @@ def time_plain(src: Path, out: Path) -> tuple[float, float]:
     return time.perf_counter() - start, _cpu() - cpu
 
 
+def time_deface(exe: Path, src: Path, out: Path) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), _cpu()
+    subprocess.run([str(exe), str(src), "-o", str(out)], check=True, capture_output=True)
+    return time.perf_counter() - start, _cpu() - cpu
+
+
 def time_engine(src: Path, out: Path, settings: EngineSettings) -> tuple[float, float, int]:
     start, cpu = time.perf_counter(), _cpu()
     result = anonymise(src, out, settings)
@@ -113,6 +120,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="keep the generated clip and outputs here")
     parser.add_argument("--no-tattoos-run", action="store_true", help="skip the engine+t run")
+    parser.add_argument(
+        "--deface", type=Path, help="a deface executable (pip install deface, in its own venv)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="engine_speed_"))
     try:
@@ -126,6 +136,9 @@ def main() -> None:
         if not args.no_tattoos_run:
             t, c, _ = time_engine(clip, work / "engine_t.mp4", EngineSettings(crf=20))
             runs.append(("engine, faces + tattoos (default settings)", t, c))
+        if args.deface:
+            t, c = time_deface(args.deface, clip, work / "deface.mp4")
+            runs.append(("deface 1.x, its default settings (CenterFace, CPU)", t, c))
         plain2, plain2_cpu = time_plain(clip, work / "plain2.mp4")
         plain, plain_cpu = (plain1 + plain2) / 2, (plain1_cpu + plain2_cpu) / 2
         print(f"clip: {W}x{H} {FPS} fps, {frames} frames; nproc={os.cpu_count()}; "

@@ -101,3 +101,18 @@ def test_variable_frame_rate_keeps_sync_and_duration(ffmpeg_bin: str, tmp_path: 
             # Within one frame of what a player shows at t (the last source frame before t).
             slope = 60 * 255 / 219  # limited-range luma to full-range RGB
             assert abs(float(frame[32, 32].mean()) - slope * shown) <= slope / fps + 4, (index, t)
+
+
+def test_a_still_stored_first_is_not_taken_for_the_video(ffmpeg_bin: str, tmp_path: Path) -> None:
+    cover = tmp_path / "cover.png"
+    run_ffmpeg(ffmpeg_bin, "-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", str(cover))
+    src = tmp_path / "poster_first.mkv"
+    run_ffmpeg(
+        ffmpeg_bin,
+        *("-i", str(cover), "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1"),
+        *("-map", "0:v", "-map", "1:v", "-c:v:0", "png", "-c:v:1", "libx264"),
+        *("-pix_fmt:v:1", "yuv420p", str(src)),
+    )
+    assert ffprobe_json(src)["streams"][0]["codec_name"] == "png"
+    result = anonymise(src, tmp_path / "out.mp4", NO_DETECTION)
+    assert (result.width, result.height, result.frames) == (320, 240, 25)

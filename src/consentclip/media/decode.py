@@ -55,7 +55,7 @@ def decoder_argv(info: VideoInfo) -> list[str]:
         "-i",
         safe_path(info.path),
         "-map",
-        "0:v:0",
+        f"0:{info.stream_index}",
         "-an",
         "-sn",
         "-dn",

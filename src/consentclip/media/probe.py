@@ -31,6 +31,7 @@ class VideoInfo:
     codec: str
     pix_fmt: str
     has_audio: bool
+    stream_index: int = 0  # absolute index: cover art may come before the real video stream
 
     @property
     def frames_estimate(self) -> int | None:
@@ -129,13 +130,19 @@ def _float(value: Any) -> float | None:
     return f if f > 0 else None
 
 
+# Codecs of stills that containers carry as "video" (cover art, thumbnails, MKV posters).
+STILL_CODECS = frozenset({"png", "mjpeg", "bmp", "gif", "webp", "tiff"})
+
+
 def video_streams(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Real video streams: cover art (attached_pic) is a still, not the clip."""
-    return [
+    """Real video streams, the clip first: cover art (attached_pic) is never one, and a still
+    image stream only counts when there is nothing else."""
+    streams = [
         s
         for s in data.get("streams", [])
         if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
     ]
+    return sorted(streams, key=lambda s: s.get("codec_name") in STILL_CODECS)
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -165,4 +172,5 @@ def probe_video(path: Path) -> VideoInfo:
         codec=str(v.get("codec_name") or "unknown"),
         pix_fmt=str(v.get("pix_fmt") or "unknown"),
         has_audio=any(s.get("codec_type") == "audio" for s in data.get("streams", [])),
+        stream_index=int(v.get("index") or 0),
     )
