@@ -92,7 +92,7 @@ def turned(s: Sprite, amount: float) -> Sprite:
 
 def paste(frame: np.ndarray, s: Sprite, x: float, y: float, width: float) -> Box | None:
     """Paste ``s`` scaled to ``width`` px with its top-left at (x, y); returns the head's box in
-    the frame, clipped, or None when it is off-frame."""
+    frame coordinates (not clipped: it may stick out of the frame), or None when it is off-frame."""
     sh, sw = s.alpha.shape
     w = max(2, round(width))
     h = max(2, round(width * sh / sw))
@@ -109,8 +109,10 @@ def paste(frame: np.ndarray, s: Sprite, x: float, y: float, width: float) -> Box
     dst = frame[y1:y2, x1:x2].astype(np.float32)
     frame[y1:y2, x1:x2] = (src * a + dst * (1 - a)).astype(np.uint8)
     hx, hy, hw, hh = s.head
-    head = Box(x0 + hx * w, y0 + hy * h, hw * w, hh * h).clipped(fw, fh)
-    return head if head.w > 0 and head.h > 0 else None
+    head = Box(x0 + hx * w, y0 + hy * h, hw * w, hh * h)
+    visible = head.clipped(fw, fh)
+    # Unclipped, so that a benchmark can tell how much of a head is inside the frame.
+    return head if visible.w > 0 and visible.h > 0 else None
 
 
 def background(width: int, height: int, seed: int = 3) -> np.ndarray:

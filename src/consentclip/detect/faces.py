@@ -104,6 +104,12 @@ class FaceDetector:
             cands += self._run_pose(small, where)
         else:
             cands += self._run_job(frame, sweep[self._next_job], small, where)
+            if len(sweep) > 2:
+                # The cheap short-range model sweeps the tiles too, half a sweep out of phase:
+                # every part of the frame is examined twice per sweep, and short-range finds
+                # faces cut by the frame edge (a person walking in) earlier than full-range.
+                half = (self._next_job + len(sweep) // 2) % len(sweep)
+                cands += self._run_job(frame, sweep[half], small, where, short=True)
             self._next_job = (self._next_job + 1) % len(sweep)
             cands += self._run_focus(index, frame)
             if index % cfg.pose_every == 0:
@@ -178,14 +184,21 @@ class FaceDetector:
     # -- passes -------------------------------------------------------------------------------
 
     def _run_job(
-        self, frame: np.ndarray, job: Square, small: np.ndarray, where: Placement
+        self,
+        frame: np.ndarray,
+        job: Square,
+        small: np.ndarray,
+        where: Placement,
+        short: bool = False,
     ) -> list[Candidate]:
         x0, y0, side = job
         if side == 0:
+            if short:
+                return []  # short-range already ran on the whole frame
             return _heads(self._full, small, where, "full")
         crop = frame[y0 : y0 + side, x0 : x0 + side]
         rgb, at = _downscaled_rgb(crop, self.config.tile_side, offset=(x0, y0))
-        return _heads(self._full, rgb, at, "tile")
+        return _heads(self._short if short else self._full, rgb, at, "tile")
 
     def _crop_around(self, frame: np.ndarray, head: Box) -> tuple[np.ndarray, Placement]:
         height, width = frame.shape[:2]
