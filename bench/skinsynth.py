@@ -69,6 +69,7 @@ class SceneSpec:
     distractors: tuple[str, ...] = DISTRACTOR_KINDS
     lesion: bool = True
     motion: float = 1.0  # scales the sway
+    faded_alpha: float = 0.55  # ink density of the faded tattoo (lower: fainter)
 
 
 @dataclass
@@ -330,7 +331,7 @@ class Scene:
             cx, cy = at(0.86, 0.50)
             r = int(0.14 * u)
             mask = _faded(p, cx, cy, r, thick + 1)
-            p.mark(mask, T_FADED_INK, 0.55, L_TATTOO["faded"], 1.6)
+            p.mark(mask, T_FADED_INK, self.spec.faded_alpha, L_TATTOO["faded"], 1.6)
             self._zone(mask)
 
     def _zone(self, mask: np.ndarray, pad: float = 0.3) -> None:
@@ -390,16 +391,24 @@ class Scene:
                 pts = [
                     (x + int(k * 0.03 * u), y + int(0.04 * u * np.sin(k / 4.0))) for k in range(14)
                 ]
-                pts = [pt for pt in pts if self._free(*pt)]
-                if len(pts) > 1:
-                    cv2.polylines(
-                        mask,
-                        [np.array(pts, np.int32)],
-                        False,
-                        255,
-                        max(2, round(0.007 * u)),
-                        cv2.LINE_AA,
-                    )
+                # Only the runs of the curve that stay clear of the tattoos: the benchmark
+                # measures veins as distractors, not veins merged into a tattoo.
+                runs: list[list[tuple[int, int]]] = [[]]
+                for pt in pts:
+                    if self._free(*pt):
+                        runs[-1].append(pt)
+                    elif runs[-1]:
+                        runs.append([])
+                for run in runs:
+                    if len(run) > 1:
+                        cv2.polylines(
+                            mask,
+                            [np.array(run, np.int32)],
+                            False,
+                            255,
+                            max(2, round(0.007 * u)),
+                            cv2.LINE_AA,
+                        )
             p.mark(mask > 96, T_VEIN, 0.7, L_DISTRACTOR["veins"], 2.0)
         if "freckles" in kinds:
             mask = p.blank()

@@ -23,7 +23,7 @@ Only ``detect/`` imports mediapipe; this module does not need it at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -269,10 +269,9 @@ class TattooDetector:
         person = self.person.get(index, small) if self.person is not None else None
         candidates = self._candidates(lab, tone, faces, (sx, sy), person)
         self.last_candidates = candidates
+        kept = merge_near([c for c in candidates if not c.reason], 2 * self.tuning.group_px)
         regions: list[Region] = []
-        for c in candidates:
-            if c.reason:
-                continue
+        for c in kept:
             regions += self._to_regions(c, (sx, sy), (w, h))
         return regions
 
@@ -322,7 +321,8 @@ class TattooDetector:
         strong = (score >= 1.0) & on
         if not strong.any():
             return []
-        # Hysteresis: weak components that hold enough strong pixels.
+        # Hysteresis: weak components that hold enough strong pixels (faded ink is mostly weak,
+        # with a few strong pixels where lines cross or the ink was densest).
         n, lab_weak = cv2.connectedComponents(weak, connectivity=8)
         seeds = np.bincount(lab_weak[strong], minlength=n)
         good = seeds >= 2
@@ -453,3 +453,44 @@ class TattooDetector:
 
 def bw_bh(box: tuple[int, int, int, int]) -> int:
     return box[2] * box[3]
+
+
+def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    dx = max(b[0] - (a[0] + a[2]), a[0] - (b[0] + b[2]), 0)
+    dy = max(b[1] - (a[1] + a[3]), a[1] - (b[1] + b[3]), 0)
+    return float(max(dx, dy))
+
+
+def merge_near(cands: list[Candidate], gap_px: int) -> list[Candidate]:
+    """Merge kept candidates whose boxes are closer than ``gap_px`` (work pixels).
+
+    The letters of a word, or the parts of one design, split into groups differently from frame
+    to frame; one stable box per design is what the tracker can follow (and what must be
+    redacted anyway).
+    """
+    out = list(cands)
+    merged = True
+    while merged and len(out) > 1:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if _gap(a.box, b.box) > gap_px:
+                    continue
+                x1, y1 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+                x2 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+                y2 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+                n = a.ink_px + b.ink_px
+                out[i] = replace(
+                    a,
+                    box=(x1, y1, x2 - x1, y2 - y1),
+                    ink_px=n,
+                    seed_px=a.seed_px + b.seed_px,
+                    contrast=(a.contrast * a.ink_px + b.contrast * b.ink_px) / n,
+                )
+                del out[j]
+                merged = True
+                break
+            if merged:
+                break
+    return out
