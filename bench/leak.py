@@ -279,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=0, help="frames per clip (default 150)")
     ap.add_argument("--direct", action="store_true", help="FaceDetector+Tracker, no engine")
     ap.add_argument("--no-haar", action="store_true")
+    ap.add_argument("--no-micro", action="store_true", help="skip the detector cost table")
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--out", type=Path, help="write the markdown report here")
     args = ap.parse_args(argv)
@@ -306,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             o.seconds = secs
             outcomes.append(o)
             print(_row(o), flush=True)
-    micro_rows = micro(micro_frames(frames))
+    micro_rows = [] if args.no_micro else micro(micro_frames(frames))
     report = _report(outcomes, micro_rows, args, frames)
     print(report)
     if args.out:

@@ -117,3 +117,19 @@ def test_rejects_frames_that_are_not_bgr(detector: FaceDetector) -> None:
         detector.process_frame(0, np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError):
         FaceDetector(threshold=1.5)
+
+
+@pytest.mark.slow
+def test_leak_benchmark_quick_subset_has_no_leaks() -> None:
+    """bench/leak.py on short composed clips (real faces in motion) through the detector and
+    the tracker: no frame may leave a known head less than 95% covered."""
+    import sys
+
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import leak
+    finally:
+        sys.path.remove(str(bench))
+    argv = ["--frames", "60", "--direct", "--no-haar", "--no-micro"]
+    assert leak.main([*argv, "--only", "small_far,occlusion,two_people,profile_turn"]) == 0
