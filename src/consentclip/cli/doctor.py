@@ -43,8 +43,6 @@ def doctor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     else:
         for c in checks:
             typer.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
-        typer.echo(
-            "verdict: ready" if healthy else "verdict: NOT ready (fix the FAIL lines above)"
-        )
+        typer.echo("verdict: ready" if healthy else "verdict: NOT ready (fix the FAIL lines above)")
     if not healthy:
         raise typer.Exit(1)
