@@ -17,7 +17,7 @@ import pytest
 from skimage import data
 
 from consentclip.detect.regions import Box, Region, RegionKind
-from consentclip.detect.tattoos import TattooDetector, subtract_box
+from consentclip.detect.tattoos import TattooDetector, clip_away, subtract_box
 from consentclip.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,6 +120,18 @@ def test_subtract_box_leaves_only_the_outside() -> None:
     assert all(p.intersection_area(cut) == 0 for p in pieces)
     assert subtract_box(box, Box(200, 200, 5, 5)) == [box]
     assert subtract_box(box, Box(-10, -10, 200, 200)) == []
+
+
+def test_clip_away_keeps_one_box_when_only_the_padding_reaches_the_keep() -> None:
+    box = Box(0, 0, 100, 100)
+    keep = Box(40, 90, 30, 30)  # overlaps the bottom padding only
+    core = Box(10, 10, 80, 70)  # the ink
+    pieces = clip_away(box, keep, core)
+    assert pieces == [Box(0, 0, 100, 90)]
+    # Ink reaching into the keep box: every strip around it is kept, none overlaps it.
+    pieces = clip_away(box, keep, Box(10, 10, 80, 85))
+    assert len(pieces) > 1
+    assert all(p.intersection_area(keep) == 0 for p in pieces)
 
 
 def test_photo_sized_still() -> None:

@@ -444,11 +444,40 @@ class TattooDetector:
         py = t.pad_frac * bh + t.pad_px
         box = Box((x - px) / sx, (y - py) / sy, (bw + 2 * px) / sx, (bh + 2 * py) / sy)
         box = box.clipped(*size)
+        core = Box(x / sx, y / sy, bw / sx, bh / sy)  # the ink itself, before padding
         pieces = [box]
         for k in self.keep:
-            pieces = [p for b in pieces for p in subtract_box(b, k)]
+            pieces = [p for b in pieces for p in clip_away(b, k, core)]
         score = float(min(1.0, c.contrast / 3.0))
         return [Region(p, RegionKind.TATTOO, score=score, source="ink") for p in pieces]
+
+
+def clip_away(box: Box, keep: Box, core: Box) -> list[Box]:
+    """``box`` without ``keep``. When only the padding reaches the keep box, the one strip that
+    still holds all the ink is enough, and one stable box is what the tracker follows best;
+    when the ink itself reaches into it, every strip around the keep box is kept."""
+    pieces = subtract_box(box, keep)
+    if len(pieces) > 1 and core.intersection_area(keep) <= 0:
+        # The largest rectangles of box-minus-keep: the box cut at each side of the keep box.
+        halves = [
+            Box.from_corners(box.x, box.y, min(box.x2, keep.x), box.y2),
+            Box.from_corners(max(box.x, keep.x2), box.y, box.x2, box.y2),
+            Box.from_corners(box.x, box.y, box.x2, min(box.y2, keep.y)),
+            Box.from_corners(box.x, max(box.y, keep.y2), box.x2, box.y2),
+        ]
+        whole = [
+            p
+            for p in halves
+            if p.w > 0
+            and p.h > 0
+            and p.x <= core.x
+            and p.y <= core.y
+            and p.x2 >= core.x2
+            and p.y2 >= core.y2
+        ]
+        if whole:
+            return [max(whole, key=lambda p: p.area)]
+    return pieces
 
 
 def bw_bh(box: tuple[int, int, int, int]) -> int:
