@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -192,3 +193,29 @@ def test_preview_band_and_detections_are_drawn(
     x1, y1, _, _ = FACE.int_corners()
     edge = frame[y1 + 20 : y1 + 60, x1 : x1 + 2].astype(int)
     assert (edge[..., 2] - edge[..., 1]).mean() > 100  # the red face outline
+
+
+def test_large_frames_wait_compactly_and_cap_x264(
+    make_clip: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Above 2.5 MP, waiting frames are held as 4:2:0 and x264's frame pool is capped; the
+    output must be the same picture, redacted in the same place."""
+    from consentclip.media.encode import LARGE_FRAME_X264, EncodeSpec, encoder_argv
+
+    big = EncodeSpec(2880, 1620, fps=Fraction(25))
+    assert LARGE_FRAME_X264 in encoder_argv(big, tmp_path / "x.mp4")
+    small = EncodeSpec(1920, 1080, fps=Fraction(25))
+    assert "-x264-params" not in encoder_argv(small, tmp_path / "x.mp4")
+
+    clip = make_clip("big.mp4", seconds=0.2, size="2880x1620", audio=False)
+    out = tmp_path / "big_out.mp4"
+    face = Box(200, 600, 2400, 400)  # across several colour bars
+    anonymise(clip, out, EngineSettings(tattoos=False, preset="ultrafast"),
+              components=components(faces=lambda i: [face]))  # fmt: skip
+    x1, y1, x2, y2 = face.int_corners()
+    with FrameReader(probe_video(clip)) as a, FrameReader(probe_video(out)) as b:
+        (_, src), (_, dst) = next(iter(a)), next(iter(b))
+    detail = lambda img: cv2.Laplacian(img, cv2.CV_64F).var()  # noqa: E731
+    assert detail(dst[y1:y2, x1:x2]) < detail(src[y1:y2, x1:x2]) / 10
+    outside = np.abs(src[:400].astype(int) - dst[:400].astype(int)).mean()
+    assert outside < 6

@@ -57,6 +57,15 @@ CLEAN_OUTPUT_OPTIONS: dict[str, Any] = {
 }
 
 
+# Above this many pixels per frame (beyond 1080p/2K: 4K and up), x264's own frame pool would
+# dominate memory (1.6 GB at 4K with preset medium, measured): a short look-ahead and sliced
+# (not frame) threads keep it near 0.4 GB, so the whole engine stays under 1.5 GB
+# (bench/engine_memory.py). Below it the preset's own settings are used untouched.
+LARGE_FRAME_PIXELS = 2_500_000
+LARGE_FRAME_X264 = "rc-lookahead=5:threads=2:sliced-threads=1"
+_NO_LOOKAHEAD_PRESETS = frozenset({"ultrafast", "superfast"})
+
+
 @dataclass(frozen=True)
 class EncodeSpec:
     width: int  # of the frames written (may be odd; padded to even for yuv420p)
@@ -98,6 +107,8 @@ def encoder_argv(spec: EncodeSpec, out: Path) -> list[str]:
         "crf": spec.crf,
         "preset": spec.preset,
     }
+    if spec.width * spec.height > LARGE_FRAME_PIXELS and spec.preset not in _NO_LOOKAHEAD_PRESETS:
+        options["x264-params"] = LARGE_FRAME_X264
     if spec.audio_from is not None:
         streams.append(ffmpeg.input(safe_path(spec.audio_from))["a:0"])
         options.update({"acodec": "aac", "b:a": "128k", "flags:a": "+bitexact"})
@@ -112,7 +123,7 @@ def encoder_argv(spec: EncodeSpec, out: Path) -> list[str]:
 class FrameWriter:
     """Feed frames to an ffmpeg encoder through a bounded queue; ``finish()`` or ``abort()``."""
 
-    def __init__(self, spec: EncodeSpec, out: Path, *, queue_budget_bytes: int = 96 << 20) -> None:
+    def __init__(self, spec: EncodeSpec, out: Path, *, queue_budget_bytes: int = 48 << 20) -> None:
         self.spec = spec
         self.out = out
         self._queue: queue.Queue[object] = queue.Queue(
