@@ -6,7 +6,8 @@ docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pi
 1. Skin model (``skin.SkinModel``): the person's skin colour, learned from the face when one was
    found and from the dominant skin-coloured cluster otherwise, smoothed over the clip.
 2. Body surface: skin-coloured pixels, closed and hole-filled, so ink enclosed by skin is on the
-   surface and the background around a limb is not.
+   surface and the background around a limb is not. In portraits and whole-body shots MediaPipe
+   selfie segmentation (``PersonMask``) vetoes skin-coloured surroundings.
 3. Ink evidence per pixel against the *local* skin colour (a normalised box filter over skin
    pixels, so shading and soft shadows are followed): relative darkening, and a chroma change that
    is not explained by the skin's own hue (blue-black, green, red ink; not brown pigment).
@@ -17,7 +18,7 @@ docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pi
    lines (veins, hair), sparse faint groups (a patch of hair).
 6. Boxes padded, mapped back to the frame, and clipped away from every ``keep`` box.
 
-Only ``detect/`` imports mediapipe; this module does not need it at all.
+Only ``detect/`` imports mediapipe; here only ``PersonMask`` does, lazily.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from consentclip.errors import UsageError
 
 _K3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _K9 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+# Local skin is averaged over 1/24 of the work width (20 px at 480): small enough to follow a
+# soft shadow's edge, large enough that a tattoo's strokes do not become their own "skin".
+_LOCAL_DIV = 24
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,10 @@ class TattooTuning:
     min_ink_px: int = 25  # ink pixels a candidate needs
     group_px: int = 7  # strokes closer than this merge into one candidate
     mole_max_diam_frac: float = 0.045  # round blobs smaller than this (x work width) are moles
-    line_max_thick: float = 2.2  # a stroke thinner than this ...
+    line_max_thick: float = 2.2  # a stroke no thicker than twice this ...
     line_min_aspect: float = 5.0  # ... and this elongated, alone, is a vein or a hair
     strong_line: float = 2.2  # ... unless its contrast is this many thresholds (a real ink line)
-    faint: float = (
-        1.25  # mean contrast (in thresholds) under which small or brown marks are dropped
-    )
+    faint: float = 1.25  # mean contrast (thresholds) under which small/brown marks are dropped
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
     pad_px: float = 4.0  # ... plus this many work pixels
 
@@ -69,20 +71,12 @@ class TattooTuning:
         # Higher sensitivity: fainter ink and smaller marks count. 0.5 is the default balance.
         f = 1.6 - 1.2 * sensitivity  # 1.6 at 0, 1.0 at 0.5, 0.4 at 1
         g = 0.6 + 0.8 * (1 - sensitivity)  # 1.4 at 0, 1.0 at 0.5, 0.6 at 1
-        return TattooTuning(
+        return replace(
+            self,
             dark=self.dark * f,
             chroma=self.chroma * f,
-            weak=self.weak,
             min_seed_px=max(3, round(self.min_seed_px * g)),
             min_ink_px=max(6, round(self.min_ink_px * g)),
-            group_px=self.group_px,
-            mole_max_diam_frac=self.mole_max_diam_frac,
-            line_max_thick=self.line_max_thick,
-            line_min_aspect=self.line_min_aspect,
-            strong_line=self.strong_line,
-            faint=self.faint,
-            pad_frac=self.pad_frac,
-            pad_px=self.pad_px,
         )
 
 
@@ -233,7 +227,6 @@ class TattooDetector:
         self.tuning = (tuning or TattooTuning()).at(sensitivity)
         self.skin = SkinModel()
         self.person = PersonMask() if segmentation else None
-        self.local_div = 24
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -314,7 +307,7 @@ class TattooDetector:
             surface[
                 max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
             ] = 0
-        local = local_skin(lab, skin, tone, radius=max(9, ww // self.local_div))
+        local = local_skin(lab, skin, tone, radius=max(9, ww // _LOCAL_DIV))
         score, brown = ink_evidence(lab, local, t)
         on = surface > 0
         weak = ((score >= t.weak) & on).astype(np.uint8)
