@@ -7,9 +7,9 @@ model is learned from the frame itself:
 
 - a broad prior keeps only colours any human skin can have under ordinary light (reddish-yellow
   hue, some chroma, not black, not blown out);
-- inside the prior, the dominant colour cluster is the skin of this person (a close-up limb fills
-  most of the frame). When a face was found, the cluster nearest the face's own skin wins, so a
-  beige wall cannot take over a portrait;
+- when a face was found, the cheeks and nose in the face box give this person's skin colour, so
+  a beige wall cannot take over a portrait; otherwise the dominant colour cluster inside the prior
+  is taken (a close-up limb fills most of the frame);
 - the estimate is smoothed across frames (one clip, one person), and reset on a scene change.
 
 Everything runs on a small Lab image (the caller downscales), in float32, with OpenCV box
@@ -115,7 +115,7 @@ def _face_sample_boxes(faces: Sequence[Box], scale: float) -> list[tuple[int, in
 def estimate_tone(
     lab: LabImage, prior: np.ndarray, faces: Sequence[Box] = (), face_scale: float = 1.0
 ) -> SkinTone | None:
-    """The dominant skin colour of the frame, pulled towards the face's skin when faces are given.
+    """This person's skin colour: the face's when faces are given, else the dominant cluster.
 
     Returns None when fewer than 0.5% of the pixels could be skin (a non-skin image).
     """
