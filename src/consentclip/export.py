@@ -93,6 +93,7 @@ class EngineOptions:
     tattoos: bool | None = None
     mode: RedactMode = RedactMode.BLUR
     threshold: float = EngineSettings.threshold
+    tattoo_sensitivity: float = EngineSettings.tattoo_sensitivity
     regions: tuple[ManualRegion, ...] = ()
     keep: tuple[Box, ...] = ()
     crf: int = EngineSettings.crf
@@ -193,6 +194,7 @@ def settings_for(
         tattoos=tattoos,
         mode=options.mode,
         threshold=options.threshold,
+        tattoo_sensitivity=options.tattoo_sensitivity,
         regions=options.regions,
         keep=options.keep,
         keep_audio=decision.keep_audio,

@@ -134,6 +134,27 @@ def test_teaching_export_is_anonymised_named_from_ids_with_manifest(
         assert [e.detail["output"] for e in registry.exports_for(cid)] == [output.name]
 
 
+def test_engine_options_reach_the_manifest(
+    runner: CliRunner,
+    registry_home: Home,
+    make_consent: Callable[..., str],
+    clip: Path,
+    out: Path,
+) -> None:
+    cid = make_consent("teaching")
+    link(runner, clip, cid)
+    extra = ("--tattoo-sensitivity", "0.8", "--threshold", "0.4", "--mode", "pixelate")
+    result = export(runner, clip, "teaching", out, *extra)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / f"{cid}_clip01_teaching.mp4.manifest.json").read_text())
+    settings = manifest["engine"]["settings"]
+    assert settings["tattoo_sensitivity"] == 0.8
+    assert settings["threshold"] == 0.4
+    assert settings["mode"] == "pixelate"
+    bad = export(runner, clip, "teaching", out / "other", "--tattoo-sensitivity", "1.5")
+    assert bad.exit_code == 2
+
+
 def test_identifiable_grant_with_voice_keeps_audio_and_redacts_only_what_is_asked(
     runner: CliRunner, make_consent: Callable[..., str], clip: Path, out: Path
 ) -> None:

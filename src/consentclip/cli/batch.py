@@ -20,6 +20,7 @@ from consentclip.cli.export import (
     PresetOption,
     PurposeOption,
     RegionOption,
+    TattooSensitivityOption,
     TattoosOption,
     ThresholdOption,
     engine_options,
@@ -155,6 +156,7 @@ def batch_cli(
     keep_audio: KeepAudioOption = False,
     mode: ModeOption = RedactMode.BLUR,
     threshold: ThresholdOption = EngineSettings.threshold,
+    tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
     region: RegionOption = None,
     keep: KeepOption = None,
     faces: FacesOption = None,
@@ -172,7 +174,7 @@ def batch_cli(
 
     options = engine_options(
         mode=mode,
-        threshold=threshold,
+        sensitivity=(threshold, tattoo_sensitivity),
         region=region,
         keep=keep,
         toggles=(faces, tattoos),

@@ -40,6 +40,15 @@ ThresholdOption = Annotated[
     float,
     typer.Option("--threshold", min=0.05, max=0.95, help="Face detector confidence floor."),
 ]
+TattooSensitivityOption = Annotated[
+    float,
+    typer.Option(
+        "--tattoo-sensitivity",
+        min=0.0,
+        max=1.0,
+        help="Tattoo detector sensitivity: higher finds fainter ink, with more false positives.",
+    ),
+]
 RegionOption = Annotated[
     list[str] | None,
     typer.Option("--region", help="Extra region to redact: x,y,w,h[@START-END] (seconds)."),
@@ -85,7 +94,7 @@ X264_PRESETS = (
 def engine_options(
     *,
     mode: RedactMode,
-    threshold: float,
+    sensitivity: tuple[float, float],
     region: list[str] | None,
     keep: list[str] | None,
     toggles: tuple[bool | None, bool | None],
@@ -95,6 +104,7 @@ def engine_options(
     from consentclip.export import EngineOptions
 
     faces, tattoos = toggles
+    threshold, tattoo_sensitivity = sensitivity
     crf, preset = encoder
     try:
         regions = tuple(ManualRegion.parse(r) for r in region or ())
@@ -108,6 +118,7 @@ def engine_options(
         tattoos=tattoos,
         mode=mode,
         threshold=threshold,
+        tattoo_sensitivity=tattoo_sensitivity,
         regions=regions,
         keep=kept,
         crf=crf,
@@ -124,6 +135,7 @@ def export_cli(
     keep_audio: KeepAudioOption = False,
     mode: ModeOption = RedactMode.BLUR,
     threshold: ThresholdOption = EngineSettings.threshold,
+    tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
     region: RegionOption = None,
     keep: KeepOption = None,
     faces: FacesOption = None,
@@ -148,7 +160,7 @@ def export_cli(
 
     options = engine_options(
         mode=mode,
-        threshold=threshold,
+        sensitivity=(threshold, tattoo_sensitivity),
         region=region,
         keep=keep,
         toggles=(faces, tattoos),
