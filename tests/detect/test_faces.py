@@ -90,6 +90,23 @@ def test_small_face_in_1080p_is_found_through_tiles(astronaut: np.ndarray) -> No
         det.close()
 
 
+def test_near_profile_head_is_covered_including_the_back_of_the_head() -> None:
+    # The cameraman (skimage, CC0) is photographed in near profile, looking right and down: the
+    # face box alone would leave the back of his head and his hair uncovered.
+    head = cv2.cvtColor(data.camera()[58:202, 148:266], cv2.COLOR_GRAY2BGR)
+    head = cv2.resize(head, (236, 288), interpolation=cv2.INTER_AREA)
+    canvas = np.full((1080, 1920, 3), 150, np.uint8)
+    canvas[400:688, 1200:1436] = head
+    truth = Box(1200, 400, 236, 288)
+    det = FaceDetector()
+    try:
+        regions = det.process_frame(0, canvas)
+    finally:
+        det.close()
+    assert regions, "profile head not found"
+    assert coverage(truth, [r.box for r in regions]) >= 0.95
+
+
 def _frames(path: Path, limit: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
     frames = []

@@ -139,3 +139,12 @@ def test_weak_detection_confirmed_by_a_second_gets_full_fill() -> None:
     # Frames 8 and 9 were released before the confirmation at 22 arrived: the back-fill is
     # shortened by the time confirmation took, the hold is complete.
     assert covered[0] == 10 and covered[-1] == 22 + TrackerConfig().hold
+
+
+def test_sporadic_weak_hits_far_apart_never_confirm() -> None:
+    # A test pattern that fools the detector once every second or so: each hit is masked
+    # briefly, not joined into one long track with a hold after it.
+    weak = Region(Box(300, 300, 200, 200), RegionKind.FACE, score=0.5, source="short")
+    out = run(Tracker(lookahead=12), {20: [weak], 42: [weak], 64: [weak]}, 120)
+    covered = [i for i in range(120) if out[i]]
+    assert len(covered) == 15

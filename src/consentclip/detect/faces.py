@@ -2,20 +2,21 @@
 
 BlazeFace is weak on small, profile and occluded faces (REFERENCE.md §3), and it only finds a
 face when it fills a comfortable share of the 192x192 image the model sees. No single pass is
-trusted, and the passes are scheduled so that a 1080p frame costs about three model calls:
+trusted, and the passes are scheduled so that a 1080p frame costs a handful of model calls:
 
 - every frame: short-range BlazeFace on the whole (downscaled) frame, cheap, for faces close to
   the camera ("short");
-- one job of a *sweep* per frame, in rotation: full-range on the whole frame ("full"), on a few
+- a *sweep*, one job per frame in rotation: full-range on the whole frame ("full"), on a few
   large tiles (medium faces) and on 640-px tiles at native resolution (small, far faces)
-  ("tile"). A sweep is never longer than the tracker's look-ahead, so a face is found again
-  before the tracker's gap filling runs out;
-- one *focus* job per frame: full-range on a crop around a head already seen, sized so that the
-  head fills the model's comfortable range, oldest-checked first ("focus"). Known faces are
-  re-found every few frames whatever their size;
-- pose landmarks on a cadence, and on a crop around a head that the face passes just lost
-  (turned away or into profile) ("pose");
-- the whole sweep at once on the first frame and after a scene cut.
+  ("tile"); short-range runs the same sweep half a rotation out of phase. A sweep is never
+  longer than the tracker's look-ahead, so a new face is found before gap filling runs out;
+- *focus*: every frame, up to two heads already seen are examined again in a crop 2.5 head
+  sizes wide, where even a 56-px head fills the model's comfortable range (short-range; a
+  slightly wider full-range crop once a head has been lost for a frame) ("focus"). Weak answers
+  (down to half the threshold) count there, on the known head only;
+- pose landmarks on a cadence, and on a crop around a sizeable head that the face passes just
+  lost (turned away or into profile) ("pose");
+- the whole sweep, plus finer tiles, at once on the first frame and after a scene cut.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -48,12 +49,12 @@ class FaceDetectorConfig:
     max_tiles: int = 10  # larger frames get larger tiles rather than more of them
     fine_side: int = 400  # tiles of the one-off sweep at the start of a scene
     focus_keep: int = 45  # frames a head is still looked for after it was last seen
-    focus_max: int = 3  # known heads re-examined per frame
+    focus_max: int = 2  # known heads re-examined per frame
     focus_side: float = 2.5  # focus crop side, in head sizes, for a head seen a frame ago
     focus_side_lost: float = 3.0  # ... and for one lost for longer (it may have moved)
     rescue_side: float = 4.5  # pose crop around a lost head: room for the shoulders
-    pose_every: int = 15  # pose on the whole frame every n frames
-    rescue_every: int = 6  # at most one pose-on-a-lost-head per n frames
+    pose_every: int = 30  # pose on the whole frame every n frames
+    rescue_every: int = 10  # at most one pose-on-a-lost-head per n frames
     rescue_min_side: int = 120  # heads smaller than this (px) are not rescued by pose
     cut_threshold: float = 28.0  # mean grey difference of thumbnails that means a new scene
     merge_iou: float = 0.3  # boxes overlapping this much (or nested) are one head

@@ -40,10 +40,11 @@ class TrackerConfig:
     # moved in a way the velocity does not tell, so the uncertainty grows with the distance.
     grow_per_frame: float = 0.015
     # A track seen once, weakly, may be a false positive (a pattern, a poster): it gets only a
-    # short hold and back-fill until it is confirmed by a second detection or a strong one.
+    # short hold and back-fill until it is confirmed by a second detection soon after, or by a
+    # strong one. (Sporadic weak hits on a test pattern, seconds apart, never confirm.)
     # Real faces are confirmed within a few frames because the detector re-examines every head
     # it has seen.
-    confirm_hits: int = 2
+    confirm_window: int = 8  # two detections at most this many frames apart confirm a track
     confirm_score: float = 0.75
     unconfirmed_span: int = 2
 
@@ -54,6 +55,12 @@ class _Track:
     kind_template: Region
     obs: dict[int, Region] = field(default_factory=dict)  # frame -> detected region
     last_emitted: Box | None = None
+    confirmed: bool = False
+
+    def add(self, index: int, region: Region, config: TrackerConfig) -> None:
+        near = any(0 < index - f <= config.confirm_window for f in self.obs)
+        self.obs[index] = region
+        self.confirmed = self.confirmed or near or region.score >= config.confirm_score
 
     @property
     def last(self) -> int:
@@ -159,10 +166,11 @@ class Tracker:
                 continue
             used_t.add(ti)
             used_r.add(ri)
-            live[ti].obs[index] = regions[ri]
+            live[ti].add(index, regions[ri], cfg)
         for ri, region in enumerate(regions):
             if ri not in used_r:
-                track = _Track(self._next_id, region, {index: region})
+                track = _Track(self._next_id, region)
+                track.add(index, region, cfg)
                 self._next_id += 1
                 self._tracks.append(track)
 
@@ -205,9 +213,7 @@ class Tracker:
             return box, "interp", min(obs[a].score, obs[b].score)
         held: list[tuple[Box, float]] = []
         cfg = self.config
-        confirmed = len(obs) >= cfg.confirm_hits or max(r.score for r in obs.values()) >= (
-            cfg.confirm_score
-        )
+        confirmed = track.confirmed
         hold = cfg.hold if confirmed else min(cfg.hold, cfg.unconfirmed_span)
         back = self.lookahead if confirmed else min(self.lookahead, cfg.unconfirmed_span)
         if a is not None and frame - a <= hold:
