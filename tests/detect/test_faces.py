@@ -150,3 +150,20 @@ def test_leak_benchmark_quick_subset_has_no_leaks() -> None:
         sys.path.remove(str(bench))
     argv = ["--frames", "60", "--direct", "--no-haar", "--no-micro"]
     assert leak.main([*argv, "--only", "small_far,occlusion,two_people,profile_turn"]) == 0
+
+
+@pytest.mark.parametrize("size", [(3840, 2160), (1920, 1080), (1080, 1920), (1280, 720)])
+def test_a_sweep_fits_in_the_tracker_lookahead(
+    detector: FaceDetector, size: tuple[int, int]
+) -> None:
+    # Each job of the sweep runs once per frame: a face anywhere in the frame is examined at
+    # least once per look-ahead, so the tracker can still fill back to where it appeared.
+    from consentclip.detect.tracking import Tracker
+
+    width, height = size
+    jobs = detector._sweep_jobs(width, height)
+    assert 2 < len(jobs) <= Tracker().lookahead
+    covered = np.zeros((height, width), bool)
+    for x, y, side in jobs[1:]:
+        covered[y : y + side, x : x + side] = True
+    assert covered.all()

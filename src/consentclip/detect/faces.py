@@ -167,9 +167,12 @@ class FaceDetector:
         """Smaller tiles, run once per scene: far faces present from a scene's first frame are
         found at once instead of when a regular sweep happens to see them."""
         side = self.config.fine_side
-        if max(width, height) <= 2 * side:
-            return []
-        return _grid(width, height, side, side // 3, 64)
+        while max(width, height) > 2 * side:
+            grid = _grid(width, height, side, side // 3, 40)
+            if grid:
+                return grid
+            side = int(side * 1.25)  # 4K: fewer, larger tiles, so a scene start stays cheap
+        return []
 
     def _scene_cut(self, small: np.ndarray) -> bool:
         thumb = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (32, 18)).astype(np.int16)
