@@ -23,9 +23,13 @@ from consentclip.media.probe import VideoInfo, last_line
 
 _END = object()
 _POLL_S = 0.1
+# Above this many pixels per frame (4K and up) memory, not speed, is what needs guarding: the
+# decoder runs single-threaded (half its memory; x264 is the slower stage there anyway), queues
+# shrink to a frame, and the encoder caps its look-ahead (encode.py).
+LARGE_FRAME_PIXELS = 2_500_000
 
 
-def queue_slots(frame_bytes: int, budget_bytes: int, lo: int = 2, hi: int = 16) -> int:
+def queue_slots(frame_bytes: int, budget_bytes: int, lo: int = 1, hi: int = 16) -> int:
     """How many frames a queue may hold so that memory does not depend on the resolution."""
     return max(lo, min(hi, budget_bytes // max(frame_bytes, 1)))
 
@@ -46,12 +50,14 @@ def frame_bytes(width: int, height: int) -> int:
 def decoder_argv(info: VideoInfo) -> list[str]:
     # autorotate is ffmpeg's default: frames arrive upright. -fps_mode cfr resamples variable
     # frame rate input to a constant rate, so frame i is at i/fps and audio stays in sync.
+    large = info.width * info.height > LARGE_FRAME_PIXELS
     return [
         binary("ffmpeg"),
         "-hide_banner",
         "-nostdin",
         "-loglevel",
         "error",
+        *(["-threads", "1"] if large else []),
         "-i",
         safe_path(info.path),
         "-map",

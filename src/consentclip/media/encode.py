@@ -21,7 +21,7 @@ import ffmpeg
 import numpy as np
 
 from consentclip.errors import MediaError
-from consentclip.media.decode import pipe_format, queue_slots
+from consentclip.media.decode import LARGE_FRAME_PIXELS, pipe_format, queue_slots
 from consentclip.media.ffmpeg import binary, safe_path
 from consentclip.media.probe import last_line
 
@@ -57,11 +57,10 @@ CLEAN_OUTPUT_OPTIONS: dict[str, Any] = {
 }
 
 
-# Above this many pixels per frame (beyond 1080p/2K: 4K and up), x264's own frame pool would
-# dominate memory (1.6 GB at 4K with preset medium, measured): a short look-ahead and sliced
-# (not frame) threads keep it near 0.4 GB, so the whole engine stays under 1.5 GB
-# (bench/engine_memory.py). Below it the preset's own settings are used untouched.
-LARGE_FRAME_PIXELS = 2_500_000
+# Above LARGE_FRAME_PIXELS (4K and up), x264's own frame pool would dominate memory (1.6 GB at
+# 4K with preset medium, measured): a short look-ahead and sliced (not frame) threads keep it
+# near 0.4 GB, so the whole engine stays under 1.5 GB (bench/engine_memory.py). Below it the
+# preset's own settings are used untouched.
 LARGE_FRAME_X264 = "rc-lookahead=5:threads=2:sliced-threads=1"
 _NO_LOOKAHEAD_PRESETS = frozenset({"ultrafast", "superfast"})
 
@@ -127,7 +126,7 @@ class FrameWriter:
         self.spec = spec
         self.out = out
         self._queue: queue.Queue[object] = queue.Queue(
-            queue_slots(spec.width * spec.height * 3, queue_budget_bytes)
+            queue_slots(spec.width * spec.height * 3, queue_budget_bytes, lo=1)
         )
         self._stop = threading.Event()
         self._error: BaseException | None = None
