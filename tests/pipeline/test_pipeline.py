@@ -176,7 +176,7 @@ def test_queues_are_bounded_by_bytes_not_frames() -> None:
     four_k = 3840 * 2160 * 3
     assert queue_slots(four_k, 96 << 20) == 4
     assert queue_slots(640 * 360 * 3, 96 << 20) == 16
-    assert queue_slots(four_k, 48 << 20) == 1
+    assert queue_slots(four_k, 40 << 20) == 1
     assert queue_slots(8000 * 8000 * 3, 96 << 20) == 1
 
 

@@ -80,7 +80,7 @@ def decoder_argv(info: VideoInfo) -> list[str]:
 class FrameReader:
     """Iterate ``(index, frame)`` over a clip; frames are writable HxWx3 uint8 BGR arrays."""
 
-    def __init__(self, info: VideoInfo, *, queue_budget_bytes: int = 48 << 20) -> None:
+    def __init__(self, info: VideoInfo, *, queue_budget_bytes: int = 40 << 20) -> None:
         self.info = info
         self.frame_bytes = frame_bytes(info.width, info.height)
         self._yuv = pipe_format(info.width, info.height) == "yuv420p"

@@ -122,7 +122,7 @@ def encoder_argv(spec: EncodeSpec, out: Path) -> list[str]:
 class FrameWriter:
     """Feed frames to an ffmpeg encoder through a bounded queue; ``finish()`` or ``abort()``."""
 
-    def __init__(self, spec: EncodeSpec, out: Path, *, queue_budget_bytes: int = 48 << 20) -> None:
+    def __init__(self, spec: EncodeSpec, out: Path, *, queue_budget_bytes: int = 40 << 20) -> None:
         self.spec = spec
         self.out = out
         self._queue: queue.Queue[object] = queue.Queue(
