@@ -35,8 +35,14 @@ format: setup
 	$(PY) -m ruff format src tests bench scripts
 	$(PY) -m ruff check --fix src tests bench scripts
 
+# Each benchmark prints its table and writes bench/results/<area>.md; docs/benchmarks.md collects them.
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) bench/engine_speed.py
+	$(PY) bench/engine_memory.py
+	$(PY) bench/leak.py --out bench/results/leak.md
+	$(PY) bench/tattoo_bench.py --out bench/results/tattoos.md
+	$(PY) bench/batch_speedup.py
+	$(PY) bench/consent_registry.py
 
 sample-media: setup
 	$(PY) -m pip install -q scikit-image
