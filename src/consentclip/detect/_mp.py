@@ -10,11 +10,13 @@ of the image it was given relative to the frame.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from consentclip.detect._quiet import native_stderr_filtered
 from consentclip.detect.regions import Box
 from consentclip.errors import MediaError
 
@@ -55,13 +57,24 @@ def _solutions() -> Any:
     return mp.solutions
 
 
+def started(make: Callable[[], Any]) -> Any:
+    """Build a MediaPipe solution graph and run it once on a blank image, with its native
+    start-up chatter filtered from stderr (see ``_quiet``); real errors still get through."""
+    with native_stderr_filtered():
+        graph = make()
+        graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
+
+
 class FaceModel:
     """One BlazeFace graph (short- or full-range). ``detect`` takes an RGB uint8 image."""
 
     def __init__(self, *, full_range: bool, threshold: float) -> None:
         fd = _solutions().face_detection
-        self._graph = fd.FaceDetection(
-            model_selection=1 if full_range else 0, min_detection_confidence=threshold
+        self._graph = started(
+            lambda: fd.FaceDetection(
+                model_selection=1 if full_range else 0, min_detection_confidence=threshold
+            )
         )
 
     def detect(self, rgb: np.ndarray, where: Placement) -> list[FaceHit]:
@@ -92,18 +105,23 @@ class PoseModel:
 
     def __init__(self, *, threshold: float = 0.5) -> None:
         pose = _solutions().pose
-        self._graph = pose.Pose(
-            static_image_mode=True,
-            model_complexity=1,
-            enable_segmentation=False,
-            min_detection_confidence=threshold,
+        self._graph = started(
+            lambda: pose.Pose(
+                static_image_mode=True,
+                model_complexity=1,
+                enable_segmentation=False,
+                min_detection_confidence=threshold,
+            )
         )
 
     def head_landmarks(self, rgb: np.ndarray, where: Placement) -> np.ndarray | None:
         """The 11 head landmarks (nose, eyes, ears, mouth) as rows (x, y, visibility) in frame
         pixels, or None when no person is found."""
         h, w = rgb.shape[:2]
-        result = self._graph.process(rgb)
+        # Pose logs a projection warning on its first non-square image; it runs on a cadence,
+        # so filtering every call costs little.
+        with native_stderr_filtered():
+            result = self._graph.process(rgb)
         if result.pose_landmarks is None:
             return None
         rows = []

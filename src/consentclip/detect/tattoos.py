@@ -126,7 +126,11 @@ class PersonMask:
             from mediapipe.python.solutions import selfie_segmentation
 
             # 1 = landscape (144x256 input), 0 = general (256x256); both ship in the wheel.
-            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
+            from consentclip.detect._mp import started
+
+            self._graph = started(
+                lambda: selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
+            )
             self._landscape = landscape
         side = (256, 144) if landscape else (256, 256)
         rgb = cv2.cvtColor(
