@@ -1,0 +1,42 @@
+"""Assemble docs/benchmarks.md from the summary below and the per-area results that each
+benchmark in bench/ writes to bench/results/<area>.md.
+
+    .venv/bin/python scripts/collect_benchmarks.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SUMMARY = ROOT / "docs" / "benchmarks-summary.md"
+ORDER = ["leak", "engine", "tattoos", "batch", "consent"]
+
+
+def demote(markdown: str) -> str:
+    """Push every heading one level down so each results file nests under its section."""
+    lines = []
+    fenced = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        lines.append("#" + line if line.startswith("#") and not fenced else line)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parts = [SUMMARY.read_text().rstrip(), ""]
+    for name in ORDER:
+        path = RESULTS / f"{name}.md"
+        if path.exists():
+            parts += [demote(path.read_text()).rstrip(), ""]
+    parts.append(
+        f"_Assembled by `scripts/collect_benchmarks.py` on a machine with nproc={os.cpu_count()}._"
+    )
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()
