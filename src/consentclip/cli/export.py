@@ -13,6 +13,7 @@ import typer
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
 from consentclip.detect.regions import Box
 from consentclip.errors import UsageError
+from consentclip.media.encode import PRESETS
 from consentclip.settings import EngineSettings, ManualRegion, RedactMode
 
 if TYPE_CHECKING:
@@ -78,18 +79,6 @@ CrfOption = Annotated[
 ]
 PresetOption = Annotated[str, typer.Option("--preset", help="x264 preset (speed vs size).")]
 
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-)
-
 
 def engine_options(
     *,
@@ -111,8 +100,8 @@ def engine_options(
         kept = tuple(Box.parse(k) for k in keep or ())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if preset not in X264_PRESETS:
-        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(X264_PRESETS)}")
+    if preset not in PRESETS:
+        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(PRESETS)}")
     return EngineOptions(
         faces=faces,
         tattoos=tattoos,

@@ -14,14 +14,12 @@ import typer
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
 from consentclip.detect.regions import Box
 from consentclip.errors import UsageError
+from consentclip.media.encode import PRESETS
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
 
 HELP = (
     "Anonymise a clip for review, with a visible PREVIEW band. Clean files come only from export."
 )
-
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
-           "veryslow")  # fmt: skip
 
 
 def preview(
