@@ -71,3 +71,19 @@ class ConsentRefused(ConsentClipError):
 
 class NotBuiltError(ConsentClipError):
     """A command whose capability has not been built yet. It says so rather than pretend."""
+
+
+def from_os_error(exc: OSError) -> ConsentClipError:
+    """An operating-system failure (a full disk, a read-only folder) as a one-line error."""
+    import errno
+
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return ConsentClipError(
+            "the disk is full; nothing was left half-written", hint="free space and retry"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ConsentClipError(
+            f"not allowed to write{where}", hint="check the folder's permissions"
+        )
+    return ConsentClipError(f"{exc.strerror or exc}{where}")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from consentclip.errors import ConsentClipError, ExitCode, NotBuiltError
+from consentclip.errors import ConsentClipError, ExitCode, NotBuiltError, from_os_error
 from consentclip.home import Home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,6 +37,10 @@ def cli_command(fn: F) -> F:
         except ConsentClipError as exc:
             typer.echo(f"error: {exc.one_line()}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
+        except OSError as exc:  # a full disk or a read-only folder, surfacing outside media/
+            failure = from_os_error(exc)
+            typer.echo(f"error: {failure.one_line()}", err=True)
+            raise typer.Exit(int(failure.exit_code)) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing half-written was left behind", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

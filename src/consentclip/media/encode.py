@@ -37,6 +37,8 @@ PRESETS = (
     "veryslow",
 )
 _END = object()
+# Lines ffmpeg prints, still exiting 0, when the output file could not be completed.
+_WRITE_FAILURES = ("Error writing trailer", "Error closing file")
 _POLL_S = 0.1
 
 # Output options that close the channels of REFERENCE.md §2. Data, not code: each line says why.
@@ -186,15 +188,25 @@ class FrameWriter:
             self._proc.kill()
         if self._proc is not None:
             self._proc.wait()
-        return MediaError(
-            f"encoding failed: {self._stderr_tail() or self._error or 'ffmpeg stopped'}"
-        )
+        return self._encoder_error(str(self._error or "ffmpeg stopped"))
 
-    def _stderr_tail(self) -> str:
+    def _encoder_error(self, fallback: str) -> MediaError:
+        """What ffmpeg said, with a full disk named as such wherever in its output it shows."""
+        said = self._stderr_text()
+        if "No space left on device" in said:
+            return MediaError(
+                "the disk is full: the output could not be written", hint="free space and retry"
+            )
+        return MediaError(f"encoding failed: {last_line(said) or fallback}")
+
+    def _stderr_text(self) -> str:
         if self._stderr is None:
             return ""
         self._stderr.seek(0)
-        return last_line(self._stderr.read()[-4000:].decode("utf-8", "replace"))
+        return self._stderr.read()[-4000:].decode("utf-8", "replace")
+
+    def _stderr_tail(self) -> str:
+        return last_line(self._stderr_text())
 
     def finish(self) -> None:
         """Flush the queue, close stdin and wait for ffmpeg; MediaError if it did not succeed."""
@@ -216,7 +228,11 @@ class FrameWriter:
             raise self._failure() from exc
         rc = self._proc.wait()
         if rc != 0:
-            raise MediaError(f"encoding failed: {self._stderr_tail() or f'ffmpeg exit {rc}'}")
+            raise self._encoder_error(f"ffmpeg exit {rc}")
+        # ffmpeg 5.1 exits 0 when the trailer cannot be written (a full disk): read what it said.
+        said = self._stderr_text()
+        if "No space left on device" in said or any(s in said for s in _WRITE_FAILURES):
+            raise self._encoder_error("the output was not completed")
 
     def close(self) -> None:
         """Always safe: stops the thread, kills and reaps ffmpeg if it still runs."""

@@ -6,6 +6,7 @@ array is written, so EXIF/GPS, MakerNote, XMP, IPTC, ICC and embedded thumbnails
 
 from __future__ import annotations
 
+import errno
 import functools
 import warnings
 from pathlib import Path
@@ -89,7 +90,11 @@ def save_photo(frame: np.ndarray, path: Path, fmt: str) -> None:
             else:
                 img.save(fh, format="PNG")
     except OSError as exc:
-        raise MediaError(f"cannot write {path.name}: {exc}") from exc
+        if exc.errno == errno.ENOSPC:
+            raise MediaError(
+                "the disk is full: the output could not be written", hint="free space and retry"
+            ) from exc
+        raise MediaError(f"cannot write the photo: {exc.strerror or exc}") from exc
 
 
 def photo_strings(path: Path, min_len: int = 6) -> tuple[bytes, ...]:
