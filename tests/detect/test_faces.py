@@ -6,6 +6,7 @@ included) measured by hand: x 160..320, y 15..180 in the 512x512 image.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from consentclip.detect.faces import FaceDetector
+from consentclip.detect.faces import Candidate, FaceDetector
 from consentclip.detect.heads import head_from_face
 from consentclip.detect.regions import Box, RegionKind
 
@@ -86,6 +87,52 @@ def test_small_face_in_1080p_is_found_through_tiles(astronaut: np.ndarray) -> No
         # Once found it is followed in a crop, not only when its tile comes round again.
         hits = sum(bool(det.process_frame(found_at + k, canvas)) for k in range(1, 9))
         assert hits >= 4
+    finally:
+        det.close()
+
+
+def test_a_found_head_is_reexamined_every_other_frame_and_a_lost_one_less_often(
+    astronaut: np.ndarray,
+) -> None:
+    # Focus crops are the detector's largest cost: a head found a frame ago rests a frame (the
+    # tracker interpolates), and a head gone for a while is looked for every few frames only,
+    # yet still well within the tracker's 30-frame hold.
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    head = cv2.resize(astronaut[15:180, 160:320], (70, 72), interpolation=cv2.INTER_AREA)
+    canvas[700:772, 1500:1570] = head
+    det = FaceDetector()
+    looks: list[int] = []
+    index = 0
+    try:
+        real_focus = det._run_focus
+
+        def counted(i: int, frame: np.ndarray, found: list[Candidate]) -> list[Candidate]:
+            out = real_focus(i, frame, found)
+            if any(k.last_checked == i for k in det._known):
+                looks.append(i)
+            return out
+
+        det._run_focus = counted  # type: ignore[method-assign]
+        for index in range(40):
+            if det.process_frame(index, canvas):
+                break
+        assert det._known, "small face never found"
+        looks.clear()
+        start = index + 1
+        for index in range(start, start + 10):
+            det.process_frame(index, canvas)
+        # Present: looked at on 3 to 6 of 10 frames (never two frames running; the sweep
+        # finds it on some of the others).
+        assert 3 <= len(looks) <= 6
+        assert all(b - a >= 2 for a, b in itertools.pairwise(looks))
+        looks.clear()
+        empty = np.full_like(canvas, 110)
+        start = index + 1
+        for index in range(start, start + 24):
+            det.process_frame(index, empty)
+        # Gone: looked for every other frame at first, then every 4th frame, and not dropped.
+        assert 6 <= len(looks) <= 9
+        assert looks[-1] >= start + 18
     finally:
         det.close()
 

@@ -4,19 +4,22 @@ BlazeFace is weak on small, profile and occluded faces (REFERENCE.md §3), and i
 face when it fills a comfortable share of the 192x192 image the model sees. No single pass is
 trusted, and the passes are scheduled so that a 1080p frame costs a handful of model calls:
 
-- every frame: short-range BlazeFace on the whole (downscaled) frame, cheap, for faces close to
-  the camera ("short");
+- every other frame (and whenever short-range is not sweeping a tile): short-range BlazeFace
+  on the whole (downscaled) frame, cheap, for faces close to the camera ("short");
 - a *sweep*, one job per frame in rotation: full-range on the whole frame ("full"), on a few
   large tiles (medium faces) and on 640-px tiles at native resolution (small, far faces)
   ("tile"); short-range runs the same sweep half a rotation out of phase. A sweep is never
   longer than the tracker's look-ahead, so a new face is found before gap filling runs out;
-- *focus*: every frame, up to two heads already seen are examined again in a crop 2.5 head
-  sizes wide, where even a 56-px head fills the model's comfortable range (short-range; a
-  slightly wider full-range crop once a head has been lost for a frame) ("focus"). Weak answers
-  (down to half the threshold) count there, on the known head only;
+- *focus*: every frame, up to two heads already seen, and not seen or examined the frame
+  before, are examined again in a crop 2.5 head sizes wide, where even a 56-px head fills the
+  model's comfortable range (short-range; a slightly wider full-range crop once a head was
+  missed at its last look) ("focus"). So each known head is looked at every other frame, one
+  lost for over 6 frames every 4th, well within the tracker's hold. Weak answers (down to half
+  the threshold) count there, on the known head only;
 - pose landmarks on a cadence, and on a crop around a sizeable head that the face passes just
   lost (turned away or into profile) ("pose");
-- the whole sweep, plus finer tiles, at once on the first frame and after a scene cut.
+- the whole sweep, with finer tiles instead of the regular small ones, at once on the first
+  frame and after a scene cut.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -50,11 +53,13 @@ class FaceDetectorConfig:
     fine_side: int = 400  # tiles of the one-off sweep at the start of a scene
     focus_keep: int = 45  # frames a head is still looked for after it was last seen
     focus_max: int = 2  # known heads re-examined per frame
+    focus_lost_after: int = 6  # frames after which a lost head is looked for less often
+    focus_lost_every: int = 4  # ... every n frames (the tracker holds it for 30)
     focus_side: float = 2.5  # focus crop side, in head sizes, for a head seen a frame ago
     focus_side_lost: float = 3.0  # ... and for one lost for longer (it may have moved)
     rescue_side: float = 4.5  # pose crop around a lost head: room for the shoulders
     pose_every: int = 30  # pose on the whole frame every n frames
-    rescue_every: int = 10  # at most one pose-on-a-lost-head per n frames
+    rescue_every: int = 20  # at most one pose-on-a-lost-head per n frames (within the hold)
     rescue_min_side: int = 120  # heads smaller than this (px) are not rescued by pose
     cut_threshold: float = 28.0  # mean grey difference of thumbnails that means a new scene
     merge_iou: float = 0.3  # boxes overlapping this much (or nested) are one head
@@ -101,22 +106,28 @@ class FaceDetector:
         sweep = self._sweep_jobs(width, height)
         small, where = _downscaled_rgb(frame, cfg.whole_side)
 
-        cands = _heads(self._short, small, where, "short")
         if self._scene_cut(small):
             # A new scene: every face in it is new, and the look-ahead is all the time we have.
+            # The fine tiles stand in for the regular small ones (they see smaller faces).
             self._known = []
-            jobs = sweep + self._fine_jobs(width, height)
+            cands = _heads(self._short, small, where, "short")
+            fine = self._fine_jobs(width, height)
+            jobs = [j for j in sweep if not fine or j[2] == 0 or j[2] > cfg.tile_side] + fine
             cands += [c for job in jobs for c in self._run_job(frame, job, small, where)]
             cands += self._run_pose(small, where)
         else:
-            cands += self._run_job(frame, sweep[self._next_job], small, where)
-            if len(sweep) > 2:
+            cands = self._run_job(frame, sweep[self._next_job], small, where)
+            half = sweep[(self._next_job + len(sweep) // 2) % len(sweep)]
+            self._next_job = (self._next_job + 1) % len(sweep)
+            if half[2] != 0:
                 # The cheap short-range model sweeps the tiles too, half a sweep out of phase:
                 # every part of the frame is examined twice per sweep, and short-range finds
                 # faces cut by the frame edge (a person walking in) earlier than full-range.
-                half = (self._next_job + len(sweep) // 2) % len(sweep)
-                cands += self._run_job(frame, sweep[half], small, where, short=True)
-            self._next_job = (self._next_job + 1) % len(sweep)
+                cands += self._run_job(frame, half, small, where, short=True)
+            if index % 2 == 0 or half[2] == 0:
+                # Short-range on the whole frame every other frame: a large face is seen at
+                # least every second frame and the tracker fills the frame between.
+                cands += _heads(self._short, small, where, "short")
             cands += self._run_focus(index, frame, cands)
             if index % cfg.pose_every == 0:
                 cands += self._run_pose(small, where)
@@ -233,9 +244,23 @@ class FaceDetector:
         out: list[Candidate] = []
         # Heads the other passes already found in this frame need no second look.
         missing = [k for k in self._known if not any(_same_head(k.box, c[0]) for c in found)]
-        for known in sorted(missing, key=lambda k: k.last_checked)[: cfg.focus_max]:
+        # A head seen or examined a frame ago rests a frame: the tracker interpolates between
+        # detections two frames apart and holds a lost head for a second, so a look every
+        # other frame keeps it covered at half the cost. A head lost for longer (turned away,
+        # hidden, gone) is looked for every ``focus_lost_every`` frames, within the hold.
+        due = [
+            k
+            for k in missing
+            if index - max(k.last_seen, k.last_checked)
+            >= (2 if index - k.last_seen <= cfg.focus_lost_after else cfg.focus_lost_every)
+        ]
+        for known in sorted(due, key=lambda k: k.last_checked)[: cfg.focus_max]:
+            # Found at its last look (round-robin among several heads leaves a frame or two
+            # between looks): it is where it was. Missed at its last look: it may have moved.
+            fresh = index - known.last_seen <= 1 or (
+                known.last_seen >= known.last_checked and index - known.last_seen <= 3
+            )
             known.last_checked = index
-            fresh = index - known.last_seen <= 1
             factor = cfg.focus_side if fresh else cfg.focus_side_lost
             model = self._focus_short if fresh else self._focus_full
             rgb, at = self._crop_around(frame, known.box, factor)
