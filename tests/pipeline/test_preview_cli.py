@@ -98,3 +98,28 @@ def test_keep_over_a_face_warns_loudly(runner: CliRunner, tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.output
     assert "WARNING" in result.stderr and "NOT redacted" in result.stderr
+
+
+def test_tattoo_sensitivity_reaches_the_engine_settings(
+    runner: CliRunner,
+    make_clip: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import consentclip.cli.preview as preview_module
+
+    seen = {}
+    real = preview_module.preview
+
+    def spy(clip, out, settings, **kwargs):
+        seen["settings"] = settings
+        return real(clip, out, settings, **kwargs)
+
+    monkeypatch.setattr(preview_module, "preview", spy)
+    clip = make_clip("a.mp4", seconds=0.2, audio=False)
+    argv = ["preview", str(clip), "-o", str(tmp_path / "p.mp4"), "--quiet"]
+    result = runner.invoke(app, [*argv, "--tattoo-sensitivity", "0.8", "--preset", "ultrafast"])
+    assert result.exit_code == 0, result.output
+    assert seen["settings"].tattoo_sensitivity == 0.8 and seen["settings"].tattoos
+    bad = runner.invoke(app, [*argv, "--tattoo-sensitivity", "1.5"])
+    assert bad.exit_code == 2

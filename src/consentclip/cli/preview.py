@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
+from consentclip.cli.export import TattooSensitivityOption
 from consentclip.detect.regions import Box
 from consentclip.errors import UsageError
 from consentclip.media.encode import PRESETS
@@ -81,6 +82,7 @@ def preview_cli(
     tattoos: Annotated[
         bool, typer.Option("--tattoos/--no-tattoos", help="Also find and redact tattoos.")
     ] = True,
+    tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
     keep_audio: Annotated[bool, typer.Option("--keep-audio", help="Keep the sound (AAC).")] = False,
     crf: Annotated[
         int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).")
@@ -96,6 +98,7 @@ def preview_cli(
         tattoos=tattoos,
         mode=mode,
         threshold=threshold,
+        tattoo_sensitivity=tattoo_sensitivity,
         keep_audio=keep_audio,
         crf=crf,
         preset=preset,
