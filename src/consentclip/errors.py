@@ -55,6 +55,15 @@ class MediaError(ConsentClipError):
     """A file cannot be decoded, processed or encoded."""
 
 
+class DiskFullError(MediaError):
+    """No space left while writing an output; what was half-written has been removed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the disk is full: the output could not be written", hint="free space and retry"
+        )
+
+
 class VerificationError(MediaError):
     """The written output still carries something identifying; it has been removed."""
 
@@ -79,9 +88,7 @@ def from_os_error(exc: OSError) -> ConsentClipError:
 
     where = f": {exc.filename}" if exc.filename else ""
     if exc.errno == errno.ENOSPC:
-        return ConsentClipError(
-            "the disk is full; nothing was left half-written", hint="free space and retry"
-        )
+        return DiskFullError()
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ConsentClipError(
             f"not allowed to write{where}", hint="check the folder's permissions"

@@ -80,6 +80,24 @@ CrfOption = Annotated[
 PresetOption = Annotated[str, typer.Option("--preset", help="x264 preset (speed vs size).")]
 
 
+def parse_geometry(
+    region: list[str] | None, keep: list[str] | None
+) -> tuple[tuple[ManualRegion, ...], tuple[Box, ...]]:
+    """``--region`` and ``--keep`` values, shared by preview, export and batch."""
+    try:
+        return (
+            tuple(ManualRegion.parse(r) for r in region or ()),
+            tuple(Box.parse(k) for k in keep or ()),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_preset(preset: str) -> None:
+    if preset not in PRESETS:
+        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(PRESETS)}")
+
+
 def engine_options(
     *,
     mode: RedactMode,
@@ -95,13 +113,8 @@ def engine_options(
     faces, tattoos = toggles
     threshold, tattoo_sensitivity = sensitivity
     crf, preset = encoder
-    try:
-        regions = tuple(ManualRegion.parse(r) for r in region or ())
-        kept = tuple(Box.parse(k) for k in keep or ())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if preset not in PRESETS:
-        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(PRESETS)}")
+    regions, kept = parse_geometry(region, keep)
+    check_preset(preset)
     return EngineOptions(
         faces=faces,
         tattoos=tattoos,

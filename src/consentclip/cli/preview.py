@@ -12,11 +12,9 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
-from consentclip.cli.export import TattooSensitivityOption
-from consentclip.detect.regions import Box
+from consentclip.cli.export import TattooSensitivityOption, check_preset, parse_geometry
 from consentclip.errors import UsageError
-from consentclip.media.encode import PRESETS
-from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
+from consentclip.settings import EngineResult, EngineSettings, RedactMode
 
 HELP = (
     "Anonymise a clip for review, with a visible PREVIEW band. Clean files come only from export."
@@ -42,13 +40,8 @@ def preview(
 def _settings(
     regions: list[str] | None, keep: list[str] | None, base: EngineSettings
 ) -> EngineSettings:
-    try:
-        manual = tuple(ManualRegion.parse(r) for r in regions or ())
-        kept = tuple(Box.parse(k) for k in keep or ())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if base.preset not in PRESETS:
-        raise UsageError(f"unknown --preset {base.preset!r}; presets: {', '.join(PRESETS)}")
+    manual, kept = parse_geometry(regions, keep)
+    check_preset(base.preset)
     return dataclasses.replace(base, regions=manual, keep=kept)
 
 

@@ -20,7 +20,7 @@ import cv2
 import ffmpeg
 import numpy as np
 
-from consentclip.errors import MediaError
+from consentclip.errors import DiskFullError, MediaError
 from consentclip.media.decode import LARGE_FRAME_PIXELS, pipe_format, queue_slots
 from consentclip.media.ffmpeg import binary, safe_path
 from consentclip.media.probe import last_line
@@ -194,9 +194,7 @@ class FrameWriter:
         """What ffmpeg said, with a full disk named as such wherever in its output it shows."""
         said = self._stderr_text()
         if "No space left on device" in said:
-            return MediaError(
-                "the disk is full: the output could not be written", hint="free space and retry"
-            )
+            return DiskFullError()
         return MediaError(f"encoding failed: {last_line(said) or fallback}")
 
     def _stderr_text(self) -> str:

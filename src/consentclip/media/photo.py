@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from consentclip.errors import MediaError
+from consentclip.errors import DiskFullError, MediaError
 from consentclip.media.probe import check_readable
 
 # Pillow's format names for what we accept. MPO is what Pillow calls a multi-picture JPEG
@@ -91,9 +91,7 @@ def save_photo(frame: np.ndarray, path: Path, fmt: str) -> None:
                 img.save(fh, format="PNG")
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise MediaError(
-                "the disk is full: the output could not be written", hint="free space and retry"
-            ) from exc
+            raise DiskFullError() from exc
         raise MediaError(f"cannot write the photo: {exc.strerror or exc}") from exc
 
 
