@@ -7,6 +7,7 @@ with OpenCV's ``QRCodeDetector``. Only codes in consentclip's namespace count.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -72,26 +73,45 @@ def _decode_with_pillow(data: bytes) -> np.ndarray | None:
 
 
 def _decode(gray: np.ndarray) -> list[str]:
-    detector = cv2.QRCodeDetector()
-    # Scans vary: try as is, then binarised (uneven lighting), then smaller (huge scans).
+    """The QR payloads on one page, trying readers and image variants until one reads.
+
+    A phone photo of a form at 120 dpi gives only ~5 pixels per QR module, and each of OpenCV's
+    readers misses a different few percent of such photos (grain, JPEG blocks, a slight turn).
+    The classic reader alone missed 15% (a CI failure); the ladder below missed none of 200
+    (``bench/scan_reading.py``, bench/results/scan.md).
+    """
+    for reader in _readers():
+        for candidate in _variants(gray):
+            texts = reader(candidate)
+            if texts:
+                return texts
+    return []
+
+
+def _variants(gray: np.ndarray) -> Iterator[np.ndarray]:
+    # As is; enlarged (small codes); binarised (uneven light); smaller (huge scans).
+    yield gray
     h, w = gray.shape[:2]
+    if max(h, w) < 2400:
+        yield cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    gaussian = cv2.ADAPTIVE_THRESH_GAUSSIAN_C
+    yield cv2.adaptiveThreshold(gray, 255, gaussian, cv2.THRESH_BINARY, 51, 10)
     scale = 1600 / max(h, w)
-    smaller = (
-        cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if scale < 1
-        else None
-    )
-    binarised = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10
-    )
-    for candidate in (gray, binarised, smaller):
-        if candidate is None:
-            continue
-        ok, payloads, _, _ = detector.detectAndDecodeMulti(candidate)
+    if scale < 1:
+        yield cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _readers() -> Iterator[Callable[[np.ndarray], list[str]]]:
+    def classic(image: np.ndarray, detector: cv2.QRCodeDetector) -> list[str]:
+        ok, payloads, _, _ = detector.detectAndDecodeMulti(image)
         texts = [p for p in payloads if p] if ok else []
         if not texts:
-            text, _, _ = detector.detectAndDecode(candidate)
+            text, _, _ = detector.detectAndDecode(image)
             texts = [text] if text else []
-        if texts:
-            return texts
-    return []
+        return texts
+
+    yield lambda image: classic(image, cv2.QRCodeDetector())
+    yield lambda image: classic(image, cv2.QRCodeDetectorAruco())
+    if hasattr(cv2, "wechat_qrcode"):  # opencv-contrib, which mediapipe brings
+        wechat = cv2.wechat_qrcode.WeChatQRCode()
+        yield lambda image: [t for t in wechat.detectAndDecode(image)[0] if t]
