@@ -109,9 +109,12 @@ def run_engine(src: Path, dst: Path) -> dict[int, list[Region]]:
 
 def run_direct(src: Path) -> dict[int, list[Region]]:
     """FaceDetector + Tracker without the engine (no output clip; --direct, for development)."""
-    det, tracker = FaceDetector(), Tracker()
-    got: dict[int, list[Region]] = {}
+    from consentclip.pipeline import lookahead_for
+
     cap = cv2.VideoCapture(str(src))
+    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    det, tracker = FaceDetector(), Tracker(lookahead=lookahead_for(*size))
+    got: dict[int, list[Region]] = {}
     try:
         i = 0
         while True:

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from consentclip.detect.regions import Box, Region
 from consentclip.detect.tattoos import TattooDetector
 from consentclip.detect.tracking import Tracker
+from consentclip.pipeline import lookahead_for
 from skinsynth import DISTRACTOR_KINDS, TATTOO_KINDS, Scene, SceneSpec, SynthFrame
 
 ZONE_PAD = 0.25  # a tattoo's unavoidable surround: its box grown by 25% of its size each side
@@ -127,7 +128,7 @@ def run_scene(spec: SceneSpec, sensitivity: float) -> tuple[SceneScore, float]:
     scene = Scene(spec)
     keep = [Box(*k) for k in scene.keep]
     det = TattooDetector(sensitivity=sensitivity, keep=keep)
-    tracker = Tracker()
+    tracker = Tracker(lookahead=lookahead_for(spec.width, spec.height))
     pending: dict[int, tuple[SynthFrame, list[Region]]] = {}
     score = SceneScore()
     spent = 0.0

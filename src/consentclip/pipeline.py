@@ -45,6 +45,18 @@ FrameRegionsCallback = Callable[[int, Sequence[Region]], None]
 # A tracker that has not released a frame after this many more have arrived is broken; failing
 # beats buffering without bound.
 _MAX_HELD_FRAMES = 256
+# The trackers' look-ahead: frames wait this long before their regions are final. A longer one
+# covers a face that the detector first found late (a person walking in, found only once the
+# whole head was inside) from further back, and costs only memory: 24 frames up to
+# LARGE_FRAME_PIXELS (at most ~180 MB of waiting BGR frames), 12 above, where 4K frames wait as
+# 4:2:0 (~150 MB) and the whole engine must stay under 1.5 GB (bench/engine_memory.py).
+# On bench/leak.py, 12 frames left a head entering from the frame edge uncovered for 3 frames.
+LOOKAHEAD = 24
+LOOKAHEAD_LARGE_FRAMES = 12
+
+
+def lookahead_for(width: int, height: int) -> int:
+    return LOOKAHEAD if width * height <= LARGE_FRAME_PIXELS else LOOKAHEAD_LARGE_FRAMES
 
 
 class TrackerLike(Protocol):
@@ -66,7 +78,7 @@ class EngineComponents:
 
     face_detector: Callable[[EngineSettings], Detector]
     tattoo_detector: Callable[[EngineSettings], Detector]
-    tracker: Callable[[], TrackerLike]
+    tracker: Callable[[int], TrackerLike]  # (look-ahead in frames) -> tracker
     manual_tracker: Callable[[Sequence[ManualRegion], float], ManualLike]
 
 
@@ -93,12 +105,12 @@ def _tattoo_detector(settings: EngineSettings) -> Detector:
     return TattooDetector(sensitivity=settings.tattoo_sensitivity, keep=settings.keep)
 
 
-def _tracker() -> TrackerLike:
+def _tracker(lookahead: int) -> TrackerLike:
     try:
         from consentclip.detect.tracking import Tracker
     except ImportError as exc:
         raise _missing("tracking", exc) from exc
-    return Tracker()
+    return Tracker(lookahead=lookahead)
 
 
 def _manual_tracker(regions: Sequence[ManualRegion], fps: float) -> ManualLike:
@@ -137,6 +149,7 @@ class _FrameFlow:
         settings: EngineSettings,
         components: EngineComponents,
         fps: float,
+        size: tuple[int, int],
         on_regions: FrameRegionsCallback | None,
     ) -> None:
         self.settings = settings
@@ -148,15 +161,16 @@ class _FrameFlow:
         self.faces: Detector | None = None
         self.tattoos: Detector | None = None
         self.manual: ManualLike | None = None
+        lookahead = lookahead_for(*size)
         try:
             if settings.faces:
                 self.faces = components.face_detector(settings)
                 self.detectors.append(self.faces)
-                self.trackers[RegionKind.FACE] = components.tracker()
+                self.trackers[RegionKind.FACE] = components.tracker(lookahead)
             if settings.tattoos:
                 self.tattoos = components.tattoo_detector(settings)
                 self.detectors.append(self.tattoos)
-                self.trackers[RegionKind.TATTOO] = components.tracker()
+                self.trackers[RegionKind.TATTOO] = components.tracker(lookahead)
             if settings.regions:
                 self.manual = components.manual_tracker(settings.regions, fps)
         except BaseException:
@@ -327,7 +341,13 @@ def _run_video(job: _Job) -> _Run:
     )
     total = info.frames_estimate
     reader, writer = FrameReader(info), FrameWriter(spec, job.tmp)
-    flow = _FrameFlow(job.settings, job.components, float(info.fps), job.on_frame_regions)
+    flow = _FrameFlow(
+        job.settings,
+        job.components,
+        float(info.fps),
+        (info.width, info.height),
+        job.on_frame_regions,
+    )
     done = 0
     try:
         writer.start()
@@ -370,7 +390,8 @@ def _run_video(job: _Job) -> _Run:
 
 def _run_photo(job: _Job, fmt: str) -> _Run:
     frame = load_photo(job.src)
-    flow = _FrameFlow(job.settings, job.components, 1.0, job.on_frame_regions)
+    h, w = frame.shape[:2]
+    flow = _FrameFlow(job.settings, job.components, 1.0, (w, h), job.on_frame_regions)
     try:
         outs = [*flow.push(0, frame), *flow.flush()]
     finally:
@@ -383,7 +404,6 @@ def _run_photo(job: _Job, fmt: str) -> _Run:
     notes = ("a photo has no audio; --keep-audio ignored",) if job.settings.keep_audio else ()
     planted = (*photo_strings(job.src), *_name_strings(job.src))
     report = verify_photo(job.tmp, planted=planted)
-    h, w = frame.shape[:2]
     return _Run(MediaKind.PHOTO, (w, h), 1, None, False, notes, report, flow.tally)
 
 

@@ -83,4 +83,4 @@ def components(
             made.append(det)
         return det
 
-    return EngineComponents(face_factory, tattoo_factory, DelayTracker, StaticManual)
+    return EngineComponents(face_factory, tattoo_factory, lambda _: DelayTracker(), StaticManual)

@@ -18,7 +18,13 @@ from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.errors import MediaError
 from consentclip.media.decode import FrameReader, queue_slots
 from consentclip.media.probe import probe_video
-from consentclip.pipeline import EngineComponents, anonymise, default_components
+from consentclip.pipeline import (
+    LOOKAHEAD,
+    LOOKAHEAD_LARGE_FRAMES,
+    EngineComponents,
+    anonymise,
+    default_components,
+)
 from consentclip.settings import EngineSettings, ManualRegion, RedactMode
 
 from .doubles import DelayTracker, ScriptedDetector, StaticManual, components
@@ -147,7 +153,7 @@ def test_failure_mid_clip_leaves_nothing(
         made.append(_Boom(exc))
         return made[-1]
 
-    comps = EngineComponents(factory, factory, DelayTracker, StaticManual)
+    comps = EngineComponents(factory, factory, lambda _: DelayTracker(), StaticManual)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     before = _children()
@@ -220,3 +226,26 @@ def test_large_frames_wait_compactly_and_cap_x264(
     assert detail(dst[y1:y2, x1:x2]) < detail(src[y1:y2, x1:x2]) / 10
     outside = np.abs(src[:400].astype(int) - dst[:400].astype(int)).mean()
     assert outside < 6
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"), [((1920, 1080), LOOKAHEAD), ((3840, 2160), LOOKAHEAD_LARGE_FRAMES)]
+)
+def test_trackers_get_the_lookahead_for_the_frame_size(
+    size: tuple[int, int], expected: int, tmp_path: Path
+) -> None:
+    """Up to 1080p frames wait longer for their regions (a face found late is covered from
+    further back); 4K frames wait less, to bound memory."""
+    asked: list[int] = []
+
+    def tracker(lookahead: int) -> DelayTracker:
+        asked.append(lookahead)
+        return DelayTracker(lookahead)
+
+    base = components(faces=lambda i: [FACE])
+    comps = EngineComponents(base.face_detector, base.tattoo_detector, tracker, StaticManual)
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.full((size[1], size[0], 3), 128, np.uint8))
+    anonymise(photo, tmp_path / "o.png", EngineSettings(), components=comps)
+    assert asked == [expected, expected]  # faces and tattoos
+    assert LOOKAHEAD > LOOKAHEAD_LARGE_FRAMES >= 12

