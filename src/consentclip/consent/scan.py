@@ -77,7 +77,7 @@ def _decode(gray: np.ndarray) -> list[str]:
 
     A phone photo of a form at 120 dpi gives only ~5 pixels per QR module, and each of OpenCV's
     readers misses a different few percent of such photos (grain, JPEG blocks, a slight turn).
-    The classic reader alone missed 15% (a CI failure); the ladder below missed none of 200
+    The classic reader alone missed 13 of 100 (a CI failure); the ladder below missed none of 200
     (``bench/scan_reading.py``, bench/results/scan.md).
     """
     for reader in _readers():
