@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import queue
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from typing import IO
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 
 from consentclip.errors import MediaError
-from consentclip.media.ffmpeg import binary, safe_path
+from consentclip.media.ffmpeg import binary, reap, safe_path, spawn, stderr_text
 from consentclip.media.probe import VideoInfo, last_line
 
 _END = object()
@@ -101,18 +100,9 @@ class FrameReader:
         self.close()
 
     def start(self) -> None:
-        # stderr goes to a file, not a pipe: a chatty decoder can never block on a full pipe.
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        try:
-            self._proc = subprocess.Popen(
-                decoder_argv(self.info),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                bufsize=0,
-            )
-        except OSError as exc:
-            raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+        self._proc, self._stderr = spawn(
+            decoder_argv(self.info), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE
+        )
         self._thread = threading.Thread(target=self._run, name="consentclip-decode", daemon=True)
         self._thread.start()
 
@@ -161,10 +151,7 @@ class FrameReader:
         return _END
 
     def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return last_line(self._stderr.read()[-4000:].decode("utf-8", "replace"))
+        return last_line(stderr_text(self._stderr))
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         while True:
@@ -185,10 +172,7 @@ class FrameReader:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.wait()
+        reap(self._proc)
         if self._thread is not None:
             self._thread.join()
         if self._proc is not None and self._proc.stdout is not None:

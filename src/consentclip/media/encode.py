@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -22,7 +21,7 @@ import numpy as np
 
 from consentclip.errors import DiskFullError, MediaError
 from consentclip.media.decode import LARGE_FRAME_PIXELS, pipe_format, queue_slots
-from consentclip.media.ffmpeg import binary, safe_path
+from consentclip.media.ffmpeg import binary, reap, safe_path, spawn, stderr_text
 from consentclip.media.probe import last_line
 
 PRESETS = (
@@ -138,17 +137,9 @@ class FrameWriter:
         self.frames_written = 0
 
     def start(self) -> None:
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        try:
-            self._proc = subprocess.Popen(
-                encoder_argv(self.spec, self.out),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-                bufsize=0,
-            )
-        except OSError as exc:
-            raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+        self._proc, self._stderr = spawn(
+            encoder_argv(self.spec, self.out), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        )
         self._thread = threading.Thread(target=self._run, name="consentclip-encode", daemon=True)
         self._thread.start()
 
@@ -184,27 +175,15 @@ class FrameWriter:
         self.frames_written += 1
 
     def _failure(self) -> MediaError:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-        if self._proc is not None:
-            self._proc.wait()
+        reap(self._proc)
         return self._encoder_error(str(self._error or "ffmpeg stopped"))
 
     def _encoder_error(self, fallback: str) -> MediaError:
         """What ffmpeg said, with a full disk named as such wherever in its output it shows."""
-        said = self._stderr_text()
+        said = stderr_text(self._stderr)
         if "No space left on device" in said:
             return DiskFullError()
         return MediaError(f"encoding failed: {last_line(said) or fallback}")
-
-    def _stderr_text(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read()[-4000:].decode("utf-8", "replace")
-
-    def _stderr_tail(self) -> str:
-        return last_line(self._stderr_text())
 
     def finish(self) -> None:
         """Flush the queue, close stdin and wait for ffmpeg; MediaError if it did not succeed."""
@@ -228,7 +207,7 @@ class FrameWriter:
         if rc != 0:
             raise self._encoder_error(f"ffmpeg exit {rc}")
         # ffmpeg 5.1 exits 0 when the trailer cannot be written (a full disk): read what it said.
-        said = self._stderr_text()
+        said = stderr_text(self._stderr)
         if "No space left on device" in said or any(s in said for s in _WRITE_FAILURES):
             raise self._encoder_error("the output was not completed")
 
@@ -243,10 +222,7 @@ class FrameWriter:
         if self._thread is not None and self._thread.is_alive():
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(_END)
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.wait()
+        reap(self._proc)
         if self._thread is not None:
             self._thread.join()
         if self._proc is not None and self._proc.stdin is not None:

@@ -6,7 +6,9 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import IO, Any
 
 from consentclip.errors import MediaError
 from consentclip.health import Check
@@ -30,6 +32,38 @@ def safe_path(path: Path | str) -> str:
     if text.startswith("-"):
         return "./" + text
     return text
+
+
+def spawn(argv: list[str], *, stdin: Any, stdout: Any) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start an ffmpeg that streams through a pipe, and the file its stderr goes to.
+
+    stderr goes to a temporary file, not a pipe: a chatty ffmpeg can never block on a full pipe.
+    The caller closes the file (``close`` it after the process is reaped).
+    """
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, bufsize=0)
+    except OSError as exc:
+        stderr.close()
+        raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+    return proc, stderr
+
+
+def stderr_text(stderr: IO[bytes] | None) -> str:
+    """The last few KB of what a spawned ffmpeg wrote to stderr."""
+    if stderr is None:
+        return ""
+    stderr.seek(0)
+    return stderr.read()[-4000:].decode("utf-8", "replace")
+
+
+def reap(proc: subprocess.Popen[bytes] | None) -> None:
+    """Kill a spawned ffmpeg if it still runs, and wait for it."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 def version(name: str) -> str:
