@@ -113,7 +113,8 @@ def run_direct(src: Path) -> dict[int, list[Region]]:
 
     cap = cv2.VideoCapture(str(src))
     size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    det, tracker = FaceDetector(), Tracker(lookahead=lookahead_for(*size))
+    lookahead = lookahead_for(*size)
+    det, tracker = FaceDetector(lookahead=lookahead), Tracker(lookahead=lookahead)
     got: dict[int, list[Region]] = {}
     try:
         i = 0
@@ -236,8 +237,10 @@ def _timed(fn: Callable[..., Any], acc: dict[str, float], key: str) -> Callable[
 
 def micro(frames: int) -> list[tuple[str, float]]:
     """CPU ms per 1080p frame (all threads of the process), per pass, amortised."""
+    from consentclip.pipeline import lookahead_for
+
     acc: dict[str, float] = {}
-    det = FaceDetector()
+    det = FaceDetector(lookahead=lookahead_for(1920, 1080))
     # Instance attributes shadow the methods: the detector calls these wrappers.
     wrap = {
         "_run_job": "sweep: one full-range + one short-range job (all at a scene start)",

@@ -243,9 +243,10 @@ def faint_ink_table(args: argparse.Namespace) -> list[str]:
 
 def speed_detectors(frames: list[np.ndarray]) -> list[str]:
     from consentclip.detect.faces import FaceDetector
+    from consentclip.pipeline import lookahead_for
 
     tattoo = TattooDetector()
-    faces = FaceDetector()
+    faces = FaceDetector(lookahead=lookahead_for(frames[0].shape[1], frames[0].shape[0]))
     times: dict[str, list[float]] = {"faces": [], "tattoos": []}
     for det in (faces, tattoo):
         det.process_frame(0, frames[0])  # warm-up: model load, first allocation

@@ -34,7 +34,7 @@ from consentclip.media.photo import load_photo, output_format, photo_strings, sa
 from consentclip.media.probe import probe_video
 from consentclip.media.sniff import MediaKind, classify
 from consentclip.progress import ProgressSink
-from consentclip.redact import RedactPlan, draw_detections, draw_preview_band, redact_frame
+from consentclip.redact import Redactor, RedactPlan, draw_detections, draw_preview_band
 from consentclip.redact.regions import region_fully_kept
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, VerificationReport
 
@@ -76,8 +76,9 @@ class EngineComponents:
     """How the engine builds detectors and trackers. The default imports the real ones lazily,
     so a missing detector module is an error when it is needed, never a silent skip."""
 
-    face_detector: Callable[[EngineSettings], Detector]
-    tattoo_detector: Callable[[EngineSettings], Detector]
+    # (settings, the trackers' look-ahead in frames) -> detector
+    face_detector: Callable[[EngineSettings, int], Detector]
+    tattoo_detector: Callable[[EngineSettings, int], Detector]
     tracker: Callable[[int], TrackerLike]  # (look-ahead in frames) -> tracker
     manual_tracker: Callable[[Sequence[ManualRegion], float], ManualLike]
 
@@ -89,15 +90,15 @@ def _missing(what: str, exc: ImportError) -> MediaError:
     )
 
 
-def _face_detector(settings: EngineSettings) -> Detector:
+def _face_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
         from consentclip.detect.faces import FaceDetector
     except ImportError as exc:
         raise _missing("face detection", exc) from exc
-    return FaceDetector(threshold=settings.threshold)
+    return FaceDetector(threshold=settings.threshold, lookahead=lookahead)
 
 
-def _tattoo_detector(settings: EngineSettings) -> Detector:
+def _tattoo_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
         from consentclip.detect.tattoos import TattooDetector
     except ImportError as exc:
@@ -154,7 +155,7 @@ class _FrameFlow:
     ) -> None:
         self.settings = settings
         self.on_regions = on_regions
-        self.plan = RedactPlan(mode=settings.mode, keep=settings.keep)
+        self.redactor = Redactor(RedactPlan(mode=settings.mode, keep=settings.keep))
         self.tally = _Tally()
         self.detectors: list[Detector] = []
         self.trackers: dict[RegionKind, TrackerLike] = {}
@@ -164,11 +165,11 @@ class _FrameFlow:
         lookahead = lookahead_for(*size)
         try:
             if settings.faces:
-                self.faces = components.face_detector(settings)
+                self.faces = components.face_detector(settings, lookahead)
                 self.detectors.append(self.faces)
                 self.trackers[RegionKind.FACE] = components.tracker(lookahead)
             if settings.tattoos:
-                self.tattoos = components.tattoo_detector(settings)
+                self.tattoos = components.tattoo_detector(settings, lookahead)
                 self.detectors.append(self.tattoos)
                 self.trackers[RegionKind.TATTOO] = components.tracker(lookahead)
             if settings.regions:
@@ -255,7 +256,7 @@ class _FrameFlow:
             self.tally.keep_overlap_frames += 1
             if self.tally.first_overlap is None:
                 self.tally.first_overlap = index
-        redact_frame(frame, regions, self.plan)
+        self.redactor.redact(frame, regions)
         t = self.tally
         t.face_ids.update(r.track_id for r in faces if r.track_id is not None)
         t.tattoo_ids.update(r.track_id for r in tattoos if r.track_id is not None)

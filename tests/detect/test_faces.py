@@ -214,3 +214,39 @@ def test_a_sweep_fits_in_the_tracker_lookahead(
     for x, y, side in jobs[1:]:
         covered[y : y + side, x : x + side] = True
     assert covered.all()
+
+
+@pytest.mark.parametrize(("lookahead", "turns"), [(24, True), (12, False)])
+def test_the_two_sweeps_take_turns_only_where_both_fit_in_the_look_ahead(
+    lookahead: int, turns: bool
+) -> None:
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    det = FaceDetector(lookahead=lookahead)
+    jobs: list[tuple[int, bool]] = []
+    real = det._run_job
+    index = 0
+
+    def counted(frame: np.ndarray, job: tuple[int, int, int], *rest: object, **kw: object):
+        jobs.append((index, bool(kw.get("short", False))))
+        return real(frame, job, *rest, **kw)  # type: ignore[arg-type]
+
+    det._run_job = counted  # type: ignore[method-assign]
+    try:
+        det.process_frame(0, canvas)  # a scene start: the whole sweep at once
+        sweep = len(det._sweep)
+        assert sweep == 12  # 1080p: the whole frame, 3 large tiles, 8 small ones
+        jobs.clear()
+        for index in range(1, 1 + 2 * sweep):
+            det.process_frame(index, canvas)
+    finally:
+        det.close()
+    full = [i for i, short in jobs if not short]
+    short = [i for i, short in jobs if short]
+    if turns:
+        # Full-range on even frames, short-range on odd ones (where its job is not the whole
+        # frame, which short-range covers anyway): each sweep still visits every job within
+        # 2 * 12 = 24 frames, the look-ahead.
+        assert full == list(range(2, 2 + 2 * sweep, 2))
+        assert all(i % 2 == 1 for i in short) and len(short) >= sweep - 1
+    else:
+        assert len(full) == 2 * sweep and len(short) >= 2 * (sweep - 1)

@@ -47,6 +47,24 @@ def test_gap_is_interpolated_between_detections() -> None:
     assert out[10][0].track_id == out[12][0].track_id == out[14][0].track_id
 
 
+def test_a_jump_between_two_detections_covers_both_ends_not_only_the_line() -> None:
+    # Seen at x=100 in frames 0-8 and 10, at x=150 in frame 12 (a whip pan, a cut the scene
+    # detector missed): the head may have jumped at frame 11 or 12, so frame 11 covers it at
+    # either place, not half-way between.
+    frames = {i: [face(100, 100, 100)] for i in range(0, 11, 2)}
+    frames[12] = [face(150, 100, 100)]
+    frames[14] = [face(150, 100, 100)]
+    out = run(Tracker(lookahead=12), frames, 20)
+    (r,) = out[11]
+    assert r.source == "interp"
+    for x in (100, 150):
+        assert r.box.intersection_area(Box(x, 100, 100, 100)) == pytest.approx(10000)
+    # An ordinary move keeps the straight line (no union of the ends).
+    steady = {0: [face(100, 100, 100)], 4: [face(112, 100, 100)]}
+    (r,) = run(Tracker(lookahead=12), steady, 10)[2]
+    assert r.box.w < 112
+
+
 def test_face_is_covered_before_its_first_detection() -> None:
     frames = {i: [face(200, 50)] for i in range(20, 30)}
     out = run(Tracker(lookahead=8), frames, 40)

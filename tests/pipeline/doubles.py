@@ -71,13 +71,13 @@ def components(
     tattoos: Callable[[int], Sequence[Box]] = lambda i: (),
     made: list[ScriptedDetector] | None = None,
 ) -> EngineComponents:
-    def face_factory(settings: EngineSettings) -> ScriptedDetector:
+    def face_factory(settings: EngineSettings, lookahead: int) -> ScriptedDetector:
         det = ScriptedDetector(RegionKind.FACE, faces)
         if made is not None:
             made.append(det)
         return det
 
-    def tattoo_factory(settings: EngineSettings) -> ScriptedDetector:
+    def tattoo_factory(settings: EngineSettings, lookahead: int) -> ScriptedDetector:
         det = ScriptedDetector(RegionKind.TATTOO, tattoos)
         if made is not None:
             made.append(det)

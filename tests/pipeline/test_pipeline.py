@@ -149,7 +149,7 @@ def test_failure_mid_clip_leaves_nothing(
     clip = make_clip("a.mp4", seconds=2)
     made: list[_Boom] = []
 
-    def factory(settings: EngineSettings) -> _Boom:
+    def factory(settings: EngineSettings, lookahead: int) -> _Boom:
         made.append(_Boom(exc))
         return made[-1]
 

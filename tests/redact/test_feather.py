@@ -22,7 +22,10 @@ def reference(frame: np.ndarray, box: Box, mode: RedactMode) -> np.ndarray:
     rx1, ry1 = max(0, x1 - feather), max(0, y1 - feather)
     rx2, ry2 = min(fw, x2 + feather), min(fh, y2 + feather)
     roi = out[ry1:ry2, rx1:rx2]
-    red = R._redacted(roi.copy(), box.w, box.h, mode)
+    if mode is RedactMode.BLUR:
+        red = R._SteadyBlur().roi(frame, (rx1, ry1, rx2, ry2), box, R.blur_step(box.w, box.h))
+    else:
+        red = R._redacted(roi.copy(), box.w, box.h, mode)
     alpha = np.outer(
         R._ramp(ry2 - ry1, y1 - ry1, y2 - ry1, feather),
         R._ramp(rx2 - rx1, x1 - rx1, x2 - rx1, feather),

@@ -10,6 +10,8 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   large tiles (medium faces) and on 640-px tiles at native resolution (small, far faces)
   ("tile"); short-range runs the same sweep half a rotation out of phase. A sweep is never
   longer than the tracker's look-ahead, so a new face is found before gap filling runs out;
+  where two sweeps fit in it (1080p: 12 jobs, 24 frames), the two models take turns, one job
+  every other frame each;
 - *focus*: every frame, up to two heads already seen, and not seen or examined the frame
   before, are examined again in a crop 2.5 head sizes wide, where even a 56-px head fills the
   model's comfortable range (short-range; a slightly wider full-range crop once a head was
@@ -60,6 +62,9 @@ class FaceDetectorConfig:
     rescue_side: float = 4.5  # pose crop around a lost head: room for the shoulders
     pose_every: int = 30  # pose on the whole frame every n frames
     rescue_every: int = 20  # at most one pose-on-a-lost-head per n frames (within the hold)
+    # Frames a head must be lost before pose looks for it: by then the focus crops have missed
+    # it more than once (a single miss is usually a weak frame, found again at the next look).
+    rescue_after: int = 6
     rescue_min_side: int = 120  # heads smaller than this (px) are not rescued by pose
     cut_threshold: float = 28.0  # mean grey difference of thumbnails that means a new scene
     merge_iou: float = 0.3  # boxes overlapping this much (or nested) are one head
@@ -77,11 +82,22 @@ class FaceDetector:
 
     kind = RegionKind.FACE
 
-    def __init__(self, threshold: float = 0.3, config: FaceDetectorConfig | None = None) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.3,
+        config: FaceDetectorConfig | None = None,
+        *,
+        lookahead: int = 12,
+    ) -> None:
+        """``lookahead``: frames the tracker waits before regions are final. A face the sweep
+        finds late is covered back to where it entered only within it, so it bounds how long
+        a sweep may take."""
         if not 0.0 < threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
         self.threshold = threshold
         self.config = config or FaceDetectorConfig()
+        self.lookahead = lookahead
+        self._sweep_every = 1
         self._full = FaceModel(full_range=True, threshold=threshold)
         self._short = FaceModel(full_range=False, threshold=threshold)
         self._focus_short = FaceModel(full_range=False, threshold=threshold / 2)
@@ -116,10 +132,16 @@ class FaceDetector:
             cands += [c for job in jobs for c in self._run_job(frame, job, small, where)]
             cands += self._run_pose(small, where)
         else:
-            cands = self._run_job(frame, sweep[self._next_job], small, where)
+            # With a long enough look-ahead the two sweeps take turns, one job per frame
+            # between them; otherwise both run every frame.
+            turn = index % 2 if self._sweep_every == 2 else None
             half = sweep[(self._next_job + len(sweep) // 2) % len(sweep)]
-            self._next_job = (self._next_job + 1) % len(sweep)
-            if half[2] != 0:
+            cands = []
+            if turn != 1:
+                cands += self._run_job(frame, sweep[self._next_job], small, where)
+            if turn != 0:
+                self._next_job = (self._next_job + 1) % len(sweep)
+            if half[2] != 0 and turn != 0:
                 # The cheap short-range model sweeps the tiles too, half a sweep out of phase:
                 # every part of the frame is examined twice per sweep, and short-range finds
                 # faces cut by the frame edge (a person walking in) earlier than full-range.
@@ -171,6 +193,9 @@ class FaceDetector:
                     break
                 side = int(side * 1.25)
         self._sweep, self._sweep_for, self._next_job = jobs, (width, height), 0
+        # Each job once per sweep, and the sweep within the look-ahead: where two sweeps
+        # taking turns still fit, they take turns (half the model calls).
+        self._sweep_every = 2 if 2 * len(jobs) <= self.lookahead else 1
         self._thumb = None  # a new frame size is a new scene
         return jobs
 
@@ -284,7 +309,7 @@ class FaceDetector:
         lost = [
             k
             for k in self._known
-            if 2 <= index - k.last_seen <= self.config.focus_keep
+            if self.config.rescue_after <= index - k.last_seen <= self.config.focus_keep
             and k.last_checked > k.last_seen
             and max(k.box.w, k.box.h) >= self.config.rescue_min_side
         ]

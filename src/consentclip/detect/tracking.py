@@ -39,6 +39,9 @@ class TrackerConfig:
     # Growth of a held or back-filled box per frame away from a detection: the head may have
     # moved in a way the velocity does not tell, so the uncertainty grows with the distance.
     grow_per_frame: float = 0.015
+    # Between two detections that far apart per frame (centre shift per frame of the gap, in
+    # box sides) the straight line is a guess (a jump, a whip pan): the box covers both ends.
+    jump_per_frame: float = 0.2
     # A track seen once, weakly, may be a false positive (a pattern, a poster): it gets only a
     # short hold and back-fill until it is confirmed by a second detection soon after, or by a
     # strong one. (Sporadic weak hits on a test pattern, seconds apart, never confirm.)
@@ -210,6 +213,12 @@ class Tracker:
             w = max(obs[a].box.w, obs[b].box.w) * grow
             h = max(obs[a].box.h, obs[b].box.h) * grow
             box = Box(box.cx - w / 2, box.cy - h / 2, w, h)
+            if self._jumped(obs[a].box, obs[b].box, b - a):
+                # Where the head was during the gap is unknown: cover it wherever it may be.
+                box = _union(
+                    _union(box, self._extrapolate(track, a, frame - a)),
+                    self._extrapolate(track, b, frame - b),
+                )
             return box, "interp", min(obs[a].score, obs[b].score)
         held: list[tuple[Box, float]] = []
         cfg = self.config
@@ -224,6 +233,11 @@ class Tracker:
             return None
         box = held[0][0] if len(held) == 1 else _union(held[0][0], held[1][0])
         return box, "track", min(s for _, s in held)
+
+    def _jumped(self, a: Box, b: Box, frames: int) -> bool:
+        shift = ((b.cx - a.cx) ** 2 + (b.cy - a.cy) ** 2) ** 0.5
+        side = max(a.w, a.h, b.w, b.h, 1.0)
+        return shift / (side * frames) > self.config.jump_per_frame
 
     def _extrapolate(self, track: _Track, anchor: int, dt: int) -> Box:
         """The anchor box moved by the track's velocity, unioned with the held box and grown
