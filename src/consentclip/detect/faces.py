@@ -97,7 +97,7 @@ class FaceDetector:
         self.threshold = threshold
         self.config = config or FaceDetectorConfig()
         self.lookahead = lookahead
-        self._sweep_every = 1
+        self._take_turns = False  # set with the sweep, for the frame size
         self._full = FaceModel(full_range=True, threshold=threshold)
         self._short = FaceModel(full_range=False, threshold=threshold)
         self._focus_short = FaceModel(full_range=False, threshold=threshold / 2)
@@ -134,7 +134,7 @@ class FaceDetector:
         else:
             # With a long enough look-ahead the two sweeps take turns, one job per frame
             # between them; otherwise both run every frame.
-            turn = index % 2 if self._sweep_every == 2 else None
+            turn = index % 2 if self._take_turns else None
             half = sweep[(self._next_job + len(sweep) // 2) % len(sweep)]
             cands = []
             if turn != 1:
@@ -195,7 +195,7 @@ class FaceDetector:
         self._sweep, self._sweep_for, self._next_job = jobs, (width, height), 0
         # Each job once per sweep, and the sweep within the look-ahead: where two sweeps
         # taking turns still fit, they take turns (half the model calls).
-        self._sweep_every = 2 if 2 * len(jobs) <= self.lookahead else 1
+        self._take_turns = 2 * len(jobs) <= self.lookahead
         self._thumb = None  # a new frame size is a new scene
         return jobs
 
