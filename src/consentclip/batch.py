@@ -10,16 +10,27 @@ its own detectors inside the engine. Stopping is cooperative: on Ctrl-C the pare
 event, and each worker's progress hook raises KeyboardInterrupt inside the engine at the next
 frame, so the engine removes its temporary file and ``export_clip`` removes anything it had
 claimed. Finished exports stay; ``--resume`` completes the rest later.
+
+Workers die with their batch: on Linux each asks the kernel for SIGTERM when its parent goes
+(``PR_SET_PDEATHSIG``; with a forkserver the parent is the server, which exits when the batch
+does), SIGTERM cleans up like Ctrl-C, and before logging an export a worker checks that its
+batch is still alive. Elsewhere only the last check remains.
+
+The reports written into the export folder name no input file and no input path (a file name
+is often the patient's name): each row is the clip id and the input's short hash. The full
+mapping (row -> input path) is kept in the consent home under ``batch-reports/``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +56,7 @@ from consentclip.export import (
     sweep_partials,
 )
 from consentclip.home import Home
+from consentclip.signals import interrupt_on_signals
 
 REPORT_JSON = "batch-report.json"
 REPORT_CSV = "batch-report.csv"
@@ -118,6 +130,7 @@ class BatchReport:
     elapsed_s: float
     interrupted: bool = False
     started_at: str = ""
+    root: str = ""  # the batch folder; used to scrub messages, never written to OUT
 
     def count(self, outcome: str) -> int:
         return sum(1 for f in self.files if f.outcome == outcome)
@@ -148,9 +161,16 @@ class BatchReport:
             parts.append(f"{len(self.ignored)} ignored (not media)")
         return ", ".join(parts) + f" in {self.elapsed_s:.1f} s with {self.workers} worker(s)"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, with_sources: bool = True) -> dict[str, Any]:
+        """The report. ``with_sources=False`` is the form written into the export folder:
+        rows are numbered and named by clip id and input hash, never by input file or path."""
+        files = (
+            [asdict(f) for f in self.files]
+            if with_sources
+            else [public_row(number, f, self.files, self.root) for number, f in _numbered(self)]
+        )
         return {
-            "format": "consentclip-batch-report/1",
+            "format": "consentclip-batch-report/2",
             "purpose": self.purpose.value,
             "started_at": self.started_at,
             "elapsed_s": round(self.elapsed_s, 3),
@@ -159,9 +179,62 @@ class BatchReport:
             "exit_code": int(self.exit_code),
             "totals": {o: self.count(o) for o in (EXPORTED, ALREADY, REFUSED, FAILED, NOT_RUN)}
             | {"ignored": len(self.ignored), "frames": self.frames},
-            "files": [asdict(f) for f in self.files],
-            "ignored": list(self.ignored),
+            "files": files,
+            "ignored": list(self.ignored) if with_sources else len(self.ignored),
         }
+
+
+def _numbered(report: BatchReport) -> list[tuple[int, FileOutcome]]:
+    return list(enumerate(report.files, start=1))
+
+
+def clip_label(outcome: FileOutcome) -> str | None:
+    """``C-7K2M_clip02`` from the export's name (ids only), when the file was linked."""
+    if not outcome.output:
+        return None
+    consent_id, _, rest = outcome.output.partition("_clip")
+    number = "".join(itertools.takewhile(str.isdigit, rest))
+    return f"{consent_id}_clip{number}" if consent_id and number else None
+
+
+def public_row(
+    number: int, outcome: FileOutcome, files: Sequence[FileOutcome], root: str
+) -> dict[str, Any]:
+    """One report row for the export folder: the input file's name and path are replaced by
+    the row number wherever they occur (error messages quote them)."""
+    row = asdict(outcome)
+    # The short hash is enough to find the link in the home; the name and path stay there.
+    for private in ("source", "sha256"):
+        del row[private]
+    row = {
+        "file": number,
+        "clip": clip_label(outcome),
+        "input_sha256": outcome.sha256[:12] if outcome.sha256 else None,
+        **row,
+    }
+    row["reason"] = _scrub(outcome.reason, files, root)
+    if outcome.qa_sheet:
+        row["qa_sheet"] = Path(outcome.qa_sheet).name
+    return row
+
+
+def _scrub(text: str, files: Sequence[FileOutcome], root: str) -> str:
+    if not text:
+        return text
+    names: list[tuple[str, str]] = []
+    for number, f in enumerate(files, start=1):
+        label = f"file {number}"
+        relative = Path(f.source)
+        for variant in (str(Path(root) / relative) if root else "", f.source, relative.name):
+            if variant:
+                names.append((variant, label))
+        if len(relative.stem) >= 3:
+            names.append((relative.stem, label))
+    if root:
+        names.append((root, "the batch folder"))
+    for original, label in sorted(names, key=lambda p: len(p[0]), reverse=True):
+        text = re.sub(rf"(?<![\w.-]){re.escape(original)}(?![\w-])", label, text)
+    return text
 
 
 class BatchSink(Protocol):
@@ -251,14 +324,54 @@ def _walk(folder: Path, *, recursive: bool, excluded: set[Path]) -> Iterator[Pat
 # Set in each worker by _init_worker; None when running inline.
 _STOP: Any = None
 _PROGRESS: Any = None
+_BATCH_PID: int | None = None
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _init_worker(stop: Any, progress: Any) -> None:
-    global _STOP, _PROGRESS
-    _STOP, _PROGRESS = stop, progress
+def _init_worker(stop: Any, progress: Any, batch_pid: int | None = None) -> None:
+    global _STOP, _PROGRESS, _BATCH_PID
+    _STOP, _PROGRESS, _BATCH_PID = stop, progress, batch_pid
     # The parent decides when to stop and tells us through _STOP; a terminal's Ctrl-C reaching
     # a worker directly would otherwise kill it mid-write, out of order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    if batch_pid is not None and not _alive(batch_pid):
+        os._exit(0)  # the batch died before we were ready: nothing to do, nothing to leave
+
+
+def die_with_parent() -> bool:
+    """Ask Linux to send SIGTERM when this process's parent exits. False where unsupported
+    (other systems; the check before logging still stops an orphan from exporting)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists
+        return True
+    return True
+
+
+def _still_wanted() -> None:
+    """Runs inside the export's final transaction: an orphaned or stopped worker must not
+    log (and so must not keep) an export."""
+    if _STOP is not None and _STOP.is_set():
+        raise KeyboardInterrupt
+    if _BATCH_PID is not None and not _alive(_BATCH_PID):
+        raise KeyboardInterrupt
 
 
 class _WorkerProgress:
@@ -305,9 +418,16 @@ def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> Fil
         # Corrupt or unreadable media fails here, before the gate: "corrupt" says more than
         # "not linked" (a corrupt file could not have been linked).
         classify(job.source)
-        result = export_clip(job.home, job.request, progress=progress)
+        result = export_clip(job.home, job.request, progress=progress, before_commit=_still_wanted)
     except ConsentRefused as exc:
-        return FileOutcome(job.relative, REFUSED, exc.one_line(), exc.rule, seconds=_since(started))
+        return FileOutcome(
+            job.relative,
+            REFUSED,
+            exc.one_line(),
+            exc.rule,
+            seconds=_since(started),
+            sha256=_sha_or_none(job.source),
+        )
     except ExportExists as exc:
         return FileOutcome(
             job.relative,
@@ -318,10 +438,18 @@ def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> Fil
             sha256=exc.input_sha256,
         )
     except ConsentClipError as exc:
-        return FileOutcome(job.relative, FAILED, exc.one_line(), seconds=_since(started))
+        return FileOutcome(
+            job.relative,
+            FAILED,
+            exc.one_line(),
+            seconds=_since(started),
+            sha256=_sha_or_none(job.source),
+        )
     except Exception as exc:  # an unexpected bug in one file's processing must not end the batch
         reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
-        return FileOutcome(job.relative, FAILED, reason, seconds=_since(started))
+        return FileOutcome(
+            job.relative, FAILED, reason, seconds=_since(started), sha256=_sha_or_none(job.source)
+        )
     plan, engine = result.plan, result.engine
     manifest = result.manifest
     out, det = manifest.get("output", {}), manifest.get("detections", {})
@@ -346,6 +474,16 @@ def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> Fil
 
 def _since(started: float) -> float:
     return round(time.monotonic() - started, 3)
+
+
+def _sha_or_none(path: Path) -> str | None:
+    """The input's hash for a refused or failed row (the report names it by hash, not name)."""
+    from consentclip.hashing import sha256_file
+
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 # --- the batch ---------------------------------------------------------------------------
@@ -400,10 +538,8 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
     outcomes: dict[int, FileOutcome] = {}
     interrupted = False
     try:
-        if workers == 1:
-            _run_inline(jobs, outcomes, sink)
-        else:
-            _run_pool(jobs, workers, outcomes, sink)
+        with interrupt_on_signals():  # SIGTERM/SIGHUP: the same orderly stop as Ctrl-C
+            _run_all(jobs, workers, outcomes, sink)
     except KeyboardInterrupt:
         interrupted = True
     files = _mark_duplicates(
@@ -420,12 +556,23 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
         elapsed_s=time.monotonic() - t0,
         interrupted=interrupted,
         started_at=started_at,
+        root=str(root),
     )
     write_report(out_dir, report)
+    keep_mapping(home, out_dir, report)
     sink.finish(report)
     if interrupted:
         raise KeyboardInterrupt
     return report
+
+
+def _run_all(
+    jobs: Sequence[_Job], workers: int, outcomes: dict[int, FileOutcome], sink: BatchSink
+) -> None:
+    if workers == 1:
+        _run_inline(jobs, outcomes, sink)
+    else:
+        _run_pool(jobs, workers, outcomes, sink)
 
 
 def _mark_duplicates(files: list[FileOutcome]) -> tuple[FileOutcome, ...]:
@@ -484,7 +631,10 @@ def _run_pool(
     live: dict[int, int] = {}  # frames done so far in files still running
     finished_frames = 0
     executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(stop, progress)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(stop, progress, os.getpid()),
     )
     pending: dict[Future[FileOutcome], _Job] = {}
     try:
@@ -544,7 +694,9 @@ def _outcome_of(future: Future[FileOutcome], job: _Job) -> FileOutcome:
 # --- report ------------------------------------------------------------------------------
 
 CSV_FIELDS = (
-    "source",
+    "file",
+    "clip",
+    "input_sha256",
     "outcome",
     "reason",
     "rule",
@@ -559,7 +711,6 @@ CSV_FIELDS = (
     "frames_with_tattoos",
     "seconds",
     "qa_sheet",
-    "sha256",
 )
 
 
@@ -567,16 +718,33 @@ def report_csv(report: BatchReport) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
-    for outcome in report.files:
-        writer.writerow({k: "" if v is None else v for k, v in asdict(outcome).items()})
+    for row in report.to_dict(with_sources=False)["files"]:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return buffer.getvalue()
+
+
+def keep_mapping(home: Home, out_dir: Path, report: BatchReport) -> Path | None:
+    """The full report, input paths included, in the consent home (``batch-reports/``): the
+    only place that maps a report row back to a file. Best effort: the export folder's report
+    is already written, and a home that cannot take it has failed louder elsewhere."""
+    folder = home.root / "batch-reports"
+    stamp = report.started_at.replace(":", "").replace("+0000", "Z") or "unknown"
+    target = folder / f"{stamp}-{os.getpid()}.json"
+    data = {**report.to_dict(), "root": report.root, "out_dir": str(out_dir)}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    except OSError:
+        return None
+    return target
 
 
 def write_report(out_dir: Path, report: BatchReport) -> tuple[Path, Path]:
     """``batch-report.json`` and ``batch-report.csv`` in OUT, each written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_dir / REPORT_JSON, out_dir / REPORT_CSV
-    _write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    public = report.to_dict(with_sources=False)
+    _write_text_atomic(json_path, json.dumps(public, indent=2, ensure_ascii=False) + "\n")
     _write_text_atomic(csv_path, report_csv(report))
     return json_path, csv_path
 

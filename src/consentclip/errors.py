@@ -94,3 +94,25 @@ def from_os_error(exc: OSError) -> ConsentClipError:
             f"not allowed to write{where}", hint="check the folder's permissions"
         )
     return ConsentClipError(f"{exc.strerror or exc}{where}")
+
+
+# --- hardening (issue 14): each still one line and exit 1 -------------------------------------
+class RegistryError(HomeError):
+    """The registry database cannot be used: read-only, locked too long, damaged or full."""
+
+
+class RegistryBusy(RegistryError):
+    """Another process held the registry's write lock for longer than the wait limit."""
+
+
+class RollbackError(IntegrityError):
+    """The registry is older than its audit anchor: a backup copy was put back, which could
+    undo withdrawals. Refused until a person accepts it (``consentclip audit reanchor``)."""
+
+
+class ClockError(IntegrityError):
+    """The system clock is earlier than the newest audit entry: time would go backwards."""
+
+
+class TooLargeError(MediaError):
+    """An image, page or video frame is over the pixel/memory budget; refused before decoding."""

@@ -9,11 +9,16 @@ Order of work, and why:
 3. Map the grant to engine settings: an anonymised-only grant forces face and tattoo redaction and
    cannot be weakened from the command line; an identifiable grant redacts only what the
    clinician asked for. Metadata is always stripped and verified by the engine.
-4. The engine writes a hidden temporary file in the output folder; it is then hard-linked to its
-   final name, which fails if that name exists, so an export is never overwritten, not even by a
-   concurrent batch worker. The manifest follows (temp + rename), then the ``export.allowed``
-   audit entry. If anything fails after the claim, both files are removed again: an export that
-   is not in the audit log must not exist.
+4. The engine writes a hidden temporary file in the output folder. Then, inside ONE registry
+   transaction (``_commit``): the gate is evaluated again on the record as it is now, and only if
+   it still allows the export is the file hard-linked to its final name (which fails if that name
+   exists, so an export is never overwritten), the manifest written and ``export.allowed``
+   logged. A withdrawal that lands during the export is either seen there (the export is refused,
+   logged, and nothing is left) or lands after the commit, and then its takedown list names this
+   export. If anything fails after the claim, both files are removed again: an export that is
+   not in the audit log must not exist.
+5. SIGTERM and SIGHUP clean up exactly like Ctrl-C (``consentclip.signals``), and each export
+   first sweeps the half-made files that a killed export of the same target left behind.
 
 Output names come from the consent id, the clip number and the purpose, never from the input
 name (which is often the patient's name). The manifest holds no patient name or reference.
@@ -22,6 +27,7 @@ name (which is often the patient's name). The manifest holds no patient name or 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import tempfile
@@ -40,14 +46,19 @@ from consentclip.errors import (
     ConsentRefused,
     MediaError,
     NotFoundError,
+    RegistryError,
     UsageError,
 )
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
+from consentclip.signals import interrupt_on_signals
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from consentclip.consent.gate import GateDecision
+    from consentclip.consent.records import ConsentRecord
     from consentclip.consent.registry import ClipLink, Registry
     from consentclip.progress import ProgressSink
 
@@ -77,8 +88,10 @@ class ExportExists(ConsentClipError):
 
 def today() -> date:
     """The date the gate judges expiry and coming-of-age against (local calendar day, as on
-    the signed form)."""
-    return date.today()
+    the signed form), from the registry's one clock (tests inject it)."""
+    from consentclip.consent import audit
+
+    return audit.clock().astimezone().date()
 
 
 @dataclass(frozen=True)
@@ -211,29 +224,14 @@ def settings_for(
 def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
     """Run the consent gate for one clip. Logs and raises on refusal; returns the plan if allowed.
 
-    No file is created here; the output folder is not even looked at beyond its path.
+    No file is created here; the output folder is not even looked at beyond its path. A clock
+    set back before the newest audit entry (ClockError) or a registry that cannot be written
+    (RegistryError) fails here, before minutes are spent on the clip.
     """
-    from consentclip.consent.gate import GateRequest, evaluate
-
+    registry.require_clock_forward()
+    registry.check_writable()
     sha = sha256_file(request.clip)
-    link = registry.find_link(sha)
-    record = registry.get(link.consent_id) if link is not None else None
-    integrity_ok, problems = True, ()
-    if record is not None:
-        reports = (registry.verify(record.id, documents=True), registry.verify_audit())
-        integrity_ok = all(r.ok for r in reports)
-        problems = tuple(p for r in reports for p in r.problems)
-    decision = evaluate(
-        GateRequest(
-            record=record,
-            purpose=request.purpose,
-            linked=link is not None,
-            today=today(),
-            integrity_ok=integrity_ok,
-            integrity_problems=problems,
-            want_audio=request.keep_audio,
-        )
-    )
+    decision, link, _ = _evaluate(registry, sha, request, documents=True)
     consent_id = link.consent_id if link is not None else None
     try:
         # The gate allows only linked clips with a grant; checked again so that this never
@@ -242,14 +240,7 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
             raise ConsentRefused(decision.message, rule=decision.rule or "refused")
         settings = settings_for(decision, request.options, consent_id=link.consent_id)
     except ConsentRefused as refusal:
-        registry.record_export_decision(
-            consent_id=consent_id,
-            sha256=sha,
-            purpose=request.purpose.value,
-            allowed=False,
-            rule=refusal.rule,
-            detail={"message": refusal.one_line()},
-        )
+        _log_refusal(registry, consent_id, sha, request.purpose, refusal)
         raise
     name = output_name(link.consent_id, link.clip_number, request.purpose, link.media_kind)
     return ExportPlan(
@@ -263,6 +254,84 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         settings=settings,
         output=Path(request.out_dir).absolute() / name,
     )
+
+
+def _evaluate(
+    registry: Registry, sha: str, request: ExportRequest, *, documents: bool
+) -> tuple[GateDecision, ClipLink | None, ConsentRecord | None]:
+    """The gate over the registry as it is now: the link, the record, its integrity."""
+    from consentclip.consent.gate import GateRequest, evaluate
+
+    link = registry.find_link(sha)
+    record = registry.get(link.consent_id) if link is not None else None
+    integrity_ok, problems = True, ()
+    if record is not None:
+        reports = (registry.verify(record.id, documents=documents), registry.verify_audit())
+        integrity_ok = all(r.ok for r in reports)
+        problems = tuple(p for r in reports for p in r.problems)
+    decision = evaluate(
+        GateRequest(
+            record=record,
+            purpose=request.purpose,
+            linked=link is not None,
+            today=today(),
+            integrity_ok=integrity_ok,
+            integrity_problems=problems,
+            want_audio=request.keep_audio,
+        )
+    )
+    return decision, link, record
+
+
+def _log_refusal(
+    registry: Registry,
+    consent_id: str | None,
+    sha: str,
+    purpose: Purpose,
+    refusal: ConsentRefused,
+    conn: sqlite3.Connection | None = None,
+) -> None:
+    """Every refusal is logged. If the registry cannot take the entry, the refusal still
+    stands (exit 3) and says that it could not be logged."""
+    try:
+        registry.record_export_decision(
+            consent_id=consent_id,
+            sha256=sha,
+            purpose=purpose.value,
+            allowed=False,
+            rule=refusal.rule,
+            detail={"message": refusal.one_line()},
+            conn=conn,
+        )
+    except RegistryError as exc:
+        refusal.hint = f"{refusal.hint + '; ' if refusal.hint else ''}NOT logged: {exc.one_line()}"
+
+
+def _recheck(registry: Registry, plan: ExportPlan, request: ExportRequest) -> ConsentRefused | None:
+    """The gate once more, just before the output is claimed; None if the export still stands."""
+    decision, link, _ = _evaluate(registry, plan.input_sha256, request, documents=False)
+    if not decision.allowed:
+        return ConsentRefused(
+            f"{decision.message} (changed while the clip was being exported; nothing was kept)",
+            rule=decision.rule or "refused",
+        )
+    if link is None or (link.consent_id, link.clip_number) != (plan.consent_id, plan.clip_number):
+        return ConsentRefused(
+            "the clip was linked to another consent while it was being exported; nothing was kept",
+            rule="relinked",
+        )
+    try:
+        settings = settings_for(decision, request.options, consent_id=plan.consent_id)
+    except ConsentRefused as refusal:
+        return refusal
+    if decision.grant != plan.grant or settings != plan.settings:
+        return ConsentRefused(
+            f"consent {plan.consent_id} changed while the clip was being exported; nothing was "
+            "kept",
+            rule="grant_changed",
+            hint="export it again",
+        )
+    return None
 
 
 # --- linking -----------------------------------------------------------------------------
@@ -288,23 +357,25 @@ def link_clips(home: Home, pairs: Sequence[tuple[Path, str]]) -> list[ClipLink]:
     with Registry.open(home) as registry:
         for consent_id in dict.fromkeys(cid for cid, *_ in prepared):
             registry.get(consent_id)
-        return [
-            registry.link_clip(consent_id, sha, name, kind)
-            for consent_id, sha, name, kind in prepared
-        ]
+        # One transaction: a refusal in any row leaves none of them linked.
+        return registry.link_many(prepared)
 
 
 def read_link_csv(path: Path) -> list[tuple[Path, str]]:
     """``path,consent_id`` rows (a header row is allowed); relative paths are taken from the
     CSV's own folder, so a shoot's CSV can travel with its folder."""
     import csv
+    import io
 
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise NotFoundError(f"cannot read {path}: {exc.strerror or exc}") from exc
     pairs: list[tuple[Path, str]] = []
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+    # The reader sees the whole text, not split lines: a quoted path may hold a newline.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for row in reader:
+        number = reader.line_num
         cells = [c.strip() for c in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
@@ -368,6 +439,39 @@ def sweep_partials(out_dir: Path) -> list[Path]:
     return removed
 
 
+def sweep_stale_partials(output: Path) -> list[Path]:
+    """Remove the half-made files of THIS target whose writer is gone (killed, crashed).
+
+    Every temporary name carries its writer's process id; one whose process still runs is
+    another export in progress and is left alone.
+    """
+    removed: list[Path] = []
+    if not output.parent.is_dir():
+        return removed
+    for path in output.parent.glob(f".{output.stem}.*"):
+        _, mark, rest = path.name.partition(PARTIAL_MARK)
+        digits = "".join(itertools.takewhile(str.isdigit, rest))
+        if not mark or not digits or not path.is_file() or _process_alive(int(digits)):
+            continue
+        _remove_quietly(path)
+        removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError:
+        return False
+    return True
+
+
 # --- doing -------------------------------------------------------------------------------
 
 
@@ -377,17 +481,33 @@ def export_clip(
     *,
     progress: ProgressSink | None = None,
     on_frame_regions: Callable[[int, Sequence[Region]], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> ExportResult:
-    """Gate, anonymise, claim the output name, write the manifest, log, and make the QA sheet.
+    """Gate, anonymise, re-check the gate and claim the output name, write the manifest, log,
+    and make the QA sheet.
 
-    Raises ConsentRefused (exit 3) before any processing if consent does not cover the request;
-    ConsentClipError if the export already exists (never overwritten); MediaError /
-    VerificationError from the engine. On any failure, nothing is left in the output folder.
+    Raises ConsentRefused (exit 3) before any processing if consent does not cover the request,
+    and again after processing if the consent changed meanwhile; ConsentClipError if the export
+    already exists (never overwritten); MediaError / VerificationError from the engine. On any
+    failure, a signal included, nothing is left in the output folder. ``before_commit`` runs
+    inside the final transaction (a batch worker checks there that its batch still runs).
     """
+    with interrupt_on_signals():
+        return _export_clip(home, request, progress, on_frame_regions, before_commit)
+
+
+def _export_clip(
+    home: Home,
+    request: ExportRequest,
+    progress: ProgressSink | None,
+    on_frame_regions: Callable[[int, Sequence[Region]], None] | None,
+    before_commit: Callable[[], None] | None,
+) -> ExportResult:
     from consentclip.consent.registry import Registry
 
     with Registry.open(home) as registry:
         plan = decide(registry, request)
+        sweep_stale_partials(plan.output)
         state = export_state(plan.output, plan.input_sha256)
         if state == "verified":
             manifest = json.loads(plan.manifest.read_text(encoding="utf-8"))
@@ -414,40 +534,17 @@ def export_clip(
             on_frame_regions(index, regions)
 
     plan.output.parent.mkdir(parents=True, exist_ok=True)
-    claimed = False
-    try:
-        with _partial_output(plan.output) as tmp:
-            result = _run_engine(plan, tmp, progress, remember)
-            # The engine read the file after we hashed it: make sure it is still the linked clip.
-            if sha256_file(plan.source) != plan.input_sha256:
-                raise MediaError(
-                    f"{plan.source.name} changed while it was being exported; nothing was written",
-                    hint="export it again once it is no longer being copied or edited",
-                )
-            _claim(tmp, plan)
-            claimed = True
-        output_sha = sha256_file(plan.output)
-        manifest = build_manifest(plan, result, output_sha)
-        _write_json_atomic(plan.manifest, manifest)
-        with Registry.open(home) as registry:
-            registry.record_export_decision(
-                consent_id=plan.consent_id,
-                sha256=plan.input_sha256,
-                purpose=plan.purpose.value,
-                allowed=True,
-                rule=None,
-                detail={
-                    "output": plan.output.name,
-                    "destination": str(plan.output.parent),
-                    "output_sha256": output_sha,
-                    "clip_number": plan.clip_number,
-                },
+    with _partial_output(plan.output) as tmp:
+        result = _run_engine(plan, tmp, progress, remember)
+        # The engine read the file after we hashed it: make sure it is still the linked clip.
+        if sha256_file(plan.source) != plan.input_sha256:
+            raise MediaError(
+                f"{plan.source.name} changed while it was being exported; nothing was written",
+                hint="export it again once it is no longer being copied or edited",
             )
-    except BaseException:
-        # Includes KeyboardInterrupt: an export that is not in the audit log must not exist.
-        if claimed:
-            _remove_quietly(plan.output, plan.manifest)
-        raise
+        output_sha = sha256_file(tmp)
+        with Registry.open(home) as registry:
+            manifest = _commit(registry, plan, request, tmp, result, output_sha, before_commit)
 
     qa_sheet, warnings = None, list(result.warnings)
     if request.qa_dir is not None:
@@ -455,6 +552,64 @@ def export_clip(
         if warning:
             warnings.append(warning)
     return ExportResult(plan, output_sha, manifest, result, qa_sheet, tuple(warnings))
+
+
+def _commit(
+    registry: Registry,
+    plan: ExportPlan,
+    request: ExportRequest,
+    tmp: Path,
+    result: EngineResult,
+    output_sha: str,
+    before_commit: Callable[[], None] | None,
+) -> dict[str, Any]:
+    """Gate again, claim, manifest, ``export.allowed``: one registry transaction.
+
+    ``consent revoke`` takes the same write lock, so it lands either before (this export is
+    refused, the refusal logged, the temporary file removed by the caller) or after (its
+    takedown list, read in its own transaction, names this export).
+    """
+    refusal: ConsentRefused | None = None
+    claimed = False
+    try:
+        with registry.transaction() as conn:
+            if before_commit is not None:
+                before_commit()
+            registry.require_clock_forward()
+            refusal = _recheck(registry, plan, request)
+            if refusal is not None:
+                _log_refusal(
+                    registry, plan.consent_id, plan.input_sha256, plan.purpose, refusal, conn
+                )
+                manifest: dict[str, Any] = {}
+            else:
+                _claim(tmp, plan)
+                claimed = True
+                manifest = build_manifest(plan, result, output_sha)
+                _write_json_atomic(plan.manifest, manifest)
+                registry.record_export_decision(
+                    consent_id=plan.consent_id,
+                    sha256=plan.input_sha256,
+                    purpose=plan.purpose.value,
+                    allowed=True,
+                    rule=None,
+                    detail={
+                        "output": plan.output.name,
+                        "destination": str(plan.output.parent),
+                        "output_sha256": output_sha,
+                        "clip_number": plan.clip_number,
+                    },
+                    conn=conn,
+                )
+    except BaseException:
+        # Includes KeyboardInterrupt and a failed COMMIT: an export that is not in the audit
+        # log must not exist.
+        if claimed:
+            _remove_quietly(plan.output, plan.manifest)
+        raise
+    if refusal is not None:
+        raise refusal
+    return manifest
 
 
 def _run_engine(
@@ -500,7 +655,11 @@ def _claim(tmp: Path, plan: ExportPlan) -> None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL_MARK}", dir=path.parent)
+    # The process id in the name lets a later export tell a dead writer's leftover from a
+    # running one's (sweep_stale_partials).
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}{PARTIAL_MARK}{os.getpid()}-", dir=path.parent
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -619,4 +778,5 @@ __all__ = [
     "output_name",
     "settings_for",
     "sweep_partials",
+    "sweep_stale_partials",
 ]

@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from consentclip.consent.signing import ClinicKey
+from consentclip.errors import ClockError
 
 GENESIS = "0" * 64
 _SEP = "\x1f"  # unit separator: cannot occur in any field we write
@@ -55,8 +57,37 @@ def os_user() -> str:
         return f"uid:{os.getuid()}"
 
 
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# The one clock every consent decision and audit entry reads. Tests replace it (monkeypatch
+# ``audit.clock``) to set time back or forward without touching the machine's clock.
+clock: Callable[[], datetime] = system_clock
+
+
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return clock().astimezone(timezone.utc).replace(microsecond=0)
+
+
+def newest_time(conn: sqlite3.Connection) -> datetime | None:
+    row = conn.execute("SELECT ts FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return datetime.fromisoformat(row[0]) if row else None
+
+
+def require_forward(conn: sqlite3.Connection, now: datetime) -> None:
+    """Time never goes backwards: ClockError when ``now`` is before the newest entry.
+
+    With the clock set back, an expired grant would look valid again and new entries would sit
+    before older ones; both are refused until the clock is right.
+    """
+    newest = newest_time(conn)
+    if newest is not None and now < newest:
+        raise ClockError(
+            f"the system clock ({now.isoformat()}) is earlier than the newest audit entry "
+            f"({newest.isoformat()}); time cannot go backwards in the audit log",
+            hint="set the clock right (NTP) and retry; nothing was recorded",
+        )
 
 
 def entry_hash(row: tuple[int, str, str, str, str | None, str, str]) -> str:
@@ -81,6 +112,7 @@ def append(
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     ts = now_utc()
+    require_forward(conn, ts)
     user = os_user()
     detail_text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
     digest = entry_hash((seq, ts.isoformat(), user, event, consent_id, detail_text, prev))
@@ -127,8 +159,14 @@ def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
     ).fetchall()
     prev = GENESIS
     expected_seq = 1
+    newest: datetime | None = None
     for row in rows:
         seq, stored_hash, stored_prev = row[0], row[7], row[6]
+        when = _parse_ts(row[1])
+        if when is not None and newest is not None and when < newest:
+            problems.append(f"audit entry {seq} is dated {row[1]}, before the entry before it")
+        if when is not None and (newest is None or when > newest):
+            newest = when
         if seq != expected_seq:
             problems.append(
                 f"audit entry {expected_seq} is missing or out of order (found entry {seq})"
@@ -155,3 +193,10 @@ def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
             " entries were removed or added behind the tool's back"
         )
     return problems
+
+
+def _parse_ts(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None

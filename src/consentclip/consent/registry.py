@@ -12,14 +12,16 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import audit, documents, ids, rows, schema
+from consentclip.consent import anchor, audit, documents, ids, rows, schema
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
@@ -33,10 +35,22 @@ from consentclip.consent.records import (
     Status,
 )
 from consentclip.consent.signing import ClinicKey
-from consentclip.errors import ConsentRefused, HomeError, NotFoundError, UsageError
+from consentclip.errors import (
+    ConsentRefused,
+    HomeError,
+    IntegrityError,
+    NotFoundError,
+    RegistryBusy,
+    RegistryError,
+    UsageError,
+)
 from consentclip.home import Home
 
-BUSY_TIMEOUT_S = 30.0
+# SQLite's own wait for a lock, per attempt; the registry retries attempts up to
+# lock_wait_limit(), saying on stderr that it is waiting, instead of one silent 30 s wait.
+BUSY_TIMEOUT_S = 2.0
+LOCK_WAIT_ENV = "CONSENTCLIP_LOCK_WAIT_S"
+DEFAULT_LOCK_WAIT_S = 120.0
 # Audit events written with a new record version (they carry its version and sha256).
 RECORD_EVENTS = ("create", "sign", "revoke", "void", "supersede")
 # Re-exported: other packages import these names from the registry.
@@ -83,23 +97,31 @@ class Registry:
         key, _ = ClinicKey.create(home)
         conn = _connect(home)
         try:
-            start = schema.migrate(conn)
+            registry = cls(home, conn, key)
+            start = _db_call(home, lambda: schema.migrate(conn))
             if start == 0:
-                with _transaction(conn):
+                with registry.transaction() as tx:
                     audit.append(
-                        conn,
+                        tx,
                         key,
                         "init",
                         consent_id=None,
-                        detail={"schema_version": schema.CURRENT_VERSION},
+                        detail={
+                            "schema_version": schema.CURRENT_VERSION,
+                            "anchors": [str(p) for p in anchor.locations(home)],
+                        },
                     )
+            else:
+                anchor.check(home, conn, key)
         finally:
             conn.close()
         write_default(home)
         return created_db
 
     @classmethod
-    def open(cls, home: Home) -> Registry:
+    def open(cls, home: Home, *, check_anchor: bool = True) -> Registry:
+        """Open the registry. Refuses (RollbackError) one that is behind its audit anchor,
+        unless ``check_anchor`` is False (only ``audit reanchor`` and ``audit anchor`` do)."""
         if not home.db_path.exists():
             raise HomeError(
                 f"no consent registry at {home.root}", hint="run 'consentclip init' first"
@@ -115,7 +137,9 @@ class Registry:
                     hint="upgrade consentclip; the database was left untouched",
                 )
             if version < schema.CURRENT_VERSION:
-                schema.migrate(conn)
+                _db_call(home, lambda: schema.migrate(conn))
+            if check_anchor:
+                anchor.check(home, conn, key)
         except BaseException:
             conn.close()
             raise
@@ -137,9 +161,61 @@ class Registry:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One serialised write; everything in it, audit entries included, lands or nothing does."""
-        with _transaction(self._conn) as conn:
+        """One serialised write; everything in it, audit entries included, lands or nothing does.
+
+        Before the commit, anchor locations not yet recorded in the log are recorded (so that
+        removing one later is noticed); after it, the anchors move forward to the new head.
+        """
+        with _transaction(self._conn, self.home) as conn:
             yield conn
+            for path in anchor.unestablished(self.home, conn):
+                audit.append(
+                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                )
+            new_head = anchor.head(conn)
+        if new_head is not None:
+            for warning in anchor.advance(self.home, self.key, new_head):
+                print(f"warning: {warning}", file=sys.stderr)
+
+    def check_writable(self) -> None:
+        """Fail now (one line) if a write would fail later: a read-only home, a lock held
+        past the limit. Export calls this before spending minutes on a clip."""
+        with _transaction(self._conn, self.home):
+            pass
+
+    def reanchor(self, *, reason: str) -> tuple[list[str], AuditEntry]:
+        """Accept the registry as it is now: record what the anchors said, then move them to
+        the current head (backwards too). Refused when the log itself does not verify."""
+        if not reason.strip():
+            raise UsageError("accepting a rollback needs a reason (--reason TEXT)")
+        report = self.verify_audit()
+        if not report.ok:
+            raise IntegrityError(
+                f"the audit log does not verify ({report.problems[0]}); it cannot be anchored",
+                hint="restore a copy whose log verifies, then reanchor",
+            )
+        found = anchor.problems(self.home, self._conn, self.key)
+        with _transaction(self._conn, self.home) as conn:
+            entry = audit.append(
+                conn,
+                self.key,
+                "anchor.reset",
+                consent_id=None,
+                detail={"reason": reason.strip(), "problems": found},
+            )
+            for path in anchor.unestablished(self.home, conn):
+                audit.append(
+                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                )
+            new_head = anchor.head(conn)
+        assert new_head is not None
+        warnings = anchor.advance(self.home, self.key, new_head, force=True)
+        if warnings:
+            raise HomeError(warnings[0])
+        return found, entry
+
+    def anchor_problems(self) -> list[str]:
+        return anchor.problems(self.home, self._conn, self.key)
 
     # --- records --------------------------------------------------------------------------
     def create(self, new: NewConsent, *, today: date | None = None) -> ConsentRecord:
@@ -426,10 +502,19 @@ class Registry:
         allowed: bool,
         rule: str | None,
         detail: dict[str, Any],
+        conn: sqlite3.Connection | None = None,
     ) -> AuditEntry:
+        """Log an export decision; inside the caller's transaction when ``conn`` is given
+        (export's final re-check), else in its own."""
         body = {**detail, "sha256": sha256, "purpose": purpose, "rule": rule}
         event = "export.allowed" if allowed else "export.refused"
+        if conn is not None:
+            return audit.append(conn, self.key, event, consent_id=consent_id, detail=body)
         return self.append_audit(event, consent_id=consent_id, detail=body)
+
+    def require_clock_forward(self) -> None:
+        """ClockError when the clock is earlier than the newest audit entry (see audit)."""
+        audit.require_forward(self._conn, now_utc())
 
     def exports_for(self, consent_id: str) -> list[AuditEntry]:
         return self._exports(self._conn, ids.normalise(consent_id))
@@ -438,72 +523,87 @@ class Registry:
     def link_clip(
         self, consent_id: str, sha256: str, original_name: str, media_kind: str
     ) -> ClipLink:
-        cid = ids.normalise(consent_id)
+        return self.link_many([(consent_id, sha256, original_name, media_kind)])[0]
+
+    def link_many(self, rows_: Sequence[tuple[str, str, str, str]]) -> list[ClipLink]:
+        """Link (consent id, sha256, original name, media kind) rows in ONE transaction: a CSV
+        whose row 40 is refused leaves rows 1-39 unlinked too."""
         with self.transaction() as conn:
-            record = self._load(conn, cid)
-            state = record.state
-            if record.status is Status.DRAFT:
-                raise ConsentRefused(
-                    f"consent {cid} is not signed yet; sign it before linking clips",
-                    rule="not_signed",
-                )
-            if record.status is Status.VOIDED:
-                raise ConsentRefused(
-                    f"consent {cid} was voided; clips cannot be linked to it", rule="voided"
-                )
-            if record.status is Status.SUPERSEDED:
-                raise ConsentRefused(
-                    f"consent {cid} was superseded by {record.superseded_by}; link to that one",
-                    rule="superseded",
-                )
-            if state is State.WITHDRAWN:
-                raise ConsentRefused(
-                    f"consent {cid} was withdrawn; clips cannot be linked to it", rule="withdrawn"
-                )
-            existing = conn.execute(
-                "SELECT consent_id, original_name, media_kind, linked_at, clip_number"
-                " FROM clip_links WHERE sha256 = ?",
-                (sha256,),
-            ).fetchone()
-            if existing is not None:
-                if existing[0] == cid:
-                    return ClipLink(
-                        cid,
-                        sha256,
-                        existing[1],
-                        existing[2],
-                        datetime.fromisoformat(existing[3]),
-                        existing[4],
-                    )
-                other = self._load(conn, existing[0])
-                if other.status not in (Status.SUPERSEDED, Status.VOIDED):
-                    raise UsageError(
-                        f"this clip is already linked to consent {existing[0]}; a clip belongs to "
-                        "one consent (void or supersede that one first)"
-                    )
-                conn.execute("DELETE FROM clip_links WHERE sha256 = ?", (sha256,))
-            number = conn.execute(
-                "SELECT COALESCE(MAX(clip_number), 0) + 1 FROM clip_links WHERE consent_id = ?",
-                (cid,),
-            ).fetchone()[0]
-            link = ClipLink(cid, sha256, original_name, media_kind, now_utc(), number)
-            conn.execute(
-                "INSERT INTO clip_links (sha256, consent_id, original_name, media_kind, linked_at,"
-                " clip_number) VALUES (?, ?, ?, ?, ?, ?)",
-                (sha256, cid, original_name, media_kind, link.linked_at.isoformat(), number),
+            return [self._link_one(conn, *row) for row in rows_]
+
+    def _link_one(
+        self,
+        conn: sqlite3.Connection,
+        consent_id: str,
+        sha256: str,
+        original_name: str,
+        media_kind: str,
+    ) -> ClipLink:
+        cid = ids.normalise(consent_id)
+        record = self._load(conn, cid)
+        state = record.state
+        if record.status is Status.DRAFT:
+            raise ConsentRefused(
+                f"consent {cid} is not signed yet; sign it before linking clips",
+                rule="not_signed",
             )
-            audit.append(
-                conn,
-                self.key,
-                "link",
-                consent_id=cid,
-                detail={
-                    "sha256": sha256,
-                    "media_kind": media_kind,
-                    "clip_number": number,
-                    "previous_consent": existing[0] if existing else None,
-                },
+        if record.status is Status.VOIDED:
+            raise ConsentRefused(
+                f"consent {cid} was voided; clips cannot be linked to it", rule="voided"
             )
+        if record.status is Status.SUPERSEDED:
+            raise ConsentRefused(
+                f"consent {cid} was superseded by {record.superseded_by}; link to that one",
+                rule="superseded",
+            )
+        if state is State.WITHDRAWN:
+            raise ConsentRefused(
+                f"consent {cid} was withdrawn; clips cannot be linked to it", rule="withdrawn"
+            )
+        existing = conn.execute(
+            "SELECT consent_id, original_name, media_kind, linked_at, clip_number"
+            " FROM clip_links WHERE sha256 = ?",
+            (sha256,),
+        ).fetchone()
+        if existing is not None:
+            if existing[0] == cid:
+                return ClipLink(
+                    cid,
+                    sha256,
+                    existing[1],
+                    existing[2],
+                    datetime.fromisoformat(existing[3]),
+                    existing[4],
+                )
+            other = self._load(conn, existing[0])
+            if other.status not in (Status.SUPERSEDED, Status.VOIDED):
+                raise UsageError(
+                    f"this clip is already linked to consent {existing[0]}; a clip belongs to "
+                    "one consent (void or supersede that one first)"
+                )
+            conn.execute("DELETE FROM clip_links WHERE sha256 = ?", (sha256,))
+        number = conn.execute(
+            "SELECT COALESCE(MAX(clip_number), 0) + 1 FROM clip_links WHERE consent_id = ?",
+            (cid,),
+        ).fetchone()[0]
+        link = ClipLink(cid, sha256, original_name, media_kind, now_utc(), number)
+        conn.execute(
+            "INSERT INTO clip_links (sha256, consent_id, original_name, media_kind, linked_at,"
+            " clip_number) VALUES (?, ?, ?, ?, ?, ?)",
+            (sha256, cid, original_name, media_kind, link.linked_at.isoformat(), number),
+        )
+        audit.append(
+            conn,
+            self.key,
+            "link",
+            consent_id=cid,
+            detail={
+                "sha256": sha256,
+                "media_kind": media_kind,
+                "clip_number": number,
+                "previous_consent": existing[0] if existing else None,
+            },
+        )
         return link
 
     def find_link(self, sha256: str) -> ClipLink | None:
@@ -616,26 +716,154 @@ def _grant_summary(record: ConsentRecord) -> list[str]:
     return [g.describe() for g in record.grants]
 
 
-def _connect(home: Home) -> sqlite3.Connection:
+def lock_wait_limit() -> float:
+    """Seconds a write waits for another process's lock before giving up (one line, exit 1)."""
     try:
-        conn = sqlite3.connect(home.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT_S)))
+    except ValueError:
+        raise UsageError(f"{LOCK_WAIT_ENV} must be a number of seconds") from None
+
+
+def _report_wait(waited: float, limit: float) -> None:
+    """Said on stderr while waiting: the library has no terminal, but a silent wait of minutes
+    reads as a hang. Replaceable (tests, a GUI)."""
+    print(
+        f"waiting for the consent registry: another consentclip process is writing "
+        f"({waited:.0f} s of at most {limit:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+wait_reporter: Callable[[float, float], None] = _report_wait
+
+
+class _Connection(sqlite3.Connection):
+    """Every SQLite failure leaves the registry as a one-line RegistryError with a reason."""
+
+    home: Home
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.home) from None
+
+    def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db_error(exc, self.home) from None
+
+
+def db_error(exc: sqlite3.Error, home: Home) -> RegistryError:
+    """Name the reason: locked, read-only, full, damaged, or SQLite's own words."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    where = home.db_path
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return RegistryBusy(
+            f"the consent registry {where} is locked by another process",
+            hint="wait for it to finish, or find it with 'fuser' and stop it",
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in text or not _writable(home):
+        return RegistryError(
+            f"the consent home {home.root} is read-only ({text}); consentclip records every "
+            "decision there",
+            hint="make the folder writable, or use --home with a writable copy",
+        )
+    if name.startswith("SQLITE_FULL"):
+        return RegistryError(
+            f"the disk holding the consent registry {where} is full", hint="free space and retry"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return RegistryError(
+            f"the consent registry {where} is damaged ({text})",
+            hint="restore it from a backup, then run 'consentclip audit reanchor'",
+        )
+    return RegistryError(f"the consent registry {where} cannot be used: {text}")
+
+
+def _writable(home: Home) -> bool:
+    return os.access(home.root, os.W_OK) and (
+        not home.db_path.exists() or os.access(home.db_path, os.W_OK)
+    )
+
+
+def _db_call(home: Home, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
     except sqlite3.Error as exc:
-        raise HomeError(f"cannot open the registry {home.db_path}: {exc}") from None
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=NORMAL")
+        raise db_error(exc, home) from None
+
+
+def _connect(home: Home) -> sqlite3.Connection:
+    """A connection in WAL mode. A home this process cannot write to (a read-only mount, an
+    archive copy) is opened immutable, so reading commands still work and every write fails
+    with one line saying why."""
+    try:
+        if not _writable(home):
+            uri = f"{home.db_path.absolute().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=_Connection
+            )
+            conn.home = home  # type: ignore[attr-defined]
+            conn.execute("PRAGMA query_only=ON")
+            return conn
+        conn = sqlite3.connect(
+            home.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=_Connection
+        )
+    except sqlite3.Error as exc:
+        raise db_error(exc, home) from None
+    conn.home = home  # type: ignore[attr-defined]
+    try:
+        _with_lock_wait(home, lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
+def _with_lock_wait(home: Home, attempt: Callable[[], Any]) -> Any:
+    """Run ``attempt``, retrying while the registry is locked, up to lock_wait_limit()."""
+    limit = lock_wait_limit()
+    started = time.monotonic()
+    reported = 0.0
+    while True:
+        try:
+            return attempt()
+        except RegistryBusy:
+            waited = time.monotonic() - started
+            if waited >= limit:
+                raise RegistryBusy(
+                    f"the consent registry {home.db_path} stayed locked by another process for "
+                    f"{waited:.0f} s",
+                    hint=f"nothing was changed; retry when it is done ({LOCK_WAIT_ENV} sets "
+                    "the wait)",
+                ) from None
+            if waited - reported >= 5.0 or reported == 0.0:
+                wait_reporter(waited, limit)
+                reported = max(waited, 0.001)
+
+
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def _transaction(conn: sqlite3.Connection, home: Home) -> Iterator[sqlite3.Connection]:
     # IMMEDIATE takes the write lock up front, so a read-then-write never hits SQLITE_BUSY
-    # half-way; the busy timeout makes the second writer wait instead of fail.
-    conn.execute("BEGIN IMMEDIATE")
+    # half-way; while another process holds it we wait (with progress, up to a limit).
+    if not _writable(home):
+        raise RegistryError(
+            f"the consent home {home.root} is read-only; consentclip records every decision there",
+            hint="make the folder writable, or use --home with a writable copy",
+        )
+    _with_lock_wait(home, lambda: conn.execute("BEGIN IMMEDIATE"))
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A failed ROLLBACK (the connection already lost its transaction) must not hide why.
+        with suppress(RegistryError, sqlite3.Error):
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")

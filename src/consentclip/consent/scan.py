@@ -16,6 +16,7 @@ import pypdfium2 as pdfium
 
 from consentclip.consent.ids import parse_qr_payload
 from consentclip.errors import UsageError
+from consentclip.image_budget import check_image_budget
 
 SCAN_DPI = 200
 MAX_PAGES = 4  # the QR code is on page 1; a stapled multi-page scan may put it later
@@ -37,6 +38,7 @@ def is_pdf(data: bytes) -> bool:
 
 
 def _pages(path: Path) -> list[np.ndarray]:
+    check_image_budget(path)  # pixel budget and empty file, from headers, before decoding
     data = path.read_bytes()
     if is_pdf(data):
         try:

@@ -92,6 +92,7 @@ class FrameReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None  # set by the reader thread, raised by __iter__
         self.frames_read = 0
 
     def __enter__(self) -> FrameReader:
@@ -118,42 +119,56 @@ class FrameReader:
         return False
 
     def _run(self) -> None:
+        """Read frames until the end. Whatever goes wrong (an OSError, a cv2.error, a bug) is
+        stored for the consumer, and the end marker is ALWAYS posted: a reader thread that died
+        silently would leave the consumer waiting for ever."""
+        try:
+            self._read_frames()
+        except Exception as exc:
+            self._error = (
+                exc
+                if isinstance(exc, MediaError)
+                else MediaError(
+                    f"decoding {self.info.path.name} failed: {type(exc).__name__}: {exc}"
+                )
+            )
+        finally:
+            self._put(_END)
+
+    def _read_frames(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         out = self._proc.stdout
         h, w = self.info.height, self.info.width
         # 4:2:0 frames are converted at once, so one buffer serves them all; BGR ones are
         # handed on as they are and need a buffer each.
         reused = bytearray(self.frame_bytes) if self._yuv else None
-        try:
-            while not self._stop.is_set():
-                buf = reused if reused is not None else bytearray(self.frame_bytes)
-                view = memoryview(buf)
-                got = 0
-                while got < self.frame_bytes:
-                    n = out.readinto(view[got:])
-                    if not n:
-                        break
-                    got += n
-                if got < self.frame_bytes:
-                    # A partial last frame means ffmpeg stopped mid-frame: reported by rc below.
+        while not self._stop.is_set():
+            buf = reused if reused is not None else bytearray(self.frame_bytes)
+            view = memoryview(buf)
+            got = 0
+            while got < self.frame_bytes:
+                n = out.readinto(view[got:])
+                if not n:
                     break
-                if self._yuv:
-                    planes = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
-                    frame = cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420)
-                else:
-                    frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
-                if not self._put(frame):
-                    return
-            self._put(self._finish())
-        except (OSError, ValueError) as exc:
-            self._put(MediaError(f"decoding {self.info.path.name} failed: {exc}"))
+                got += n
+            if got < self.frame_bytes:
+                # A partial last frame means ffmpeg stopped mid-frame: reported by rc below.
+                break
+            if self._yuv:
+                planes = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
+                frame = cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420)
+            else:
+                frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
+            if not self._put(frame):
+                return
+        if not self._stop.is_set():
+            self._finish()
 
-    def _finish(self) -> object:
+    def _finish(self) -> None:
         assert self._proc is not None
         rc = self._proc.wait()
         if rc != 0:
-            return MediaError(f"cannot decode {self.info.path.name}: {self._stderr_tail() or rc}")
-        return _END
+            raise MediaError(f"cannot decode {self.info.path.name}: {self._stderr_tail() or rc}")
 
     def _stderr_tail(self) -> str:
         return last_line(stderr_text(self._stderr))
@@ -162,9 +177,9 @@ class FrameReader:
         while True:
             item = self._queue.get()
             if item is _END:
+                if self._error is not None:
+                    raise self._error
                 return
-            if isinstance(item, BaseException):
-                raise item
             assert isinstance(item, np.ndarray)
             index = self.frames_read
             self.frames_read += 1

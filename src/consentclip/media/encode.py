@@ -156,7 +156,10 @@ class FrameWriter:
                 if yuv:
                     item = cv2.cvtColor(item, cv2.COLOR_BGR2YUV_I420)
                 sink.write(memoryview(item).cast("B"))
-        except (OSError, ValueError) as exc:  # BrokenPipeError: ffmpeg died; its stderr says why
+        except Exception as exc:
+            # BrokenPipeError: ffmpeg died, its stderr says why. Anything else (a cv2.error,
+            # a bug) is stored too: write() and finish() raise it instead of waiting on a
+            # queue that nobody empties any more.
             self._error = exc
             self._stop.set()
 
@@ -176,7 +179,10 @@ class FrameWriter:
 
     def _failure(self) -> MediaError:
         reap(self._proc)
-        return self._encoder_error(str(self._error or "ffmpeg stopped"))
+        error = self._error
+        if error is not None and not isinstance(error, (OSError, ValueError)):
+            return MediaError(f"encoding failed: {type(error).__name__}: {error}")
+        return self._encoder_error(str(error or "ffmpeg stopped"))
 
     def _encoder_error(self, fallback: str) -> MediaError:
         """What ffmpeg said, with a full disk named as such wherever in its output it shows."""

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from consentclip.errors import DiskFullError, MediaError
+from consentclip.errors import DiskFullError, MediaError, TooLargeError
+from consentclip.image_budget import Size, check_pixels
 from consentclip.media.probe import check_readable
 
 # Pillow's format names for what we accept. MPO is what Pillow calls a multi-picture JPEG
@@ -37,12 +38,24 @@ def open_photo(path: Path) -> Image.Image:
     _register_heif()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own budget (below) decides what is too large, with a message that says so.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(
+            f"{path.name} is too large to decode ({str(exc).split(', could be')[0]})",
+            hint="refused before decoding; export a smaller copy",
+        ) from None
+    except UnidentifiedImageError as exc:
         raise MediaError(f"{path.name} is not a readable photo") from exc
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError) as exc:
         raise MediaError(f"{path.name} is not a readable photo: {exc}") from exc
+    try:
+        # From the header alone: nothing has been decoded yet (Pillow opens lazily).
+        check_pixels(Size(*img.size), what=path.name)
+    except MediaError:
+        img.close()
+        raise
     if img.format not in PHOTO_FORMATS:
         fmt = img.format
         img.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from consentclip.errors import MediaError
+from consentclip.image_budget import MAX_VIDEO_PIXELS, Size, check_pixels
 from consentclip.media.ffmpeg import binary, safe_path
 
 # Frame rates outside this range are container artefacts (1/0, 90000/1), not real rates.
@@ -157,6 +158,8 @@ def probe_video(path: Path) -> VideoInfo:
     width, height = int(v.get("width") or 0), int(v.get("height") or 0)
     if width <= 0 or height <= 0:
         raise MediaError(f"{path.name}: the video stream has no frame size (corrupt header?)")
+    # Before a single frame is decoded: a 904 KB file can hold 12000x12000 frames.
+    check_pixels(Size(width, height), what=f"{path.name}'s video frames", limit=MAX_VIDEO_PIXELS)
     rotation = _rotation(v)
     if abs(rotation) % 180 == 90:
         width, height = height, width
