@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -41,6 +42,9 @@ def cli_command(fn: F) -> F:
             failure = from_os_error(exc)
             typer.echo(f"error: {failure.one_line()}", err=True)
             raise typer.Exit(int(failure.exit_code)) from None
+        except sqlite3.Error as exc:  # the registry wraps its own; this is the last resort
+            typer.echo(f"error: the consent registry cannot be used: {exc}", err=True)
+            raise typer.Exit(int(ExitCode.ERROR)) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing half-written was left behind", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

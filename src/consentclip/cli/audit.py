@@ -9,7 +9,7 @@ import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.consent.registry import Registry
-from consentclip.errors import IntegrityError
+from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(help="Read and verify the tamper-evident audit log.", no_args_is_help=True)
 
@@ -59,3 +59,68 @@ def verify_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
             typer.echo(f"ok: {report.checked} audit entries, chain and signed head verify")
     if not report.ok:
         raise IntegrityError(f"the audit log does not verify: {report.problems[0]}")
+
+
+@app.command("anchor")
+@cli_command
+def anchor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Show where the audit log's head is anchored outside the database, and whether the
+    registry still agrees with every anchor (a restored older copy does not)."""
+    from consentclip.consent import anchor
+
+    home = home_from(ctx)
+    with Registry.open(home, check_anchor=False) as registry:
+        problems = registry.anchor_problems()
+        rows = [(path, anchor.read_quietly(path)) for path in anchor.locations(home)]
+    if json_out:
+        emit_json(
+            {
+                "ok": not problems,
+                "problems": problems,
+                "anchors": [
+                    {"path": str(p), "seq": a.seq if a else None, "hash": a.hash if a else None}
+                    for p, a in rows
+                ],
+            }
+        )
+    else:
+        for path, found in rows:
+            where = f"entry {found.seq} ({found.hash[:12]})" if found else "none yet"
+            typer.echo(f"{path}: {where}")
+        for problem in problems:
+            typer.echo(f"FAIL  {problem}")
+        if not problems:
+            typer.echo("ok: the registry agrees with every anchor")
+    if problems:
+        raise IntegrityError(problems[0], hint=f"to recover: '{anchor.RECOVER}'")
+
+
+@app.command("reanchor")
+@cli_command
+def reanchor_cli(
+    ctx: typer.Context,
+    accept_rollback: Annotated[
+        bool,
+        typer.Option(
+            "--accept-rollback",
+            help="Accept the registry as it is now, even though it is older than its anchor.",
+        ),
+    ] = False,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (e.g. 'disk failure, restored last night').")
+    ] = "",
+) -> None:
+    """Recover from a refused rollback: record it in the audit log and anchor the current head.
+
+    Withdrawals made after the restored copy was taken are NOT in it: re-enter them (see the
+    clinic's withdrawal requests) before exporting anything."""
+    if not accept_rollback:
+        raise UsageError(
+            "reanchoring accepts an older registry and can bring back withdrawn consents",
+            hint="add --accept-rollback --reason TEXT once withdrawals made since are re-entered",
+        )
+    with Registry.open(home_from(ctx), check_anchor=False) as registry:
+        problems, entry = registry.reanchor(reason=reason)
+    for problem in problems:
+        typer.echo(f"accepted: {problem}")
+    typer.echo(f"anchored at audit entry {entry.seq}; recorded as 'anchor.reset'")

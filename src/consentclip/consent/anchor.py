@@ -146,6 +146,14 @@ def read(path: Path) -> Anchor | None:
         ) from None
 
 
+def read_quietly(path: Path) -> Anchor | None:
+    """The anchor at ``path``, or None for a missing or unreadable one (for display)."""
+    try:
+        return read(path)
+    except IntegrityError:
+        return None
+
+
 def head(conn: sqlite3.Connection) -> Head | None:
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     first = conn.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
