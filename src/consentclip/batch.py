@@ -12,9 +12,10 @@ frame, so the engine removes its temporary file and ``export_clip`` removes anyt
 claimed. Finished exports stay; ``--resume`` completes the rest later.
 
 Workers die with their batch: on Linux each asks the kernel for SIGTERM when its parent goes
-(``PR_SET_PDEATHSIG``; with a forkserver the parent is the server, which exits when the batch
-does), SIGTERM cleans up like Ctrl-C, and before logging an export a worker checks that its
-batch is still alive. Elsewhere only the last check remains.
+(``PR_SET_PDEATHSIG``, which covers spawned workers), a watchdog thread sends the same SIGTERM
+when the batch process is gone (forkserver workers, whose parent is the server, and other
+systems), SIGTERM cleans up like Ctrl-C, and before logging an export a worker checks once more
+that its batch is still alive.
 
 The reports written into the export folder name no input file and no input path (a file name
 is often the patient's name): each row is the clip id and the input's short hash. The full
@@ -32,6 +33,7 @@ import os
 import queue
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -335,8 +337,21 @@ def _init_worker(stop: Any, progress: Any, batch_pid: int | None = None) -> None
     # a worker directly would otherwise kill it mid-write, out of order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
-    if batch_pid is not None and not _alive(batch_pid):
-        os._exit(0)  # the batch died before we were ready: nothing to do, nothing to leave
+    if batch_pid is not None:
+        if not _alive(batch_pid):
+            os._exit(0)  # the batch died before we were ready: nothing to do, nothing to leave
+        # With a forkserver our parent is the server, and every worker holds the server's
+        # "batch alive" pipe open, so the server never notices the batch die and neither
+        # does PR_SET_PDEATHSIG. A watchdog does: SIGTERM to ourselves, handled like Ctrl-C.
+        threading.Thread(
+            target=_watch_batch, args=(batch_pid,), name="consentclip-watchdog", daemon=True
+        ).start()
+
+
+def _watch_batch(batch_pid: int, every_s: float = 0.5) -> None:
+    while _alive(batch_pid):
+        time.sleep(every_s)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def die_with_parent() -> bool:

@@ -448,7 +448,12 @@ def sweep_stale_partials(output: Path) -> list[Path]:
     removed: list[Path] = []
     if not output.parent.is_dir():
         return removed
-    for path in output.parent.glob(f".{output.stem}.*"):
+    # The engine's own temporary file sits beside ours and starts with our name: "..{stem}".
+    candidates = [
+        *output.parent.glob(f".{output.stem}.*"),
+        *output.parent.glob(f"..{output.stem}.*"),
+    ]
+    for path in candidates:
         _, mark, rest = path.name.partition(PARTIAL_MARK)
         digits = "".join(itertools.takewhile(str.isdigit, rest))
         if not mark or not digits or not path.is_file() or _process_alive(int(digits)):
