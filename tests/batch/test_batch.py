@@ -105,7 +105,7 @@ def test_discovery_by_content_skips_hidden_and_partial_files(
 
 
 def test_batch_over_a_mixed_folder(
-    runner: CliRunner, mixed: tuple[Path, dict[str, str]], tmp_path: Path
+    runner: CliRunner, mixed: tuple[Path, dict[str, str]], tmp_path: Path, registry_home: Home
 ) -> None:
     day, ids = mixed
     out = tmp_path / "out"
@@ -118,7 +118,11 @@ def test_batch_over_a_mixed_folder(
 
     assert result.exit_code == 4, result.output  # some refused or failed
     report = json.loads((out / REPORT_JSON).read_text())
-    rows = {f["source"]: f for f in report["files"]}
+    # The report in OUT names no input file (issue 14); the mapping is kept in the home.
+    (kept,) = (registry_home.root / "batch-reports").glob("*.json")
+    sources = [f["source"] for f in json.loads(kept.read_text())["files"]]
+    number = {source: i for i, source in enumerate(sources, start=1)}
+    rows = {sources[f["file"] - 1]: f for f in report["files"]}
     assert set(rows) == {
         "corrupt.mp4",
         "lesion.jpg",
@@ -135,7 +139,8 @@ def test_batch_over_a_mixed_folder(
     assert rows["linked.mp4"]["frames"] == 6 and rows["linked.mp4"]["duration_s"] == 0.6
     assert rows["linked.mp4"]["face_tracks"] == 0 and rows["linked.mp4"]["seconds"] > 0
     assert rows["linked_copy.mp4"]["outcome"] == "duplicate", rows["linked_copy.mp4"]
-    assert rows["linked_copy.mp4"]["reason"].startswith("same content as linked.mp4")
+    same = f"same content as file {number['linked.mp4']}"
+    assert rows["linked_copy.mp4"]["reason"].startswith(same)
     assert rows["lesion.jpg"]["outcome"] == "exported"
     assert rows["lesion.jpg"]["output"] == f"{cid}_clip02_teaching.png"
     assert rows["nested/deep.mp4"]["output"] == f"{cid}_clip03_teaching.mp4"
@@ -145,8 +150,9 @@ def test_batch_over_a_mixed_folder(
     assert rows["wrong_purpose.mp4"]["rule"] == "not_granted"
     assert f"{ids['conference']} has no grant for teaching" in rows["wrong_purpose.mp4"]["reason"]
     assert rows["corrupt.mp4"]["outcome"] == "failed"
-    assert "corrupt.mp4" in rows["corrupt.mp4"]["reason"]
-    assert report["ignored"] == ["notes.txt"]
+    assert f"file {number['corrupt.mp4']}" in rows["corrupt.mp4"]["reason"]
+    assert "corrupt" not in rows["corrupt.mp4"]["reason"]
+    assert report["ignored"] == 1
     assert report["totals"]["exported"] == 3 and report["totals"]["refused"] == 2
     assert report["totals"]["failed"] == 1 and report["exit_code"] == 4
     assert report["workers"] == 2
@@ -181,7 +187,7 @@ def test_batch_over_a_mixed_folder(
         pdf.close()
     # The CSV has the same rows, and no patient name or reference is anywhere in OUT.
     with (out / REPORT_CSV).open(newline="") as fh:
-        csv_rows = {r["source"]: r for r in csv.DictReader(fh)}
+        csv_rows = {sources[int(r["file"]) - 1]: r for r in csv.DictReader(fh)}
     assert csv_rows["linked.mp4"]["outcome"] == "exported"
     assert csv_rows["corrupt.mp4"]["outcome"] == "failed"
     for path in out.rglob("*"):
