@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from consentclip.consent.registry import Registry
 from consentclip.home import Home
 
 from .dbtools import db_dump, tamper
+
+# Relative to today, so the test means the same in any year (checked under faketime 2034).
+EXPIRES = (date.today() + timedelta(days=5 * 365)).isoformat()
+JOURNAL_EXPIRES = (date.today() + timedelta(days=4 * 365)).isoformat()
 
 
 def run(runner: CliRunner, *argv: str) -> tuple[int, str]:
@@ -64,11 +69,11 @@ def test_create_print_sign_revoke_sequence(
         "--grant",
         "teaching:identifiable",
         "--grant",
-        "journal:voice@2030-06-30",
+        f"journal:voice@{JOURNAL_EXPIRES}",
         "--grant",
         "conference",
         "--expires",
-        "2031-01-01",
+        EXPIRES,
         "--clinician",
         "Dr Smith",
         "--body-site",
@@ -85,9 +90,9 @@ def test_create_print_sign_revoke_sequence(
     assert [
         (g["purpose"], g["identifiable"], g["voice"], g["expires"]) for g in shown["grants"]
     ] == [
-        ("teaching", True, False, "2031-01-01"),
-        ("conference", False, False, "2031-01-01"),
-        ("journal", False, True, "2030-06-30"),
+        ("teaching", True, False, EXPIRES),
+        ("conference", False, False, EXPIRES),
+        ("journal", False, True, JOURNAL_EXPIRES),
     ]
 
     form = tmp_path / "form.pdf"

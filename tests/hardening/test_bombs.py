@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from consentclip.cli import app
 from consentclip.errors import MediaError, TooLargeError
+from consentclip.home import Home
 from consentclip.image_budget import MAX_IMAGE_PIXELS, check_image_budget
 from consentclip.media.photo import load_photo
 from consentclip.media.probe import probe_video
-from consentclip.home import Home
 
 
 def png_bomb(path: Path, width: int, height: int) -> Path:
@@ -29,7 +29,8 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
     the header's size."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 4096, 9)
@@ -113,9 +114,7 @@ def test_an_empty_scan_is_one_line(draft: str, tmp_path: Path, runner: CliRunner
     one_line(result, 1, "scan.png is empty")
 
 
-def test_a_signature_image_bomb_is_one_line(
-    draft: str, tmp_path: Path, runner: CliRunner
-) -> None:
+def test_a_signature_image_bomb_is_one_line(draft: str, tmp_path: Path, runner: CliRunner) -> None:
     bomb = png_bomb(tmp_path / "sig.png", 30000, 30000)
     argv = ["consent", "sign", draft, "--signature-image", str(bomb), "--signed-by", "x"]
     result = runner.invoke(app, argv)
@@ -157,7 +156,7 @@ def test_budget_limits_are_sane() -> None:
     # A 108 MP phone photo passes; 4K and 8K video pass (probe_video's limit).
     from consentclip.image_budget import MAX_VIDEO_PIXELS
 
-    assert 12000 * 9000 <= MAX_IMAGE_PIXELS
+    assert MAX_IMAGE_PIXELS >= 12000 * 9000
     assert 7680 * 4320 <= MAX_VIDEO_PIXELS < 12000 * 12000
 
 

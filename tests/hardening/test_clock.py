@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from consent.dbtools import db_dump
 from consentclip.cli import app
 from consentclip.consent import audit
+from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry
 from consentclip.errors import ClockError
 from consentclip.export import ExportRequest, export_clip, link_clips
-from consentclip.consent.records import Purpose
 from consentclip.home import Home
 
 from .conftest import SMALL, snapshot
-from tests.consent.dbtools import db_dump
+
 
 class Clock:
     def __init__(self, now: datetime) -> None:
@@ -44,9 +45,11 @@ def test_an_entry_older_than_the_last_is_refused(registry_home: Home, clock: Clo
         registry.append_audit("note")
     before = db_dump(registry_home)
     clock.now -= timedelta(hours=1)
-    with Registry.open(registry_home) as registry:
-        with pytest.raises(ClockError, match="earlier than the newest audit entry"):
-            registry.append_audit("note")
+    with (
+        Registry.open(registry_home) as registry,
+        pytest.raises(ClockError, match="earlier than the newest audit entry"),
+    ):
+        registry.append_audit("note")
     assert db_dump(registry_home) == before
     clock.now += timedelta(hours=1)  # the clock put right: work goes on
     with Registry.open(registry_home) as registry:
@@ -113,7 +116,7 @@ def test_clock_going_back_during_an_export_refuses_it(
 
 
 def test_verify_names_a_back_dated_entry(registry_home: Home, clock: Clock) -> None:
-    from tests.consent.dbtools import tamper
+    from consent.dbtools import tamper
 
     with Registry.open(registry_home) as registry:
         registry.append_audit("note")

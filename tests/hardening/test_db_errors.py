@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-from datetime import date, timedelta
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,9 @@ def one_line(result, code: int, *needles: str) -> str:
 
 @pytest.fixture
 def read_only_home(
-    registry_home: Home, make_consent: Callable[..., str], tmp_path: Path,
+    registry_home: Home,
+    make_consent: Callable[..., str],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Home]:
     """The same home seen through a read-only bind mount (root ignores file modes, so a real

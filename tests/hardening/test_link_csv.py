@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from consent.dbtools import db_dump
 from consentclip.cli import app
 from consentclip.consent import actions
 from consentclip.consent.registry import Registry
@@ -15,7 +16,6 @@ from consentclip.export import read_link_csv
 from consentclip.home import Home
 
 from .conftest import SMALL
-from tests.consent.dbtools import db_dump
 
 
 def test_a_refused_row_leaves_no_row_linked(

@@ -69,7 +69,7 @@ def withdrawn_then_restored(
 def test_restored_copy_is_refused_by_every_command(
     withdrawn_then_restored: tuple[str, Path], runner: CliRunner, tmp_path: Path
 ) -> None:
-    cid, clip = withdrawn_then_restored
+    _, clip = withdrawn_then_restored
     for argv in (
         ["consent", "list"],
         ["consent", "verify"],
@@ -118,7 +118,7 @@ def test_an_anchor_elsewhere_catches_a_restore_of_the_whole_home(
     shutil.rmtree(registry_home.root)
     shutil.copytree(whole_home, registry_home.root)  # the home's own anchor goes back too
 
-    with pytest.raises(RollbackError, match="other-volume.*recorded entry"):
+    with pytest.raises(RollbackError, match=r"other-volume.*recorded entry"):
         Registry.open(registry_home)
 
 
@@ -139,9 +139,7 @@ def test_a_removed_anchor_is_refused(registry_home: Home, make_consent: Callable
         Registry.open(registry_home)
 
 
-def test_an_anchor_from_another_registry_is_refused(
-    registry_home: Home, tmp_path: Path
-) -> None:
+def test_an_anchor_from_another_registry_is_refused(registry_home: Home, tmp_path: Path) -> None:
     other = Home(tmp_path / "other-home")
     Registry.initialise(other)
     shutil.copy2(other.root / anchor.ANCHOR_NAME, registry_home.root / anchor.ANCHOR_NAME)

@@ -78,7 +78,9 @@ def linked(
     return clip, cid
 
 
-def start_export(home: Home, clip: Path, out: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+def start_export(
+    home: Home, clip: Path, out: Path, tmp_path: Path
+) -> tuple[subprocess.Popen, Path]:
     ready = tmp_path / "ready"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
@@ -127,9 +129,7 @@ def test_a_killed_exports_leftovers_are_swept_by_the_next(
 
     result = export_clip(registry_home, ExportRequest(clip, Purpose.TEACHING, out))
 
-    assert sorted(snapshot(out)) == sorted(
-        [result.plan.output.name, result.plan.manifest.name]
-    )
+    assert sorted(snapshot(out)) == sorted([result.plan.output.name, result.plan.manifest.name])
     assert result.plan.output.name == output_name(cid, 1, Purpose.TEACHING, "video")
 
 
