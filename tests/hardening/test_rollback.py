@@ -100,6 +100,44 @@ def test_reanchor_accepts_the_copy_on_the_record(
     assert "rolled back" in reset[0].detail["problems"][0]
 
 
+def test_reanchor_applies_the_lost_withdrawal_again(
+    withdrawn_then_restored: tuple[str, Path],
+    registry_home: Home,
+    runner: CliRunner,
+    tmp_path: Path,
+) -> None:
+    """The withdrawal made after the backup sticks: the ledger beside the anchor kept it."""
+    cid, clip = withdrawn_then_restored
+    with Registry.open(registry_home, check_anchor=False) as registry:
+        assert not registry.get(cid).grants[0].withdrawn  # the copy knows nothing of it
+    result = runner.invoke(
+        app, ["audit", "reanchor", "--accept-rollback", "--reason", "disk died, restored"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"applied again from the withdrawal ledger: {cid}: teaching withdrawn" in result.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", str(clip), "-p", "teaching", "-o", str(out), "-q"])
+    assert result.exit_code == 3 and "withdrew teaching" in result.output, result.output
+    assert not out.exists() or not any(out.iterdir())
+    # Reanchoring again finds nothing left to apply.
+    result = runner.invoke(app, ["audit", "reanchor", "--accept-rollback", "--reason", "again"])
+    assert result.exit_code == 0 and "applied again" not in result.output
+
+
+def test_a_forged_ledger_line_is_ignored(
+    withdrawn_then_restored: tuple[str, Path], registry_home: Home
+) -> None:
+    del withdrawn_then_restored  # a registry rolled back past a withdrawal
+    ledger = anchor.ledger_path(registry_home.root / anchor.ANCHOR_NAME)
+    lines = ledger.read_text().splitlines()
+    forged = json.loads(lines[-1])
+    forged["consent_id"] = "C-ZZZZ"  # signature no longer matches
+    ledger.write_text("\n".join([json.dumps(forged), "not json"]) + "\n")
+    with Registry.open(registry_home, check_anchor=False) as registry:
+        done = registry.reanchor(reason="restored")
+    assert done.reapplied == [] and done.missing == []
+
+
 def test_an_anchor_elsewhere_catches_a_restore_of_the_whole_home(
     registry_home: Home,
     make_consent: Callable[..., str],

@@ -110,17 +110,22 @@ def reanchor_cli(
         str, typer.Option("--reason", help="Why (e.g. 'disk failure, restored last night').")
     ] = "",
 ) -> None:
-    """Recover from a refused rollback: record it in the audit log and anchor the current head.
-
-    Withdrawals made after the restored copy was taken are NOT in it: re-enter them (see the
-    clinic's withdrawal requests) before exporting anything."""
+    """Recover from a refused rollback: record it in the audit log, anchor the current head,
+    and apply again every withdrawal the withdrawal ledger holds that the copy lacks."""
     if not accept_rollback:
         raise UsageError(
             "reanchoring accepts an older registry and can bring back withdrawn consents",
             hint="add --accept-rollback --reason TEXT once withdrawals made since are re-entered",
         )
     with Registry.open(home_from(ctx), check_anchor=False) as registry:
-        problems, entry = registry.reanchor(reason=reason)
-    for problem in problems:
+        done = registry.reanchor(reason=reason)
+    for problem in done.problems:
         typer.echo(f"accepted: {problem}")
-    typer.echo(f"anchored at audit entry {entry.seq}; recorded as 'anchor.reset'")
+    typer.echo(f"anchored at audit entry {done.entry.seq}; recorded as 'anchor.reset'")
+    for line in done.reapplied:
+        typer.echo(f"applied again from the withdrawal ledger: {line}")
+    for cid in done.missing:
+        typer.echo(
+            f"not in this copy: consent {cid} was withdrawn after the copy was made and does not "
+            "exist in it; its clips are not linked here and cannot be exported"
+        )

@@ -310,3 +310,89 @@ def _locked(path: Path) -> Iterator[None]:
 def unestablished(home: Home, conn: sqlite3.Connection) -> list[Path]:
     """Locations whose establishment the log does not record yet (recorded on the next write)."""
     return [path for path in locations(home) if not established(conn, path)]
+
+
+# --- the withdrawal ledger -------------------------------------------------------------------
+# Detecting a rollback is half the job: the clinic that accepts a restored copy (a real disk
+# failure) must not lose the withdrawals made since the backup. Each withdrawal and voiding is
+# therefore also appended, signed, to a ledger beside every anchor; ``reanchor`` applies again
+# every one the restored registry lacks.
+
+LEDGER_SUFFIX = ".withdrawals.jsonl"
+LEDGER_FORMAT = "consentclip-withdrawal/1"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    consent_id: str
+    kind: str  # "revoke" (the purposes listed) or "void"
+    purposes: tuple[str, ...]
+    reason: str
+    at: str  # ISO time of the original withdrawal
+
+    def body(self, genesis: str) -> dict[str, Any]:
+        return {
+            "format": LEDGER_FORMAT,
+            "genesis": genesis,
+            "consent_id": self.consent_id,
+            "kind": self.kind,
+            "purposes": list(self.purposes),
+            "reason": self.reason,
+            "at": self.at,
+        }
+
+
+def ledger_path(anchor_path: Path) -> Path:
+    return anchor_path.with_name(anchor_path.stem + LEDGER_SUFFIX)
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_withdrawal(home: Home, key: ClinicKey, genesis: str, item: Withdrawal) -> list[str]:
+    """Append ``item`` to every ledger (after the registry committed it). Returns warnings for
+    ledgers that could not be written."""
+    body = item.body(genesis)
+    line = json.dumps({**body, "signature": key.sign(_canonical(body))}, ensure_ascii=False)
+    warnings = []
+    for path in locations(home):
+        target = ledger_path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(target), open(target, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            warnings.append(f"the withdrawal ledger {target} could not be updated: {exc}")
+    return warnings
+
+
+def recorded_withdrawals(home: Home, key: ClinicKey, genesis: str) -> list[Withdrawal]:
+    """Every signed withdrawal of this registry in any ledger, oldest first, without repeats.
+    Lines that do not verify (edited, another registry's) are skipped: the ledger can only
+    add withdrawals, so a forged line could at worst withdraw, never grant."""
+    found: dict[tuple[str, str, tuple[str, ...], str], Withdrawal] = {}
+    for path in locations(home):
+        try:
+            lines = ledger_path(path).read_text(encoding="utf-8").splitlines()
+        except (FileNotFoundError, UnicodeDecodeError):
+            continue
+        for text in lines:
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                data = json.loads(text)
+                signature = data.pop("signature")
+                if data.get("genesis") != genesis or data.get("format") != LEDGER_FORMAT:
+                    continue
+                if not key.verify(_canonical(data), signature):
+                    continue
+                item = Withdrawal(
+                    str(data["consent_id"]),
+                    str(data["kind"]),
+                    tuple(str(p) for p in data["purposes"]),
+                    str(data["reason"]),
+                    str(data["at"]),
+                )
+                found.setdefault((item.consent_id, item.kind, item.purposes, item.at), item)
+    return sorted(found.values(), key=lambda w: w.at)

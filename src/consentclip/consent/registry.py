@@ -68,6 +68,14 @@ class ClipLink:
 
 
 @dataclass(frozen=True)
+class Reanchored:
+    problems: list[str]  # what the anchors said before they were moved
+    entry: AuditEntry  # the anchor.reset entry
+    reapplied: list[str]  # withdrawals from the ledger applied again
+    missing: list[str]  # consents in the ledger that the accepted copy does not hold
+
+
+@dataclass(frozen=True)
 class Revocation:
     record: ConsentRecord
     withdrawn: tuple[Purpose, ...]
@@ -183,9 +191,10 @@ class Registry:
         with _transaction(self._conn, self.home):
             pass
 
-    def reanchor(self, *, reason: str) -> tuple[list[str], AuditEntry]:
-        """Accept the registry as it is now: record what the anchors said, then move them to
-        the current head (backwards too). Refused when the log itself does not verify."""
+    def reanchor(self, *, reason: str) -> Reanchored:
+        """Accept the registry as it is now: record what the anchors said, move them to the
+        current head (backwards too), then apply again every withdrawal and voiding in the
+        ledger that the accepted copy lacks. Refused when the log itself does not verify."""
         if not reason.strip():
             raise UsageError("accepting a rollback needs a reason (--reason TEXT)")
         report = self.verify_audit()
@@ -212,7 +221,33 @@ class Registry:
         warnings = anchor.advance(self.home, self.key, new_head, force=True)
         if warnings:
             raise HomeError(warnings[0])
-        return found, entry
+        reapplied, missing = self._reapply_withdrawals(new_head.genesis)
+        return Reanchored(found, entry, reapplied, missing)
+
+    def _reapply_withdrawals(self, genesis: str) -> tuple[list[str], list[str]]:
+        reapplied: list[str] = []
+        missing: list[str] = []
+        for item in anchor.recorded_withdrawals(self.home, self.key, genesis):
+            try:
+                record = self._load(self._conn, item.consent_id)
+            except NotFoundError:
+                missing.append(item.consent_id)
+                continue
+            again = f"{item.reason} (withdrawn {item.at}; applied again after a rollback)"
+            if item.kind == "void":
+                if record.status is not Status.VOIDED:
+                    self.void(item.consent_id, reason=again)
+                    reapplied.append(f"{item.consent_id}: voided")
+                continue
+            if record.status in (Status.VOIDED, Status.SUPERSEDED, Status.DRAFT):
+                continue
+            for purpose in item.purposes:
+                grant = record.grant_for(Purpose(purpose))
+                if grant is not None and not grant.withdrawn:
+                    self.revoke(item.consent_id, purpose=Purpose(purpose), reason=again)
+                    reapplied.append(f"{item.consent_id}: {purpose} withdrawn")
+                    record = self._load(self._conn, item.consent_id)
+        return reapplied, missing
 
     def anchor_problems(self) -> list[str]:
         return anchor.problems(self.home, self._conn, self.key)
@@ -354,6 +389,13 @@ class Registry:
                 detail={"purposes": [p.value for p in targets], "reason": reason.strip()},
             )
             exports = tuple(self._exports(conn, cid))
+            head = anchor.head(conn)
+        self._ledger(
+            head,
+            anchor.Withdrawal(
+                cid, "revoke", tuple(p.value for p in targets), reason.strip(), when.isoformat()
+            ),
+        )
         return Revocation(updated, targets, exports)
 
     def void(self, consent_id: str, *, reason: str) -> ConsentRecord:
@@ -367,7 +409,18 @@ class Registry:
                 raise UsageError(f"consent {cid} is already voided")
             voided = self._bump(replace(record, status=Status.VOIDED, void_reason=reason.strip()))
             self._write(conn, voided, event="void", detail={"reason": reason.strip()})
+            head = anchor.head(conn)
+        self._ledger(
+            head, anchor.Withdrawal(cid, "void", (), reason.strip(), now_utc().isoformat())
+        )
         return voided
+
+    def _ledger(self, head: anchor.Head | None, item: anchor.Withdrawal) -> None:
+        """Keep a committed withdrawal outside the database too (see anchor: the ledger)."""
+        if head is None:
+            return
+        for warning in anchor.record_withdrawal(self.home, self.key, head.genesis, item):
+            print(f"warning: {warning}", file=sys.stderr)
 
     # --- integrity ------------------------------------------------------------------------
     def verify(self, consent_id: str | None = None, *, documents: bool = False) -> IntegrityReport:
