@@ -62,4 +62,7 @@ app.command("init", help=init.HELP)(init.init_cli)
 
 
 def main() -> None:
-    app(prog_name="consentclip")
+    from consentclip.signals import interrupt_on_signals
+
+    with interrupt_on_signals():  # SIGTERM/SIGHUP clean up exactly like Ctrl-C, in every command
+        app(prog_name="consentclip")
