@@ -308,8 +308,12 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def unestablished(home: Home, conn: sqlite3.Connection) -> list[Path]:
-    """Locations whose establishment the log does not record yet (recorded on the next write)."""
-    return [path for path in locations(home) if not established(conn, path)]
+    """Locations whose establishment the log does not record yet (recorded on the next write).
+
+    An existing anchor file was written after a commit that recorded it, so only missing files
+    are looked up (a scan of the log's anchor entries, rare after the first write).
+    """
+    return [path for path in locations(home) if not path.exists() and not established(conn, path)]
 
 
 # --- the withdrawal ledger -------------------------------------------------------------------
