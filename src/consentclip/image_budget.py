@@ -12,6 +12,7 @@ Top level (like ``hashing``) because both ``consent/`` (scans, signature images)
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,16 @@ def check_pixels(size: Size, *, what: str, limit: int = MAX_IMAGE_PIXELS) -> Non
             f"{gib:.1f} GB to process); the limit is {limit / 1e6:.0f} MP",
             hint="refused before decoding; scale it down or export a smaller copy",
         )
+
+
+def too_large_for_pillow(name: str, exc: Exception, limit: int = MAX_IMAGE_PIXELS) -> TooLargeError:
+    """Pillow's DecompressionBombError as our one-line refusal."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(found.group(1)) / 1e6:.0f} MP" if found else "far over the limit"
+    return TooLargeError(
+        f"{name} is {size}; the limit is {limit / 1e6:.0f} MP",
+        hint="refused before decoding; scale it down or export a smaller copy",
+    )
 
 
 def check_image_budget(path: Path, *, limit: int = MAX_IMAGE_PIXELS, dpi: int = SCAN_DPI) -> None:
@@ -111,10 +122,8 @@ def _image_size(path: Path) -> Size | None:
             with Image.open(path) as img:
                 return Size(*img.size)
     except Image.DecompressionBombError as exc:
-        # Pillow's own guard (twice its warning size) fired first: far over our budget too.
-        raise TooLargeError(
-            f"{path.name} is too large to decode ({exc})".split(", could be")[0],
-            hint="refused before decoding; scale it down or export a smaller copy",
-        ) from None
+        # Pillow's own guard (twice its warning size) fired first, from the header too: far
+        # over our budget. Its message carries the pixel count; the size itself it keeps.
+        raise too_large_for_pillow(path.name, exc) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None

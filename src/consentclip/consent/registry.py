@@ -873,7 +873,10 @@ def _connect(home: Home) -> sqlite3.Connection:
         _with_lock_wait(home, lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit (a withdrawal) is on disk before it returns, and so before the audit
+        # anchor outside the database moves past it; with NORMAL a power cut could lose the
+        # last commits while the anchor kept them, and the next open would cry rollback.
+        conn.execute("PRAGMA synchronous=FULL")
     except BaseException:
         conn.close()
         raise

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from consentclip.errors import DiskFullError, MediaError, TooLargeError
-from consentclip.image_budget import Size, check_pixels
+from consentclip.errors import DiskFullError, MediaError
+from consentclip.image_budget import Size, check_pixels, too_large_for_pillow
 from consentclip.media.probe import check_readable
 
 # Pillow's format names for what we accept. MPO is what Pillow calls a multi-picture JPEG
@@ -42,10 +42,7 @@ def open_photo(path: Path) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise TooLargeError(
-            f"{path.name} is too large to decode ({str(exc).split(', could be')[0]})",
-            hint="refused before decoding; export a smaller copy",
-        ) from None
+        raise too_large_for_pillow(path.name, exc) from None
     except UnidentifiedImageError as exc:
         raise MediaError(f"{path.name} is not a readable photo") from exc
     except (OSError, ValueError) as exc:

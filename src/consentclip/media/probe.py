@@ -159,7 +159,7 @@ def probe_video(path: Path) -> VideoInfo:
     if width <= 0 or height <= 0:
         raise MediaError(f"{path.name}: the video stream has no frame size (corrupt header?)")
     # Before a single frame is decoded: a 904 KB file can hold 12000x12000 frames.
-    check_pixels(Size(width, height), what=f"{path.name}'s video frames", limit=MAX_VIDEO_PIXELS)
+    check_pixels(Size(width, height), what=f"{path.name} (video frames)", limit=MAX_VIDEO_PIXELS)
     rotation = _rotation(v)
     if abs(rotation) % 180 == 90:
         width, height = height, width
