@@ -129,10 +129,35 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path) -> SignResul
                 f"the scan {scan_path.name} carries the QR code of consent {', '.join(found)}, "
                 f"not {record.id}; file it under that consent"
             )
+        _require_ink(home, record, scan_path)
         data = scan_path.read_bytes()
         suffix = ".pdf" if scan.is_pdf(data) else (scan_path.suffix.lower() or ".img")
         signature = Signature("wet_ink_scan", now_utc(), record.signer.name, "")
         return _file_signed(registry, record, data, suffix, signature)
+
+
+def required_fields(record: ConsentRecord) -> list[tuple[str, str]]:
+    """What the signer fills in by hand: their signature, and each granted purpose's box."""
+    signer = "patient_signature" if record.signer.role is SignerRole.PATIENT else (
+        "representative_signature"
+    )
+    return [("signature", signer), *(("initials", g.purpose.value) for g in record.grants)]
+
+
+def _require_ink(home: Home, record: ConsentRecord, scan_path: Path) -> None:
+    """Refuse a scan whose pages are missing or whose signature or initials are empty: the
+    form it is checked against is the one ``consent pdf`` printed for this record."""
+    template = templates.load_for(record.template, home)
+    reference, layout = pdf.render_form_layout(
+        pdf.FormInput(record, template, Clinic.load(home))
+    )
+    check = scan.check_signatures(scan_path, layout, reference, required_fields(record))
+    if not check.ok:
+        raise UsageError(
+            f"the scan {scan_path.name} is not a signed consent {record.id}: "
+            + "; ".join(check.problems),
+            hint="scan every page of the signed form into one PDF, flat and whole",
+        )
 
 
 def sign_electronically(
