@@ -24,13 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import scansynth  # noqa: E402
-
-from consentclip.consent import actions, pdf, scan, templates  # noqa: E402
-from consentclip.consent.actions import ConsentRequest, create_consent  # noqa: E402
-from consentclip.consent.clinic import Clinic  # noqa: E402
-from consentclip.consent.registry import Registry  # noqa: E402
-from consentclip.home import Home  # noqa: E402
+import scansynth
+from consentclip.consent import actions, pdf, scan, templates
+from consentclip.consent.actions import ConsentRequest, create_consent
+from consentclip.consent.clinic import Clinic
+from consentclip.consent.registry import Registry
+from consentclip.home import Home
 
 FLATBED_DPI, PHONE_DPI = 200, 110
 PURPOSES = ("clinical_record", "teaching", "conference", "journal", "public_web", "social_media")

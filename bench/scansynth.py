@@ -95,7 +95,7 @@ def phone(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ox, oy = (big_w - w) / 2, (big_h - h) / 2
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     jitter = rng.uniform(-0.07, 0.07, (4, 2)) * [w, h]
-    dst = (src + [ox, oy] + jitter).astype(np.float32)
+    dst = (src + np.float32([ox, oy]) + jitter).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     photo = cv2.warpPerspective(page, matrix, (big_w, big_h), borderValue=90).astype(np.float32)
     yy, xx = np.mgrid[0:big_h, 0:big_w].astype(np.float32)

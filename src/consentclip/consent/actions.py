@@ -7,6 +7,7 @@ directly. Each opens the registry, does one thing, and leaves nothing half-done 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -138,8 +139,10 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path) -> SignResul
 
 def required_fields(record: ConsentRecord) -> list[tuple[str, str]]:
     """What the signer fills in by hand: their signature, and each granted purpose's box."""
-    signer = "patient_signature" if record.signer.role is SignerRole.PATIENT else (
-        "representative_signature"
+    signer = (
+        "patient_signature"
+        if record.signer.role is SignerRole.PATIENT
+        else ("representative_signature")
     )
     return [("signature", signer), *(("initials", g.purpose.value) for g in record.grants)]
 
@@ -148,9 +151,7 @@ def _require_ink(home: Home, record: ConsentRecord, scan_path: Path) -> None:
     """Refuse a scan whose pages are missing or whose signature or initials are empty: the
     form it is checked against is the one ``consent pdf`` printed for this record."""
     template = templates.load_for(record.template, home)
-    reference, layout = pdf.render_form_layout(
-        pdf.FormInput(record, template, Clinic.load(home))
-    )
+    reference, layout = pdf.render_form_layout(pdf.FormInput(record, template, Clinic.load(home)))
     check = scan.check_signatures(scan_path, layout, reference, required_fields(record))
     if not check.ok:
         raise UsageError(
@@ -161,12 +162,25 @@ def _require_ink(home: Home, record: ConsentRecord, scan_path: Path) -> None:
 
 
 def sign_electronically(
-    *, home: Home, consent_id: str, signature_image: Path, signed_by: str
+    *,
+    home: Home,
+    consent_id: str,
+    signature_image: Path,
+    signed_by: str,
+    agreed: Sequence[Purpose] | None = None,
+    initials: str | None = None,
 ) -> SignResult:
-    """Make the final signed PDF: the signature in place plus a verification section."""
+    """Make the final signed PDF: the signature in place, the patient's mark (initials, else a
+    tick) in the box of each purpose they agreed to, and a verification section.
+
+    ``agreed`` is the patient's choice per purpose, as on the paper form; it must be exactly the
+    purposes the draft grants (a purpose the patient declines is not granted: void the draft
+    and make a new one). None means the caller vouches for every granted purpose.
+    """
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
         _require_draft(record)
+        marks = _marks(record, agreed, initials)
         if _norm(signed_by) != _norm(record.signer.name):
             raise UsageError(
                 f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
@@ -181,10 +195,36 @@ def sign_electronically(
             signed_at=signed_at,
             record_sha256=record.sha256(),
             key_fingerprint=registry.key.fingerprint(),
+            marks=marks,
         )
         data = pdf.render_form(pdf.FormInput(record, template, Clinic.load(home), esign))
         signature = Signature("electronic", signed_at, record.signer.name, "")
         return _file_signed(registry, record, data, ".pdf", signature)
+
+
+def _marks(
+    record: ConsentRecord, agreed: Sequence[Purpose] | None, initials: str | None
+) -> tuple[tuple[Purpose, str], ...]:
+    granted = [g.purpose for g in record.grants]
+    chosen = list(dict.fromkeys(agreed)) if agreed is not None else granted
+    extra = [p.value for p in chosen if p not in granted]
+    if extra:
+        raise UsageError(
+            f"consent {record.id} does not ask for {', '.join(extra)}; "
+            f"its form lists {', '.join(p.value for p in granted)}"
+        )
+    declined = [p.value for p in granted if p not in chosen]
+    if declined:
+        raise UsageError(
+            f"the patient did not agree to {', '.join(declined)}, which draft {record.id} grants",
+            hint=f"void {record.id} and create a consent without {', '.join(declined)}",
+        )
+    mark = pdf.TICK
+    if initials is not None:
+        mark = " ".join(initials.split())
+        if not mark or len(mark) > 6:
+            raise UsageError(f"--initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'")
+    return tuple((p, mark) for p in granted)
 
 
 def revoke(*, home: Home, consent_id: str, purpose: str | None, reason: str) -> Revocation:

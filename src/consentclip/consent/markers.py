@@ -1,9 +1,10 @@
 """Registration marks printed in the corners of every consent form page.
 
 Four ArUco markers (OpenCV's 4x4 dictionary) per page: marker ``4 * (page - 1) + corner`` sits in
-corner 0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left. A scan or a phone photo of a page is
-mapped back onto the printed layout through them (a homography, so perspective is undone), and
-which markers are seen says which page it is. Geometry only; ``pdf`` draws them, ``scan`` finds them.
+corner 0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left. A scan or a phone photo of a page
+is mapped back onto the printed layout through them (a homography, so perspective is undone), and
+which markers are seen says which page it is. Geometry only: ``pdf`` draws them, ``scan`` finds
+them.
 """
 
 from __future__ import annotations

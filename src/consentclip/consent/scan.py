@@ -230,20 +230,17 @@ def _register(
         if len(corners_seen) < 2:  # one marker fixes its own corner, not the page
             continue
         src = np.concatenate([q for _, q in quads]).astype(np.float32)
-        dst = np.array(
-            [
-                pt
-                for c, _ in quads
-                for pt in markers.corner_points(*layout.page_size, c)
-            ],
-            dtype=np.float32,
-        ) * scale
+        dst = (
+            np.array(
+                [pt for c, _ in quads for pt in markers.corner_points(*layout.page_size, c)],
+                dtype=np.float32,
+            )
+            * scale
+        )
         matrix, _ = cv2.findHomography(src, dst, cv2.RANSAC, 4.0)
         if matrix is None:
             continue
-        warped = cv2.warpPerspective(
-            gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255
-        )
+        warped = cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_AREA, borderValue=255)
         out[page] = (len(corners_seen), warped)
     return out
 
@@ -304,7 +301,7 @@ def field_ink(
     ink &= 1 - printed
     fy0, fy1, fx0, fx1 = y0 - ay0, y1 - ay0, x0 - ax0, x1 - ax0
     field = ink[fy0:fy1, fx0:fx1]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(field, connectivity=8)
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(field, connectivity=8)
     strokes = sum(
         int(stats[i, cv2.CC_STAT_AREA]) for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 6
     )

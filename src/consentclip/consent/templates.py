@@ -21,8 +21,9 @@ from consentclip.errors import IntegrityError, NotFoundError, UsageError
 from consentclip.home import Home
 
 if sys.version_info >= (3, 11):
-    import tomllib
     from importlib.resources.abc import Traversable
+
+    import tomllib
 else:  # pragma: no cover - Python 3.10
     from importlib.abc import Traversable
 
