@@ -31,11 +31,25 @@ def read_consent_ids(path: Path) -> list[str]:
     """The consent ids in every consentclip QR code of the scan, in page order, deduplicated."""
     found: list[str] = []
     for page in _pages(path):
+        if _later_page(page):
+            continue  # the QR code is on page 1; a page without one costs every reader's try
         for payload in _decode(page):
             cid = parse_qr_payload(payload)
             if cid and cid not in found:
                 found.append(cid)
     return found
+
+
+def _later_page(gray: np.ndarray) -> bool:
+    """True when the page's corner marks say it is page 2 or later of a consentclip form."""
+    _, ids = _detect_markers(_marker_detector(), gray)
+    return bool(ids) and all(markers.page_and_corner(i)[0] > 1 for i in ids)
+
+
+def _marker_detector() -> cv2.aruco.ArucoDetector:
+    return cv2.aruco.ArucoDetector(
+        cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50), cv2.aruco.DetectorParameters()
+    )
 
 
 def is_pdf(data: bytes) -> bool:
@@ -136,6 +150,7 @@ INK_CONTRAST = 28
 MIN_INK_SIGNATURE = 0.03
 MIN_INK_INITIALS = 0.05
 FIELD_INSET_MM = 1.2  # keep clear of the printed box and cell lines
+SEARCH_MM = 3.0  # how far a field may sit from where the corner marks put it
 
 
 @dataclass(frozen=True)
@@ -214,11 +229,7 @@ def _register(
 ) -> dict[int, tuple[int, np.ndarray]]:
     """Each form page visible in one scanned image, warped onto the printed page's frame."""
     scale = size[0] / layout.page_size[0]
-    detector = cv2.aruco.ArucoDetector(
-        cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50),
-        cv2.aruco.DetectorParameters(),
-    )
-    corners, ids = _detect_markers(detector, gray)
+    corners, ids = _detect_markers(_marker_detector(), gray)
     by_page: dict[int, list[tuple[int, np.ndarray]]] = {}
     for quad, marker in zip(corners, ids, strict=True):
         page, corner = markers.page_and_corner(int(marker))
@@ -271,6 +282,27 @@ def _render_reference(reference_pdf: bytes, scale: float) -> list[np.ndarray]:
         pdf.close()
 
 
+def _local_shift(
+    page: np.ndarray, reference: np.ndarray, area: tuple[int, int, int, int], search: int
+) -> tuple[int, int]:
+    """The small shift that best lays the printed lines around a field over the scan's.
+
+    The corner marks fix the page as a whole; paper that is not flat, a marker found a pixel
+    off, or a camera lens leave a millimetre or two here and there, enough to put a box's own
+    border inside the area judged for ink."""
+    x0, y0, x1, y1 = area
+    template = reference[y0:y1, x0:x1].astype(np.float32)
+    if float(template.std()) < 1.0:  # nothing printed to align on
+        return 0, 0
+    padded = cv2.copyMakeBorder(page, search, search, search, search, cv2.BORDER_REPLICATE)
+    window = padded[y0 : y1 + 2 * search, x0 : x1 + 2 * search].astype(np.float32)
+    scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    if best < 0.3:  # no confident match: keep the page-level registration
+        return 0, 0
+    return bx - search, by - search
+
+
 def field_ink(
     page: np.ndarray,
     reference: np.ndarray,
@@ -291,7 +323,11 @@ def field_ink(
     ax0, ay0, ax1, ay1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
     if x1 <= x0 or y1 <= y0 or ax1 <= ax0 or ay1 <= ay0:
         return 0.0
-    crop = page[ay0:ay1, ax0:ax1].astype(np.float32)
+    search = round(SEARCH_MM * 72 / 25.4 * scale)
+    dx, dy = _local_shift(page, reference, (ax0, ay0, ax1, ay1), search)
+    padded = cv2.copyMakeBorder(page, search, search, search, search, cv2.BORDER_REPLICATE)
+    crop = padded[ay0 + dy + search : ay1 + dy + search, ax0 + dx + search : ax1 + dx + search]
+    crop = crop.astype(np.float32)
     paper = cv2.dilate(crop, np.ones((15, 15), np.uint8))  # ink is thin: the max is the paper
     paper = cv2.GaussianBlur(paper, (0, 0), 6)
     flat = np.clip(crop / np.maximum(paper, 1) * 255, 0, 255)
