@@ -73,14 +73,15 @@ def _pages(path: Path, max_pages: int = MAX_PAGES) -> list[np.ndarray]:
             pdf.close()
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        image = _decode_with_pillow(data)
+        image = _decode_with_pillow(data, path.name)
     if image is None:
         raise UsageError(f"{path.name} is neither a PDF nor an image (PNG, JPEG, TIFF, HEIC)")
     return [image]
 
 
-def _decode_with_pillow(data: bytes) -> np.ndarray | None:
-    """Phones photograph forms as HEIC, which OpenCV cannot read; Pillow with pillow-heif can."""
+def _decode_with_pillow(data: bytes, name: str) -> np.ndarray | None:
+    """Phones photograph forms as HEIC, which OpenCV cannot read; Pillow with pillow-heif can.
+    None when no reader knows the format; a damaged file of a known format says what broke."""
     import pillow_heif
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -88,8 +89,12 @@ def _decode_with_pillow(data: bytes) -> np.ndarray | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return np.array(ImageOps.exif_transpose(img).convert("L"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except (UnidentifiedImageError, Image.DecompressionBombError):
         return None
+    except (OSError, ValueError, EOFError, RuntimeError) as exc:
+        # pillow-heif reports a truncated HEIC as ValueError, Pillow a cut JPEG as OSError.
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise UsageError(f"{name} is truncated or damaged: {why}") from None
 
 
 def _decode(gray: np.ndarray) -> list[str]:

@@ -38,9 +38,15 @@ def classify(path: Path) -> MediaKind:
     try:
         open_photo(path).close()
         return MediaKind.PHOTO
+    except MediaError as exc:
+        photo_error = exc  # not a photo we handle; ffprobe may still read it (GIF, ...)
+    try:
+        probe_video(path)
     except MediaError:
-        pass  # not a photo we handle; ffprobe may still read it as a video (GIF, ...)
-    probe_video(path)
+        guessed, _ = mimetypes.guess_type(path.name)
+        if guessed and guessed.startswith("image/"):
+            raise photo_error from None  # a damaged photo: the photo reader's reason says more
+        raise
     return MediaKind.VIDEO
 
 
