@@ -143,9 +143,8 @@ def test_help_works_without_posix_only_modules() -> None:
 
 
 def test_a_broken_heic_gives_a_reason(runner: CliRunner, tmp_path: Path, home: object) -> None:
-    from PIL import Image
-
     import pillow_heif
+    from PIL import Image
 
     pillow_heif.register_heif_opener()
     good = tmp_path / "IMG_0001.HEIC"

@@ -16,7 +16,7 @@ from consentclip.home import Home
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import scansynth  # noqa: E402
+import scansynth
 
 
 def signed_pages(

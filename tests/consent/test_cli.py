@@ -196,7 +196,8 @@ def test_unknown_id_and_already_withdrawn(
         "2099-01-01",
     )
     cid = cid.strip()
-    run(runner, "consent", "sign", cid, "--signature-image", str(signature_png), "--signed-by", "A", "--agree", "all")
+    sign = ["--signature-image", str(signature_png), "--signed-by", "A", "--agree", "all"]
+    run(runner, "consent", "sign", cid, *sign)
     assert run(runner, "consent", "revoke", cid, "--reason", "no")[0] == 0
     before = db_dump(initialised)
     code, out = run(runner, "consent", "revoke", cid, "--grant", "teaching", "--reason", "again")
