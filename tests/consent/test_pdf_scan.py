@@ -487,3 +487,37 @@ def test_electronic_signature_shows_the_patients_mark_per_purpose(
     assert sig is not None
     ticked = pdf_pages(ready_home.documents_dir / f"{sig.document_sha256}.pdf")
     assert sum(p.count("\u2713") for p in ticked) == 1
+
+
+def test_one_photo_per_page_is_filed_as_a_bundle(
+    ready_home: Home, new_consent: Callable[..., ConsentRecord], runner: CliRunner, tmp_path: Path
+) -> None:
+    """A phone user photographs each page: --scan once per page. The photos are kept as they
+    are, bound by a JSON list of their hashes, which is what the signature binds."""
+    import json
+
+    import cv2
+
+    from .paper import scansynth
+
+    rec = new_consent("teaching")
+    rng = np.random.default_rng(5)
+    shots = []
+    for number, page in enumerate(signed_pages(ready_home, rec, dpi=110), start=1):
+        shot = tmp_path / f"IMG_{number}.jpg"
+        cv2.imwrite(str(shot), scansynth.phone(page, rng), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        shots.append(shot)
+    argv = ["consent", "sign", rec.id, "--json"]
+    result = runner.invoke(app, [*argv, "--scan", str(shots[1]), "--scan", str(shots[0])])
+    assert result.exit_code == 0, result.output
+    bundle_path = Path(json.loads(result.stdout)["document"])
+    bundle = json.loads(bundle_path.read_text())
+    assert [p["name"] for p in bundle["pages"]] == ["IMG_2.jpg", "IMG_1.jpg"]
+    for page, shot in zip(bundle["pages"], shots[::-1], strict=True):
+        stored = ready_home.documents_dir / f"{page['sha256']}{page['suffix']}"
+        assert stored.read_bytes() == shot.read_bytes()
+    with Registry.open(ready_home) as reg:
+        signature = reg.get(rec.id).signature
+        assert reg.verify(rec.id, documents=True).ok
+    assert signature is not None
+    assert signature.document_sha256 == hashlib.sha256(bundle_path.read_bytes()).hexdigest()

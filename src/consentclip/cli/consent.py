@@ -159,10 +159,12 @@ def sign_cli(
     ctx: typer.Context,
     consent_id: IdArg,
     scan: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--scan",
-            help="Scanned wet-ink-signed form (PDF or image).",
+            metavar="FILE",
+            help="Scanned wet-ink-signed form: a PDF of every page, or repeat --scan with one "
+            "photo per page (JPEG, PNG, HEIC).",
             exists=True,
             dir_okay=False,
         ),
@@ -201,9 +203,9 @@ def sign_cli(
 ) -> None:
     """File a signed form: --scan FILE, or --signature-image PNG --signed-by NAME --agree ..."""
     home = home_from(ctx)
-    if (scan is None) == (signature_image is None):
+    if (not scan) == (signature_image is None):
         raise UsageError("give either --scan FILE or --signature-image PNG --signed-by NAME")
-    if scan is not None:
+    if scan:
         if signed_by or agree or initials:
             raise UsageError(
                 "--signed-by, --agree and --initials go with --signature-image, not with --scan"

@@ -182,13 +182,18 @@ class SignatureCheck:
 
 
 def check_signatures(
-    path: Path, layout: FormLayout, reference_pdf: bytes, required: Sequence[tuple[str, str]]
+    paths: Path | Sequence[Path],
+    layout: FormLayout,
+    reference_pdf: bytes,
+    required: Sequence[tuple[str, str]],
 ) -> SignatureCheck:
     """Map every page of the scan onto the printed form through its corner marks, then judge
     the ink in each required field (the signer's signature cell, each granted purpose's
     initials box). The printed form itself (``reference_pdf``) is subtracted, so a box's own
     lines and nearby text never count as a signature."""
-    return judge(_pages(path, max_pages=layout.pages + 2), layout, reference_pdf, required)
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    pages = [page for path in files for page in _pages(path, max_pages=layout.pages + 2)]
+    return judge(pages, layout, reference_pdf, required)
 
 
 def judge(
