@@ -151,7 +151,7 @@ def test_create_print_sign_revoke_sequence(
             2,
             "--birth-date",
         ),
-        (["--grant", "teaching", "--signer-role", "uncle"], 2, "unknown signer role"),
+        (["--grant", "teaching", "--signer-role", "uncle"], 2, "'uncle' is not one of"),
     ],
 )
 def test_bad_new_arguments(
