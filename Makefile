@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test test-all lint format bench sample-media clean
+.PHONY: setup system-deps demo test test-all wheel-smoke lint format bench sample-media clean
 
 setup: system-deps $(STAMP)
 
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	@bash scripts/demo.sh
 
+# The suite runs on the editable install; wheel-smoke then proves the built wheel alone works.
 test: setup
 	$(PY) -m pytest -q
+	@PYTHON=$(PYTHON) scripts/wheel-smoke.sh
+
+# Build the wheel, install it into a fresh venv outside the checkout, run a clinic's first day.
+wheel-smoke: system-deps
+	@PYTHON=$(PYTHON) scripts/wheel-smoke.sh
 
 test-all: setup
 	$(PY) -m pytest -q -m ''

@@ -28,7 +28,8 @@ ID=$($C consent new --patient MRN-004211 --patient-name "Jane Doe" --signer-name
 echo "consent id: $ID"
 run "Print the form to sign" $C consent pdf "$ID" -o "$OUT/consent-$ID.pdf"
 run "File an electronic signature" \
-  $C consent sign "$ID" --signature-image sample_media/signatures/sample-signature.png --signed-by "Jane Doe"
+  $C consent sign "$ID" --signature-image sample_media/signatures/sample-signature.png --signed-by "Jane Doe" \
+  --agree teaching --agree conference --agree journal --initials JD
 run "Show the signed record" $C consent show "$ID"
 
 run "Link the recordings to the consent by content hash" \

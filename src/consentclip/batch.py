@@ -33,6 +33,7 @@ import os
 import queue
 import re
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from consentclip.consent.records import Purpose
 from consentclip.errors import (
@@ -63,14 +64,6 @@ from consentclip.signals import interrupt_on_signals
 REPORT_JSON = "batch-report.json"
 REPORT_CSV = "batch-report.csv"
 QA_DIR = "qa"
-# Extensions a clinic's recordings come with. Used only so that a corrupt file that claims to
-# be media is reported as failed instead of silently ignored; what a file IS is decided by content.
-MEDIA_SUFFIXES = frozenset(
-    {
-        ".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm",
-        ".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff",
-    }
-)  # fmt: skip
 # Files still being written by a camera, browser or editor.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", "~", ".swp")
 
@@ -133,6 +126,8 @@ class BatchReport:
     interrupted: bool = False
     started_at: str = ""
     root: str = ""  # the batch folder; used to scrub messages, never written to OUT
+    # Everything not processed, with the reason: not media, hidden, partial, FIFOs, ...
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def count(self, outcome: str) -> int:
         return sum(1 for f in self.files if f.outcome == outcome)
@@ -161,6 +156,9 @@ class BatchReport:
             parts.append(f"{self.count(NOT_RUN)} not run")
         if self.ignored:
             parts.append(f"{len(self.ignored)} ignored (not media)")
+        others = len(self.skipped) - len(self.ignored)
+        if others > 0:
+            parts.append(f"{others} other skipped")
         return ", ".join(parts) + f" in {self.elapsed_s:.1f} s with {self.workers} worker(s)"
 
     def to_dict(self, *, with_sources: bool = True) -> dict[str, Any]:
@@ -183,6 +181,10 @@ class BatchReport:
             | {"ignored": len(self.ignored), "frames": self.frames},
             "files": files,
             "ignored": list(self.ignored) if with_sources else len(self.ignored),
+            "skipped": [
+                {"source": s, "reason": why} if with_sources else {"reason": why}
+                for s, why in self.skipped
+            ],
         }
 
 
@@ -284,41 +286,89 @@ def is_partial_name(name: str) -> bool:
 def discover(
     root: Path, *, recursive: bool, exclude: Sequence[Path] = ()
 ) -> tuple[list[Path], list[Path]]:
-    """(candidates, ignored) under ``root``, sorted. Hidden and partial files are skipped
-    entirely; a file is a candidate when its first bytes are a media format we handle, or when
-    its name claims to be media (so a corrupt clip is reported, not silently dropped)."""
-    from consentclip.media.sniff import magic_kind
+    """(candidates, ignored) under ``root``, sorted; ``ignored`` holds the files that are not
+    media by content. ``survey`` has every skipped entry with its reason."""
+    found = survey(root, recursive=recursive, exclude=exclude)
+    return found.candidates, [path for path, _ in found.not_media]
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What discovery made of a folder. A candidate is whatever export would accept (the photo
+    reader or ffprobe opens it), or a file whose name claims media, so a damaged clip is
+    reported as failed; everything else is skipped with its reason."""
+
+    candidates: list[Path]
+    not_media: list[tuple[Path, str]]  # regular files neither reader opens
+    other: list[tuple[Path, str]]  # hidden, partial, FIFOs, sockets, devices, folder links
+
+    @property
+    def skipped(self) -> list[tuple[Path, str]]:
+        return sorted(self.not_media + self.other)
+
+
+def survey(root: Path, *, recursive: bool, exclude: Sequence[Path] = ()) -> Survey:
+    from consentclip.errors import MediaError
+    from consentclip.media.sniff import claims_media, classify
 
     root = root.absolute()
     if not root.is_dir():
         raise NotFoundError(f"no such folder: {root}")
     excluded = {p.absolute() for p in exclude}
-    candidates: list[Path] = []
-    ignored: list[Path] = []
-    for path in _walk(root, recursive=recursive, excluded=excluded):
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(64)
-        except OSError:
-            candidates.append(path)  # unreadable: let the export say why
+    found = Survey([], [], [])
+    for path, why in _walk(root, recursive=recursive, excluded=excluded):
+        if why:
+            found.other.append((path, why))
             continue
-        if magic_kind(head) is not None or path.suffix.lower() in MEDIA_SUFFIXES:
-            candidates.append(path)
-        else:
-            ignored.append(path)
-    return candidates, ignored
+        try:
+            classify(path)
+        except MediaError as exc:
+            if claims_media(path):
+                found.candidates.append(path)  # damaged media: export will say why, as failed
+            else:
+                found.not_media.append((path, f"not media: {exc.one_line()}"))
+            continue
+        found.candidates.append(path)
+    return found
 
 
-def _walk(folder: Path, *, recursive: bool, excluded: set[Path]) -> Iterator[Path]:
+def _walk(folder: Path, *, recursive: bool, excluded: set[Path]) -> Iterator[tuple[Path, str]]:
+    """(path, reason to skip or "") for every entry; never opens one (a FIFO would block)."""
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if is_partial_name(entry.name) or entry in excluded:
+        if entry in excluded:
+            continue
+        if is_partial_name(entry.name):
+            if not entry.is_dir():
+                hidden = entry.name.startswith(".")
+                yield entry, "hidden file" if hidden else "still being written (partial name)"
             continue
         if entry.is_dir():
             # Directory symlinks are not followed: they can loop or leave the folder.
-            if recursive and not entry.is_symlink():
+            if entry.is_symlink():
+                yield entry, "link to a folder (not followed)"
+            elif recursive:
                 yield from _walk(entry, recursive=recursive, excluded=excluded)
         elif entry.is_file():
-            yield entry
+            yield entry, ""
+        else:
+            yield entry, f"not a regular file ({_file_type(entry)})"
+
+
+def _file_type(path: Path) -> str:
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISLNK, "broken link"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
 
 
 # --- one file (runs in a worker process, or inline for one worker) ------------------------
@@ -520,13 +570,12 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
         raise UsageError(
             "--out must not be the folder being exported", hint="use a sub-folder or another one"
         )
-    candidates, ignored = discover(request.root, recursive=request.recursive, exclude=[out_dir])
-    if not candidates:
-        raise NotFoundError(
-            f"no media files found in {request.root}",
-            hint=None if request.recursive else "add --recursive to look in sub-folders",
-        )
+    found = survey(request.root, recursive=request.recursive, exclude=[out_dir])
+    candidates, ignored = found.candidates, [p for p, _ in found.not_media]
     root = request.root.absolute()
+    skipped = tuple((p.relative_to(root).as_posix(), why) for p, why in found.skipped)
+    if not candidates:
+        _nothing_to_process(request, out_dir, skipped, started_at)
     qa_dir = out_dir / QA_DIR if request.qa_sheets else None
     jobs = [
         _Job(
@@ -567,6 +616,7 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
         purpose=request.purpose,
         files=files,
         ignored=tuple(p.relative_to(root).as_posix() for p in ignored),
+        skipped=skipped,
         workers=workers,
         elapsed_s=time.monotonic() - t0,
         interrupted=interrupted,
@@ -588,6 +638,32 @@ def _run_all(
         _run_inline(jobs, outcomes, sink)
     else:
         _run_pool(jobs, workers, outcomes, sink)
+
+
+def _nothing_to_process(
+    request: BatchRequest,
+    out_dir: Path,
+    skipped: tuple[tuple[str, str], ...],
+    started_at: str,
+) -> NoReturn:
+    """A folder where nothing can be processed is a failure (exit 1), and the report still
+    lists what was skipped and why."""
+    if skipped:
+        ignored = tuple(s for s, why in skipped if why.startswith("not media"))
+        report = BatchReport(
+            request.purpose, (), ignored, 0, 0.0, False, started_at, skipped=skipped
+        )
+        write_report(out_dir, report)
+        first = f"{skipped[0][0]}: {skipped[0][1]}"
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        raise NotFoundError(
+            f"nothing in {request.root} can be processed: skipped {first}{more}",
+            hint=f"reasons in {out_dir / REPORT_JSON}",
+        )
+    raise NotFoundError(
+        f"no media files found in {request.root}",
+        hint=None if request.recursive else "add --recursive to look in sub-folders",
+    )
 
 
 def _mark_duplicates(files: list[FileOutcome]) -> tuple[FileOutcome, ...]:

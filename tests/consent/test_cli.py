@@ -108,6 +108,8 @@ def test_create_print_sign_revoke_sequence(
         str(signature_png),
         "--signed-by",
         "Ann Example",
+        "--agree",
+        "all",
     )
     assert code == 0 and f"{cid} signed (electronic) by Ann Example" in out
 
@@ -154,7 +156,7 @@ def test_create_print_sign_revoke_sequence(
             2,
             "--birth-date",
         ),
-        (["--grant", "teaching", "--signer-role", "uncle"], 2, "unknown signer role"),
+        (["--grant", "teaching", "--signer-role", "uncle"], 2, "'uncle' is not one of"),
     ],
 )
 def test_bad_new_arguments(
@@ -199,7 +201,8 @@ def test_unknown_id_and_already_withdrawn(
         "2099-01-01",
     )
     cid = cid.strip()
-    run(runner, "consent", "sign", cid, "--signature-image", str(signature_png), "--signed-by", "A")
+    sign = ["--signature-image", str(signature_png), "--signed-by", "A", "--agree", "all"]
+    run(runner, "consent", "sign", cid, *sign)
     assert run(runner, "consent", "revoke", cid, "--reason", "no")[0] == 0
     before = db_dump(initialised)
     code, out = run(runner, "consent", "revoke", cid, "--grant", "teaching", "--reason", "again")
@@ -304,7 +307,7 @@ def test_supersede_and_void_from_the_cli(
 
     def sign(cid: str) -> None:
         argv = ["consent", "sign", cid, "--signature-image", str(signature_png)]
-        assert run(runner, *argv, "--signed-by", "A")[0] == 0
+        assert run(runner, *argv, "--signed-by", "A", "--agree", "all")[0] == 0
 
     old = new()
     sign(old)

@@ -13,6 +13,8 @@ import typer
 
 from consentclip import __version__
 from consentclip.cli import audit, batch, consent, doctor, export, init, link, preview
+from consentclip.cli._util import ConsentClipGroup
+from consentclip.cli.options import EXIT_CODES
 
 app = typer.Typer(
     name="consentclip",
@@ -21,7 +23,10 @@ app = typer.Typer(
         "through 'export', which refuses anything the patient's signed consent does not cover."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell.
+    add_completion=True,
+    cls=ConsentClipGroup,
+    epilog=EXIT_CODES,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -53,12 +58,12 @@ def _root(
 
 app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
-app.command("link", help=link.HELP)(link.link_cli)
-app.command("preview", help=preview.HELP)(preview.preview_cli)
-app.command("export", help=export.HELP)(export.export_cli)
-app.command("batch", help=batch.HELP)(batch.batch_cli)
-app.command("doctor", help=doctor.HELP)(doctor.doctor_cli)
-app.command("init", help=init.HELP)(init.init_cli)
+app.command("link", help=link.HELP, epilog=EXIT_CODES)(link.link_cli)
+app.command("preview", help=preview.HELP, epilog=EXIT_CODES)(preview.preview_cli)
+app.command("export", help=export.HELP, epilog=EXIT_CODES)(export.export_cli)
+app.command("batch", help=batch.HELP, epilog=EXIT_CODES)(batch.batch_cli)
+app.command("doctor", help=doctor.HELP, epilog=EXIT_CODES)(doctor.doctor_cli)
+app.command("init", help=init.HELP, epilog=EXIT_CODES)(init.init_cli)
 
 
 def main() -> None:

@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.cli.options import EXIT_CODES
 from consentclip.consent.registry import Registry
 from consentclip.errors import IntegrityError, UsageError
 
-app = typer.Typer(help="Read and verify the tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(
+    help="Read and verify the tamper-evident audit log.", no_args_is_help=True, epilog=EXIT_CODES
+)
 
 
-@app.command("log")
+@app.command("log", epilog=EXIT_CODES)
 @cli_command
 def log_cli(
     ctx: typer.Context,
@@ -44,7 +47,7 @@ def log_cli(
         typer.echo("no audit entries")
 
 
-@app.command("verify")
+@app.command("verify", epilog=EXIT_CODES)
 @cli_command
 def verify_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Check the hash chain and its signed head: finds edited, removed or reordered entries."""

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.cli.options import EXIT_CODES
 from consentclip.consent import actions, documents
 from consentclip.consent.actions import ConsentRequest
 from consentclip.consent.audit import AuditEntry
-from consentclip.consent.records import ConsentRecord, State, parse_date
+from consentclip.consent.records import ConsentRecord, Purpose, SignerRole, State, parse_date
 from consentclip.consent.registry import Registry
 from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(
     help="Create, print, sign, revoke, show and verify per-purpose consent records.",
     no_args_is_help=True,
+    epilog=EXIT_CODES,
+)
+
+# --agree's choices: every purpose, or all of those on the form.
+Agreement = Enum(  # type: ignore[misc]
+    "Agreement", {**{p.name: p.value for p in Purpose}, "ALL": "all"}, type=str
 )
 
 IdArg = Annotated[str, typer.Argument(help="Consent id, e.g. C-7K2M.", show_default=False)]
 
 
-@app.command("new")
+@app.command("new", epilog=EXIT_CODES)
 @cli_command
 def new_cli(
     ctx: typer.Context,
@@ -38,22 +46,24 @@ def new_cli(
         list[str],
         typer.Option(
             "--grant",
-            help="PURPOSE[:identifiable][:voice][@YYYY-MM-DD]; repeat per purpose. Without "
+            metavar="PURPOSE[:identifiable][:voice][@DATE]",
+            help="Repeat per purpose. Without "
             ":identifiable a grant is anonymised-only. Purposes: clinical_record, teaching, "
             "conference, journal, public_web, social_media.",
         ),
     ],
     expires: Annotated[
-        str | None, typer.Option("--expires", help="Expiry YYYY-MM-DD for grants without @DATE.")
+        str | None,
+        typer.Option("--expires", metavar="YYYY-MM-DD", help="Expiry for grants without @DATE."),
     ] = None,
     template: Annotated[
         str, typer.Option("--template", help="Consent form template id.")
     ] = "derm-video-photo",
     language: Annotated[str, typer.Option("--language", help="Form language: en, es, ru.")] = "en",
     signer_role: Annotated[
-        str,
-        typer.Option("--signer-role", help="patient, parent, guardian or legal_representative."),
-    ] = "patient",
+        SignerRole,
+        typer.Option("--signer-role", help="Who signs.", case_sensitive=False),
+    ] = SignerRole.PATIENT,
     signer_name: Annotated[str | None, typer.Option("--signer-name", help="Who signs.")] = None,
     signer_authority: Annotated[
         str | None,
@@ -67,7 +77,11 @@ def new_cli(
     ] = None,
     birth_date: Annotated[
         str | None,
-        typer.Option("--birth-date", help="YYYY-MM-DD; required when a parent or guardian signs."),
+        typer.Option(
+            "--birth-date",
+            metavar="YYYY-MM-DD",
+            help="Required when a parent or guardian signs.",
+        ),
     ] = None,
     clinician: Annotated[str | None, typer.Option("--clinician", help="Clinician's name.")] = None,
     registration: Annotated[
@@ -79,7 +93,8 @@ def new_cli(
         str | None, typer.Option("--interpreter", help="NAME:LANGUAGE of the interpreter.")
     ] = None,
     body_site: Annotated[
-        list[str] | None, typer.Option("--body-site", help="Body site recorded; repeat.")
+        list[str] | None,
+        typer.Option("--body-site", metavar="SITE", help="Body site recorded; repeat."),
     ] = None,
     face_visible: Annotated[
         bool, typer.Option("--face-visible", help="The face may be visible.")
@@ -99,7 +114,7 @@ def new_cli(
         expires=parse_date(expires, what="--expires") if expires else None,
         template=template,
         language=language,
-        signer_role=signer_role,
+        signer_role=signer_role.value,
         signer_name=signer_name,
         signer_authority=signer_authority,
         patient_name=patient_name,
@@ -120,7 +135,7 @@ def new_cli(
         typer.echo(record.id)
 
 
-@app.command("pdf")
+@app.command("pdf", epilog=EXIT_CODES)
 @cli_command
 def pdf_cli(
     ctx: typer.Context,
@@ -138,16 +153,18 @@ def pdf_cli(
         typer.echo(f"wrote {path}")
 
 
-@app.command("sign")
+@app.command("sign", epilog=EXIT_CODES)
 @cli_command
 def sign_cli(
     ctx: typer.Context,
     consent_id: IdArg,
     scan: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--scan",
-            help="Scanned wet-ink-signed form (PDF or image).",
+            metavar="FILE",
+            help="Scanned wet-ink-signed form: a PDF of every page, or repeat --scan with one "
+            "photo per page (JPEG, PNG, HEIC).",
             exists=True,
             dir_okay=False,
         ),
@@ -165,22 +182,51 @@ def sign_cli(
         str | None,
         typer.Option("--signed-by", help="Name of the person signing electronically."),
     ] = None,
+    agree: Annotated[
+        list[Agreement] | None,
+        typer.Option(
+            "--agree",
+            metavar="{" + "|".join(a.value for a in Agreement) + "}",
+            help="Electronic signing: a purpose the patient agreed to (repeat, as they would "
+            "initial each box on paper), or 'all' for every purpose on the form.",
+            case_sensitive=False,
+        ),
+    ] = None,
+    initials: Annotated[
+        str | None,
+        typer.Option(
+            "--initials",
+            help="Electronic signing: the patient's initials in each agreed box (default: a tick).",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """File a signed form: --scan FILE, or --signature-image PNG --signed-by NAME."""
+    """File a signed form: --scan FILE, or --signature-image PNG --signed-by NAME --agree ..."""
     home = home_from(ctx)
-    if (scan is None) == (signature_image is None):
+    if (not scan) == (signature_image is None):
         raise UsageError("give either --scan FILE or --signature-image PNG --signed-by NAME")
-    if scan is not None:
-        if signed_by:
-            raise UsageError("--signed-by goes with --signature-image, not with --scan")
+    if scan:
+        if signed_by or agree or initials:
+            raise UsageError(
+                "--signed-by, --agree and --initials go with --signature-image, not with --scan"
+            )
         result = actions.sign_with_scan(home=home, consent_id=consent_id, scan_path=scan)
     else:
         if not signed_by:
             raise UsageError("an electronic signature needs --signed-by NAME (the signer's intent)")
+        if not agree:
+            raise UsageError(
+                "which purposes did the patient agree to? repeat --agree PURPOSE (or --agree all)"
+            )
         assert signature_image is not None
+        agreed = None if Agreement.ALL in agree else [Purpose(a.value) for a in agree]
         result = actions.sign_electronically(
-            home=home, consent_id=consent_id, signature_image=signature_image, signed_by=signed_by
+            home=home,
+            consent_id=consent_id,
+            signature_image=signature_image,
+            signed_by=signed_by,
+            agreed=agreed,
+            initials=initials,
         )
     if json_out:
         emit_json({**_record_json(result.record), "document": result.document})
@@ -191,20 +237,26 @@ def sign_cli(
         typer.echo(f"document: {result.document}")
 
 
-@app.command("revoke")
+@app.command("revoke", epilog=EXIT_CODES)
 @cli_command
 def revoke_cli(
     ctx: typer.Context,
     consent_id: IdArg,
     reason: Annotated[str, typer.Option("--reason", help="Why (as the patient said it).")],
     grant: Annotated[
-        str | None, typer.Option("--grant", help="Withdraw only this purpose (default: all).")
+        Purpose | None,
+        typer.Option(
+            "--grant", help="Withdraw only this purpose (default: all).", case_sensitive=False
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Withdraw one grant or all; lists what was already exported, for takedown requests."""
     result = actions.revoke(
-        home=home_from(ctx), consent_id=consent_id, purpose=grant, reason=reason
+        home=home_from(ctx),
+        consent_id=consent_id,
+        purpose=grant.value if grant else None,
+        reason=reason,
     )
     if json_out:
         emit_json(
@@ -226,7 +278,7 @@ def revoke_cli(
         typer.echo(f"  {e['when']}  {e['purpose']:<15} {e['output']}  -> {e['destination']}")
 
 
-@app.command("void")
+@app.command("void", epilog=EXIT_CODES)
 @cli_command
 def void_cli(
     ctx: typer.Context,
@@ -241,7 +293,7 @@ def void_cli(
     typer.echo(f"{record.id} voided")
 
 
-@app.command("show")
+@app.command("show", epilog=EXIT_CODES)
 @cli_command
 def show_cli(ctx: typer.Context, consent_id: IdArg, json_out: JsonOption = False) -> None:
     """Show a consent: signer, grants and their state, signature, linked clips."""
@@ -257,7 +309,7 @@ def show_cli(ctx: typer.Context, consent_id: IdArg, json_out: JsonOption = False
         typer.echo(line)
 
 
-@app.command("list")
+@app.command("list", epilog=EXIT_CODES)
 @cli_command
 def list_cli(
     ctx: typer.Context,
@@ -282,7 +334,7 @@ def list_cli(
         typer.echo("no consents match")
 
 
-@app.command("verify")
+@app.command("verify", epilog=EXIT_CODES)
 @cli_command
 def verify_cli(
     ctx: typer.Context,

@@ -30,8 +30,22 @@ def home_checks(home: Home) -> list[Check]:
     return registry_home_checks(home)
 
 
+def template_checks(home: Home) -> list[Check]:
+    """The consent form templates (shipped package data, and the clinic's own) all parse."""
+    from consentclip.consent.templates import check
+
+    ok, detail = check(home)
+    return [Check("consent templates", ok, detail)]
+
+
 def doctor(*, home: Home) -> list[Check]:
-    return [*python_checks(), *ffmpeg_checks(), *model_checks(), *home_checks(home)]
+    return [
+        *python_checks(),
+        *ffmpeg_checks(),
+        *model_checks(),
+        *home_checks(home),
+        *template_checks(home),
+    ]
 
 
 @cli_command

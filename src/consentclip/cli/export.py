@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
+from consentclip.cli.options import OutOption, PurposeOption
 from consentclip.detect.regions import Box
 from consentclip.errors import UsageError
 from consentclip.media.encode import PRESETS
@@ -21,17 +22,7 @@ if TYPE_CHECKING:
 
 HELP = "Export one clip for a purpose, only if its linked consent covers that purpose."
 
-PurposeOption = Annotated[
-    str,
-    typer.Option(
-        "--purpose",
-        "-p",
-        help="clinical_record, teaching, conference, journal, public_web or social_media.",
-    ),
-]
-OutOption = Annotated[
-    Path, typer.Option("--out", "-o", help="Output folder (created if missing).", file_okay=False)
-]
+__all__ = ["OutOption", "PurposeOption"]  # defined in cli/options.py; batch imports them here
 KeepAudioOption = Annotated[
     bool,
     typer.Option("--keep-audio", help="Keep the sound; refused unless the grant allows the voice."),
@@ -52,11 +43,17 @@ TattooSensitivityOption = Annotated[
 ]
 RegionOption = Annotated[
     list[str] | None,
-    typer.Option("--region", help="Extra region to redact: x,y,w,h[@START-END] (seconds)."),
+    typer.Option(
+        "--region",
+        metavar="X,Y,W,H[@START-END]",
+        help="Extra region to redact (times in seconds); repeat.",
+    ),
 ]
 KeepOption = Annotated[
     list[str] | None,
-    typer.Option("--keep", help="Region never redacted automatically (the lesion): x,y,w,h."),
+    typer.Option(
+        "--keep", metavar="X,Y,W,H", help="Region never redacted automatically (the lesion)."
+    ),
 ]
 FacesOption = Annotated[
     bool | None,

@@ -22,7 +22,9 @@ def link_cli(
     ctx: typer.Context,
     clips: Annotated[
         list[Path] | None,
-        typer.Argument(help="Clips or photos to link.", dir_okay=False, show_default=False),
+        typer.Argument(
+            help="Clips or photos to link.", metavar="CLIP...", dir_okay=False, show_default=False
+        ),
     ] = None,
     consent: Annotated[
         str | None,

@@ -13,6 +13,7 @@ import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
 from consentclip.cli.export import TattooSensitivityOption, check_preset, parse_geometry
+from consentclip.cli.options import OutputAliasOption, pick_out
 from consentclip.errors import UsageError
 from consentclip.settings import EngineResult, EngineSettings, RedactMode
 
@@ -51,9 +52,15 @@ def preview_cli(
         Path, typer.Argument(help="Clip or photo to preview (use ./NAME for names starting '-').")
     ],
     out: Annotated[
-        Path,
-        typer.Option("--output", "-o", help="Output file: .mp4 for clips, .png/.jpg for photos."),
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file: .mp4 for clips, .png/.jpg for photos.  [required]",
+            show_default=False,
+        ),
+    ] = None,
+    output_alias: OutputAliasOption = None,
     show_detections: Annotated[
         bool, typer.Option("--show-detections", help="Outline what was found, with track ids.")
     ] = False,
@@ -66,11 +73,17 @@ def preview_cli(
     ] = EngineSettings.threshold,
     region: Annotated[
         list[str] | None,
-        typer.Option("--region", help="Extra region to redact: x,y,w,h[@START-END] (seconds)."),
+        typer.Option(
+            "--region",
+            metavar="X,Y,W,H[@START-END]",
+            help="Extra region to redact (times in seconds); repeat.",
+        ),
     ] = None,
     keep: Annotated[
         list[str] | None,
-        typer.Option("--keep", help="Region never redacted (the lesion being taught): x,y,w,h."),
+        typer.Option(
+            "--keep", metavar="X,Y,W,H", help="Region never redacted (the lesion being taught)."
+        ),
     ] = None,
     tattoos: Annotated[
         bool, typer.Option("--tattoos/--no-tattoos", help="Also find and redact tattoos.")
@@ -99,7 +112,8 @@ def preview_cli(
         show_detections=show_detections,
     )
     settings = _settings(region, keep, base)
-    result = preview(clip, out, settings, force=force, quiet=quiet or json_out)
+    target = pick_out(out, output_alias)
+    result = preview(clip, target, settings, force=force, quiet=quiet or json_out)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if json_out:

@@ -7,6 +7,8 @@ directly. Each opens the registry, does one thing, and leaves nothing half-done 
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,35 +115,109 @@ def write_form(*, home: Home, consent_id: str, out: Path) -> Path:
     return _write_output(out, data)
 
 
-def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path) -> SignResult:
-    """File a wet-ink-signed form: its QR code must name this consent."""
+def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Path]) -> SignResult:
+    """File a wet-ink-signed form: its QR code must name this consent, every page must be there
+    and the signer's signature and initials must be on it.
+
+    ``scan_path`` is one file (a PDF of every page, or an image of a one-page form) or several
+    (one photo per page). Several are kept as they are, each by its hash, bound together by a
+    small JSON document that lists them; that document's hash is what the signature binds."""
+    paths = [scan_path] if isinstance(scan_path, Path) else list(scan_path)
+    if not paths:
+        raise UsageError("give the scan: --scan FILE (repeat it for one photo per page)")
+    label = ", ".join(p.name for p in paths)
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
         _require_draft(record)
-        found = scan.read_consent_ids(scan_path)
+        found = [cid for p in paths for cid in scan.read_consent_ids(p)]
+        found = list(dict.fromkeys(found))
         if not found:
             raise UsageError(
-                f"no readable consentclip QR code in {scan_path.name}",
+                f"no readable consentclip QR code in {label}",
                 hint="rescan page 1 flat, in focus, at 200 dpi or more",
             )
-        if record.id not in found:
+        if found != [record.id]:
+            others = [cid for cid in found if cid != record.id]
             raise UsageError(
-                f"the scan {scan_path.name} carries the QR code of consent {', '.join(found)}, "
+                f"the scan {label} carries the QR code of consent {', '.join(others)}, "
                 f"not {record.id}; file it under that consent"
             )
-        data = scan_path.read_bytes()
-        suffix = ".pdf" if scan.is_pdf(data) else (scan_path.suffix.lower() or ".img")
+        _require_ink(home, record, paths)
         signature = Signature("wet_ink_scan", now_utc(), record.signer.name, "")
-        return _file_signed(registry, record, data, suffix, signature)
+        if len(paths) == 1:
+            data = paths[0].read_bytes()
+            suffix = ".pdf" if scan.is_pdf(data) else (paths[0].suffix.lower() or ".img")
+            return _file_signed(registry, record, data, suffix, signature)
+        return _file_signed_pages(registry, record, paths, signature)
+
+
+def _file_signed_pages(
+    registry: Registry, record: ConsentRecord, paths: list[Path], signature: Signature
+) -> SignResult:
+    created: list[Path] = []
+    pages = []
+    try:
+        for path in paths:
+            data = path.read_bytes()
+            suffix = ".pdf" if scan.is_pdf(data) else (path.suffix.lower() or ".img")
+            digest, stored, new = documents.store(registry.home, data, suffix)
+            if new:
+                created.append(stored)
+            pages.append({"sha256": digest, "suffix": suffix, "name": path.name})
+        bundle = {"format": "consentclip-scan-pages/1", "consent_id": record.id, "pages": pages}
+        data = (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode()
+        return _file_signed(registry, record, data, ".json", signature)
+    except BaseException:
+        for stored in created:  # only what this call stored; stored documents are never removed
+            stored.chmod(0o644)
+            stored.unlink(missing_ok=True)
+        raise
+
+
+def required_fields(record: ConsentRecord) -> list[tuple[str, str]]:
+    """What the signer fills in by hand: their signature, and each granted purpose's box."""
+    signer = (
+        "patient_signature"
+        if record.signer.role is SignerRole.PATIENT
+        else ("representative_signature")
+    )
+    return [("signature", signer), *(("initials", g.purpose.value) for g in record.grants)]
+
+
+def _require_ink(home: Home, record: ConsentRecord, paths: Sequence[Path]) -> None:
+    """Refuse a scan whose pages are missing or whose signature or initials are empty: the
+    form it is checked against is the one ``consent pdf`` printed for this record."""
+    template = templates.load_for(record.template, home)
+    reference, layout = pdf.render_form_layout(pdf.FormInput(record, template, Clinic.load(home)))
+    check = scan.check_signatures(paths, layout, reference, required_fields(record))
+    if not check.ok:
+        raise UsageError(
+            f"the scan {', '.join(p.name for p in paths)} is not a signed consent {record.id}: "
+            + "; ".join(check.problems),
+            hint="scan every page, flat and whole, into one PDF or one --scan per page",
+        )
 
 
 def sign_electronically(
-    *, home: Home, consent_id: str, signature_image: Path, signed_by: str
+    *,
+    home: Home,
+    consent_id: str,
+    signature_image: Path,
+    signed_by: str,
+    agreed: Sequence[Purpose] | None = None,
+    initials: str | None = None,
 ) -> SignResult:
-    """Make the final signed PDF: the signature in place plus a verification section."""
+    """Make the final signed PDF: the signature in place, the patient's mark (initials, else a
+    tick) in the box of each purpose they agreed to, and a verification section.
+
+    ``agreed`` is the patient's choice per purpose, as on the paper form; it must be exactly the
+    purposes the draft grants (a purpose the patient declines is not granted: void the draft
+    and make a new one). None means the caller vouches for every granted purpose.
+    """
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
         _require_draft(record)
+        marks = _marks(record, agreed, initials)
         if _norm(signed_by) != _norm(record.signer.name):
             raise UsageError(
                 f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
@@ -156,10 +232,36 @@ def sign_electronically(
             signed_at=signed_at,
             record_sha256=record.sha256(),
             key_fingerprint=registry.key.fingerprint(),
+            marks=marks,
         )
         data = pdf.render_form(pdf.FormInput(record, template, Clinic.load(home), esign))
         signature = Signature("electronic", signed_at, record.signer.name, "")
         return _file_signed(registry, record, data, ".pdf", signature)
+
+
+def _marks(
+    record: ConsentRecord, agreed: Sequence[Purpose] | None, initials: str | None
+) -> tuple[tuple[Purpose, str], ...]:
+    granted = [g.purpose for g in record.grants]
+    chosen = list(dict.fromkeys(agreed)) if agreed is not None else granted
+    extra = [p.value for p in chosen if p not in granted]
+    if extra:
+        raise UsageError(
+            f"consent {record.id} does not ask for {', '.join(extra)}; "
+            f"its form lists {', '.join(p.value for p in granted)}"
+        )
+    declined = [p.value for p in granted if p not in chosen]
+    if declined:
+        raise UsageError(
+            f"the patient did not agree to {', '.join(declined)}, which draft {record.id} grants",
+            hint=f"void {record.id} and create a consent without {', '.join(declined)}",
+        )
+    mark = pdf.TICK
+    if initials is not None:
+        mark = " ".join(initials.split())
+        if not mark or len(mark) > 6:
+            raise UsageError(f"--initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'")
+    return tuple((p, mark) for p in granted)
 
 
 def revoke(*, home: Home, consent_id: str, purpose: str | None, reason: str) -> Revocation:

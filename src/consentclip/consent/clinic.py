@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from consentclip.errors import HomeError
@@ -16,6 +16,8 @@ else:  # pragma: no cover - Python 3.10
 
 DEFAULT_TOML = """\
 # Printed on every consent form. Edit to match your clinic.
+# The language the texts below are written in.
+language = "en"
 name = "Example Dermatology Clinic"
 address = "1 Example Street, Example City"
 phone = ""
@@ -25,7 +27,25 @@ withdraw_contact = "the clinic reception or privacy@example.org"
 retention_years = 6
 # Optional logo (PNG/JPEG), relative to this file's folder.
 logo = ""
+# Paper size of printed forms: "A4" or "letter".
+paper = "A4"
+
+# The same texts for forms in other languages. A form in a language that has no table here is
+# not printed: a Spanish or Russian form must not carry English contact details.
+[languages.es]
+name = "Clínica Dermatológica de Ejemplo"
+address = "Calle Ejemplo 1, Ciudad Ejemplo"
+withdraw_contact = "la recepción de la clínica o privacy@example.org"
+
+[languages.ru]
+name = "Дерматологическая клиника «Пример»"
+address = "ул. Примерная, 1, г. Пример"
+withdraw_contact = "регистратуру клиники или privacy@example.org"
 """
+PAPERS = ("A4", "letter")
+# What a form in another language must have from [languages.<code>]; the name and phone may be
+# shared (a proper name and digits), but an address and a contact are sentences.
+LOCALISED = ("address", "withdraw_contact")
 
 
 @dataclass(frozen=True)
@@ -36,12 +56,39 @@ class Clinic:
     withdraw_contact: str = ""
     retention_years: int = 6
     logo: Path | None = None
+    paper: str = "A4"
+    language: str = "en"  # the language of the texts above
+    # Other languages' texts: code -> {name, address, phone, withdraw_contact}.
+    languages: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    source: str = "clinic.toml"
+
+    def for_language(self, language: str) -> Clinic:
+        """The clinic's texts for a form in ``language``; refuses rather than mix languages."""
+        language = language.strip().lower()
+        if language == self.language:
+            return self
+        table = dict(dict(self.languages).get(language, ()))
+        missing = [k for k in LOCALISED if not table.get(k) and getattr(self, k)]
+        if missing:
+            raise HomeError(
+                f"{self.source} has no {', '.join(missing)} in language '{language}' "
+                f"(its texts are in '{self.language}')",
+                hint=f"add a [languages.{language}] table with {' and '.join(LOCALISED)}",
+            )
+        return replace(
+            self,
+            name=table.get("name") or self.name,
+            address=table.get("address", ""),
+            phone=table.get("phone") or self.phone,
+            withdraw_contact=table.get("withdraw_contact", ""),
+            language=language,
+        )
 
     @classmethod
     def load(cls, home: Home) -> Clinic:
         path = home.settings_path
         if not path.exists():
-            return cls.from_dict({}, home)
+            return cls.from_dict(tomllib.loads(DEFAULT_TOML), home)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -60,7 +107,23 @@ class Clinic:
             retention = int(data.get("retention_years", 6))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise HomeError(f"retention_years in {home.settings_path} must be a number") from None
+        paper = str(data.get("paper") or "A4")
+        match = {p.lower(): p for p in PAPERS}.get(paper.lower())
+        if match is None:
+            raise HomeError(f"paper in {home.settings_path} must be A4 or letter, not '{paper}'")
+        languages = data.get("languages") or {}
+        if not isinstance(languages, dict) or not all(
+            isinstance(v, dict) for v in languages.values()
+        ):
+            raise HomeError(f"[languages] in {home.settings_path} must hold one table per code")
         return cls(
+            paper=match,
+            language=str(data.get("language") or "en").strip().lower(),
+            languages=tuple(
+                (code.strip().lower(), tuple((str(k), str(v)) for k, v in table.items()))
+                for code, table in sorted(languages.items())
+            ),
+            source=str(home.settings_path),
             name=str(data.get("name") or "Clinic"),
             address=str(data.get("address") or ""),
             phone=str(data.get("phone") or ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -18,7 +18,7 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -35,19 +35,21 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from consentclip.consent import markers
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.ids import qr_payload
 from consentclip.consent.records import ConsentRecord, Purpose, SignerRole
 from consentclip.consent.templates import FormTemplate
 
-FONTS_DIR = Path(__file__).resolve().parent / "fonts"
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
-PAGE_W, PAGE_H = A4
+PAPER = {"A4": A4, "letter": LETTER}
 MARGIN = 15 * mm
 INK = colors.HexColor("#1a2a3a")
 RULE = colors.HexColor("#8a9aaa")
 SHADE = colors.HexColor("#e8eef3")
 MUTED = colors.HexColor("#5a6672")
+SIGN_INK = colors.HexColor("#1a3a8a")  # a pen's blue, for what the patient filled in
+TICK = "\u2713"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,31 @@ class ElectronicSignature:
     signed_at: datetime
     record_sha256: str  # the record as it stood when signed
     key_fingerprint: str
+    # What the patient put in each granted purpose's box: their initials, or a tick.
+    marks: tuple[tuple[Purpose, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldBox:
+    """Where a field to be filled in by hand was printed: the signer's signature cell or a
+    purpose's initials box. Points, from the page's top-left corner; pages count from 1."""
+
+    kind: str  # "signature" | "initials"
+    key: str  # signature: the row's label key (patient_signature, ...); initials: the purpose
+    page: int
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    """What a scan is checked against: page size, page count and where the fields are."""
+
+    page_size: tuple[float, float]
+    pages: int
+    fields: tuple[FieldBox, ...]
+
+    def field(self, kind: str, key: str) -> FieldBox | None:
+        return next((f for f in self.fields if f.kind == kind and f.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -72,8 +99,11 @@ class FormInput:
 def _register_fonts() -> None:
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
-    pdfmetrics.registerFont(TTFont(FONT, str(FONTS_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONTS_DIR / "DejaVuSans-Bold.ttf")))
+    # Package data, so an installed wheel (even a zipped one) finds the fonts.
+    fonts = resources.files("consentclip.consent").joinpath("fonts")
+    for name, filename in ((FONT, "DejaVuSans.ttf"), (FONT_BOLD, "DejaVuSans-Bold.ttf")):
+        with resources.as_file(fonts.joinpath(filename)) as path:
+            pdfmetrics.registerFont(TTFont(name, str(path)))
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
     )
@@ -112,12 +142,26 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-class _Box(Flowable):
-    """An empty square for the patient's initials."""
+class _Fields:
+    """Collects where fields land on the page while reportlab lays the form out."""
 
-    def __init__(self, size: float) -> None:
+    def __init__(self) -> None:
+        self.found: list[FieldBox] = []
+
+    def record(self, flowable: Flowable, kind: str, key: str, w: float, h: float) -> None:
+        canv = flowable.canv
+        x, y = canv.absolutePosition(0, 0)
+        page_h = canv._pagesize[1]
+        box = (round(x, 2), round(page_h - y - h, 2), round(x + w, 2), round(page_h - y, 2))
+        self.found.append(FieldBox(kind, key, canv.getPageNumber(), box))
+
+
+class _Box(Flowable):
+    """A square for the patient's initials; e-signed forms show the patient's mark in it."""
+
+    def __init__(self, size: float, fields: _Fields, purpose: str, mark: str = "") -> None:
         super().__init__()
-        self.size = size
+        self.size, self.fields, self.purpose, self.mark = size, fields, purpose, mark
 
     def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
         return self.size, self.size
@@ -126,6 +170,39 @@ class _Box(Flowable):
         self.canv.setStrokeColor(INK)
         self.canv.setLineWidth(0.8)
         self.canv.rect(0, 0, self.size, self.size)
+        self.fields.record(self, "initials", self.purpose, self.size, self.size)
+        if self.mark:
+            font_size = 11 if len(self.mark) <= 2 else 8
+            self.canv.setFillColor(SIGN_INK)
+            self.canv.setFont(FONT_BOLD, font_size)
+            self.canv.drawCentredString(self.size / 2, self.size / 2 - font_size * 0.35, self.mark)
+
+
+class _SignatureField(Flowable):
+    """The space for a signature; records where it is, and holds the image when e-signed."""
+
+    def __init__(self, w: float, h: float, fields: _Fields, key: str, image: bytes | None) -> None:
+        super().__init__()
+        self.w, self.h, self.fields, self.key, self.image = w, h, fields, key, image
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        return self.w, self.h
+
+    def draw(self) -> None:
+        self.fields.record(self, "signature", self.key, self.w, self.h)
+        if self.image is not None:
+            from reportlab.lib.utils import ImageReader
+
+            self.canv.drawImage(
+                ImageReader(io.BytesIO(self.image)),
+                0,
+                0,
+                self.w,
+                self.h,
+                preserveAspectRatio=True,
+                anchor="c",
+                mask="auto",
+            )
 
 
 def _qr(consent_id: str, size: float) -> Drawing:
@@ -147,8 +224,18 @@ def _fill(text: str, values: dict[str, Any]) -> str:
 
 
 def render_form(form: FormInput) -> bytes:
+    return render_form_layout(form)[0]
+
+
+def render_form_layout(form: FormInput) -> tuple[bytes, FormLayout]:
+    """The form's PDF and where its hand-filled fields are (what a scan is checked against)."""
     _register_fonts()
-    record, t, clinic = form.record, form.template, form.clinic
+    # Every clinic text in the form's own language; refuses a form that would mix languages.
+    clinic = form.clinic.for_language(form.template.language)
+    form = FormInput(form.record, form.template, clinic, form.esign)
+    record, t = form.record, form.template
+    page_w, page_h = PAPER[clinic.paper]
+    fields = _Fields()
     st = _styles()
     lab = t.labels
     values = {
@@ -156,7 +243,7 @@ def render_form(form: FormInput) -> bytes:
         "retention_years": clinic.retention_years,
         "withdraw_contact": escape(clinic.withdraw_contact),
     }
-    width = PAGE_W - 2 * MARGIN
+    width = page_w - 2 * MARGIN
     story: list[Flowable] = []
 
     # --- header: clinic, title, consent id and QR -----------------------------------------
@@ -234,7 +321,7 @@ def render_form(form: FormInput) -> bytes:
 
     # --- 3. one initialled box per purpose -------------------------------------------------
     story += [heading("purposes"), Paragraph(_fill(t.texts["purposes"], values), st["body"])]
-    story += [Spacer(1, 1.5 * mm), _purpose_table(form, st, width, values)]
+    story += [Spacer(1, 1.5 * mm), _purpose_table(form, st, width, values, fields)]
 
     # --- 4-8. audiences, storage, expiry, withdrawal, refusal ------------------------------
     for key in ("audiences", "storage", "expiry", "withdrawal", "refusal"):
@@ -245,7 +332,7 @@ def render_form(form: FormInput) -> bytes:
         heading("signatures"),
         Paragraph(_fill(t.texts["declaration"], values), st["body"]),
         Spacer(1, 1.5 * mm),
-        _signature_table(form, st, width),
+        _signature_table(form, st, width, fields),
     ]
     story.append(KeepTogether(signatures))
     if form.esign is not None:
@@ -254,7 +341,7 @@ def render_form(form: FormInput) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
-        pagesize=A4,
+        pagesize=(page_w, page_h),
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
@@ -267,7 +354,8 @@ def render_form(form: FormInput) -> bytes:
     )
     footer = _footer(form)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buf.getvalue()
+    layout = FormLayout((page_w, page_h), doc.page, tuple(fields.found))
+    return buf.getvalue(), layout
 
 
 def _grid() -> TableStyle:
@@ -283,9 +371,14 @@ def _grid() -> TableStyle:
 
 
 def _purpose_table(
-    form: FormInput, st: dict[str, ParagraphStyle], width: float, values: dict[str, Any]
+    form: FormInput,
+    st: dict[str, ParagraphStyle],
+    width: float,
+    values: dict[str, Any],
+    fields: _Fields,
 ) -> Table:
     t, record, lab = form.template, form.record, form.template.labels
+    marks = dict(form.esign.marks) if form.esign is not None else {}
     head = [
         lab["initials"],
         lab["purpose"],
@@ -320,7 +413,7 @@ def _purpose_table(
         voice = lab["voice_yes"] if grant.voice else lab["voice_no"]
         data.append(
             [
-                _Box(8 * mm),
+                _Box(8 * mm, fields, purpose.value, marks.get(purpose, "")),
                 what,
                 Paragraph(escape(ident), st["cellb"]),
                 Paragraph(escape(voice), st["cell"]),
@@ -331,7 +424,9 @@ def _purpose_table(
     return Table(data, colWidths=cols, style=TableStyle(style), repeatRows=1)
 
 
-def _signature_table(form: FormInput, st: dict[str, ParagraphStyle], width: float) -> Table:
+def _signature_table(
+    form: FormInput, st: dict[str, ParagraphStyle], width: float, fields: _Fields
+) -> Table:
     record, lab = form.record, form.template.labels
     signer = record.signer
     clinician = ""
@@ -343,26 +438,24 @@ def _signature_table(form: FormInput, st: dict[str, ParagraphStyle], width: floa
         interpreter = f"{record.interpreter.name} ({record.interpreter.language})"
     is_patient = signer.role is SignerRole.PATIENT
     rows = [
-        (lab["patient_signature"], record.patient_name or (signer.name if is_patient else "")),
-        (lab["representative_signature"], "" if is_patient else signer.name),
-        (lab["clinician_signature"], clinician),
-        (lab["witness_signature"], record.witness or ""),
-        (lab["interpreter_signature"], interpreter),
+        ("patient_signature", record.patient_name or (signer.name if is_patient else "")),
+        ("representative_signature", "" if is_patient else signer.name),
+        ("clinician_signature", clinician),
+        ("witness_signature", record.witness or ""),
+        ("interpreter_signature", interpreter),
     ]
     head = ["", lab["name"], lab["signature"], lab["date"]]
     data: list[list[Any]] = [[Paragraph(escape(h), st["cellb"]) for h in head]]
     signer_row = 1 if is_patient else 2
-    for i, (role, name) in enumerate(rows, start=1):
-        sig: Any = ""
-        when = ""
+    for i, (key, name) in enumerate(rows, start=1):
+        image, when = None, ""
         if form.esign is not None and i == signer_row:
-            sig = Image(
-                io.BytesIO(form.esign.image), width=40 * mm, height=11 * mm, kind="proportional"
-            )
+            image = form.esign.image
             when = form.esign.signed_at.date().isoformat()
+        sig = _SignatureField(44 * mm, 10.5 * mm, fields, key, image)
         data.append(
             [
-                Paragraph(escape(role), st["cellb"]),
+                Paragraph(escape(lab[key]), st["cellb"]),
                 Paragraph(escape(name), st["cell"]),
                 sig,
                 Paragraph(when, st["cell"]),
@@ -405,11 +498,13 @@ def _footer(form: FormInput) -> Any:
     t, record, lab = form.template, form.record, form.template.labels
 
     def draw(canvas: Canvas, doc: Any) -> None:
+        page_w, page_h = doc.pagesize
         canvas.saveState()
+        _draw_markers(canvas, doc.page, page_w, page_h)
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         y = MARGIN + 2 * mm
-        canvas.line(MARGIN, y + 6.5 * mm, PAGE_W - MARGIN, y + 6.5 * mm)
+        canvas.line(MARGIN, y + 6.5 * mm, page_w - MARGIN, y + 6.5 * mm)
         canvas.setFillColor(MUTED)
         canvas.setFont(FONT, 7)
         canvas.drawString(
@@ -417,9 +512,31 @@ def _footer(form: FormInput) -> Any:
             y + 3 * mm,
             f"{t.id} v{t.version} · {t.language} · {lab['consent_id']} {record.id}",
         )
-        canvas.drawRightString(PAGE_W - MARGIN, y + 3 * mm, f"{lab['page']} {doc.page}")
+        canvas.drawRightString(page_w - MARGIN, y + 3 * mm, f"{lab['page']} {doc.page}")
         canvas.setFont(FONT, 6.2)
         canvas.drawString(MARGIN, y, f"{lab['template_hash']}: {t.sha256}")
         canvas.restoreState()
 
     return draw
+
+
+def _draw_markers(canvas: Canvas, page: int, page_w: float, page_h: float) -> None:
+    """The corner registration marks (see ``markers``): a scan is mapped back through them."""
+    if page > markers.MAX_PAGES:
+        return
+    cell = markers.SIZE / markers.CELLS
+    canvas.setFillColor(colors.black)
+    for corner, x, y in markers.squares(page_w, page_h):
+        grid = markers.bits(markers.marker_id(page, corner))
+        for r, row in enumerate(grid):
+            top = page_h - y - (r + 1) * cell
+            c = 0
+            while c < len(row):  # one rectangle per run of black cells: no seams between cells
+                if not row[c]:
+                    c += 1
+                    continue
+                end = c
+                while end < len(row) and row[end]:
+                    end += 1
+                canvas.rect(x + c * cell, top, (end - c) * cell, cell, stroke=0, fill=1)
+                c = end

@@ -1,4 +1,5 @@
-"""Consent form templates: TOML data in ``consent_templates/`` (format in its README).
+"""Consent form templates: TOML data shipped as package data in ``consent/form_templates/``
+(format in its README), read with ``importlib.resources`` so an installed wheel finds them.
 
 A template is named ``<id>.<language>.toml``. Its SHA-256 (of the exact bytes) is stored with
 every consent made from it, so the text a patient saw can be proven later, and a form is never
@@ -11,6 +12,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,12 @@ from consentclip.errors import IntegrityError, NotFoundError, UsageError
 from consentclip.home import Home
 
 if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+
     import tomllib
 else:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
+
     import tomli as tomllib
 
 DEFAULT_TEMPLATE = "derm-video-photo"
@@ -106,34 +112,43 @@ class FormTemplate:
     purposes: dict[str, dict[str, str]]
     texts: dict[str, str]
     sha256: str
-    path: Path
+    path: Path | Traversable  # a file on disk, or package data inside an installed wheel
 
     @property
     def ref(self) -> Template:
         return Template(self.id, self.version, self.language, self.sha256)
 
 
-def search_dirs(home: Home | None) -> list[Path]:
+SHIPPED = "form_templates"  # package data folder beside this module
+
+
+def shipped_dir() -> Traversable:
+    """The templates shipped inside the package (a wheel, an sdist or a source checkout alike)."""
+    return resources.files("consentclip.consent").joinpath(SHIPPED)
+
+
+def search_dirs(home: Home | None) -> list[Path | Traversable]:
     """Where templates are found, first match wins: $CONSENTCLIP_TEMPLATES, the home's
     ``templates/`` (a clinic's own wording), then the templates shipped with consentclip."""
-    dirs: list[Path] = []
+    dirs: list[Path | Traversable] = []
     env = os.environ.get(TEMPLATES_ENV)
     if env:
         dirs.append(Path(env))
     if home is not None:
         dirs.append(home.root / "templates")
-    dirs.append(Path(__file__).resolve().parent / "templates")  # installed wheel
-    dirs.append(Path(__file__).resolve().parents[3] / "consent_templates")  # source checkout
+    dirs.append(shipped_dir())
     return dirs
 
 
-def available(home: Home | None) -> list[tuple[str, str, Path]]:
-    """(id, language, path) of every template that can be found."""
-    seen: dict[tuple[str, str], Path] = {}
+def available(home: Home | None) -> list[tuple[str, str, Path | Traversable]]:
+    """(id, language, file) of every template that can be found."""
+    seen: dict[tuple[str, str], Path | Traversable] = {}
     for folder in search_dirs(home):
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir(), key=lambda p: p.name):
             parts = path.name.split(".")
-            if len(parts) == 3:
+            if len(parts) == 3 and parts[2] == "toml" and path.is_file():
                 seen.setdefault((parts[0], parts[1]), path)
     return [(tid, lang, path) for (tid, lang), path in sorted(seen.items())]
 
@@ -162,7 +177,7 @@ def load_for(ref: Template, home: Home | None) -> FormTemplate:
     return template
 
 
-def parse(path: Path) -> FormTemplate:
+def parse(path: Path | Traversable) -> FormTemplate:
     raw = path.read_bytes()
     try:
         data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
@@ -193,3 +208,33 @@ def parse(path: Path) -> FormTemplate:
         sha256=hashlib.sha256(raw).hexdigest(),
         path=path,
     )
+
+
+def check(home: Home | None) -> tuple[bool, str]:
+    """doctor's view: every template that would be used parses, and the default form exists in
+    each shipped language. (ok, one-line detail)."""
+    found = available(home)
+    problems: list[str] = []
+    for tid, lang, path in found:
+        try:
+            parse(path)
+        except UsageError as exc:
+            problems.append(f"{tid}.{lang}: {exc.one_line()}")
+    names = sorted(f"{tid}.{lang}" for tid, lang, _ in found)
+    if not any(tid == DEFAULT_TEMPLATE for tid, _, _ in found):
+        problems.insert(0, f"no '{DEFAULT_TEMPLATE}' template (the package data is missing)")
+    if problems:
+        return False, "; ".join(problems)
+    own = [f"{tid}.{lang}" for tid, lang, p in found if not _is_shipped(p)]
+    detail = f"{len(found)} template(s): {', '.join(names)}"
+    if own:
+        detail += f" (clinic's own: {', '.join(own)})"
+    return True, detail
+
+
+def _is_shipped(path: Path | Traversable) -> bool:
+    shipped = shipped_dir()
+    try:
+        return Path(str(path)).parent == Path(str(shipped))
+    except (TypeError, ValueError):
+        return False

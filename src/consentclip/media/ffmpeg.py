@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import shutil
@@ -14,6 +13,11 @@ from typing import IO, Any
 
 from consentclip.errors import MediaError
 from consentclip.health import Check
+
+try:
+    import fcntl
+except ImportError:  # Windows has no fcntl; pipes keep their default size there
+    fcntl = None  # type: ignore[assignment]
 
 INSTALL_HINT = "install it with 'apt-get install ffmpeg' or run 'make setup'"
 PIPE_BYTES = 1 << 20
@@ -59,7 +63,7 @@ def _widen(pipe: IO[bytes]) -> None:
     """Frames are megabytes: a 1 MiB pipe (the usual Linux ceiling for unprivileged users)
     moves one in a few system calls and wake-ups instead of ~50 with the 64 KiB default.
     Best effort: elsewhere, or where the limit is lower, the default pipe works the same."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
     if set_size is None:
         return
     with contextlib.suppress(OSError):
