@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from consentclip.consent.gate import GateDecision
     from consentclip.consent.registry import ClipLink, Registry
     from consentclip.progress import ProgressSink
+    from consentclip.review.approval import ApprovedStaging
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "consentclip-export-manifest/1"
@@ -111,6 +112,8 @@ class ExportRequest:
     qa_dir: Path | None = None
     # Batch --resume: a verified earlier export is kept and reported, a partial one is redone.
     resume: bool = False
+    # Staging for review (review/staging.py): the gate without its "review required" rule.
+    for_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class ExportPlan:
     grant: Grant
     settings: EngineSettings
     output: Path
+    # An approved review: export publishes its staged file instead of running the engine.
+    approved: ApprovedStaging | None = None
 
     @property
     def manifest(self) -> Path:
@@ -214,6 +219,7 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
     No file is created here; the output folder is not even looked at beyond its path.
     """
     from consentclip.consent.gate import GateRequest, evaluate
+    from consentclip.review.approval import review_for_export
 
     sha = sha256_file(request.clip)
     link = registry.find_link(sha)
@@ -223,6 +229,9 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         reports = (registry.verify(record.id, documents=True), registry.verify_audit())
         integrity_ok = all(r.ok for r in reports)
         problems = tuple(p for r in reports for p in r.problems)
+    review = None
+    if link is not None and not request.for_review:
+        review = review_for_export(registry, link, request.purpose)
     decision = evaluate(
         GateRequest(
             record=record,
@@ -232,6 +241,9 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
             integrity_ok=integrity_ok,
             integrity_problems=problems,
             want_audio=request.keep_audio,
+            review_required=review is not None and review.required,
+            review_approved=review is not None and review.approved,
+            approver_is_exporter=review is not None and review.approver_is_exporter,
         )
     )
     consent_id = link.consent_id if link is not None else None
@@ -240,7 +252,9 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         # rests on an assert (stripped under python -O).
         if not decision.allowed or link is None or decision.grant is None:
             raise ConsentRefused(decision.message, rule=decision.rule or "refused")
-        settings = settings_for(decision, request.options, consent_id=link.consent_id)
+        options = review.options(request.options) if review is not None else request.options
+        settings = settings_for(decision, options, consent_id=link.consent_id)
+        approved = review.check(registry, record, sha, settings) if review is not None else None
     except ConsentRefused as refusal:
         registry.record_export_decision(
             consent_id=consent_id,
@@ -262,6 +276,7 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         grant=decision.grant,
         settings=settings,
         output=Path(request.out_dir).absolute() / name,
+        approved=approved,
     )
 
 
@@ -417,7 +432,11 @@ def export_clip(
     claimed = False
     try:
         with _partial_output(plan.output) as tmp:
-            result = _run_engine(plan, tmp, progress, remember)
+            if plan.approved is not None:  # what the reviewer saw is what ships
+                result = plan.approved.publish(tmp)
+                collected.update(plan.approved.regions() if request.qa_dir is not None else {})
+            else:
+                result = _run_engine(plan, tmp, progress, remember)
             # The engine read the file after we hashed it: make sure it is still the linked clip.
             if sha256_file(plan.source) != plan.input_sha256:
                 raise MediaError(
@@ -428,6 +447,8 @@ def export_clip(
             claimed = True
         output_sha = sha256_file(plan.output)
         manifest = build_manifest(plan, result, output_sha)
+        if plan.approved is not None:
+            manifest["review"] = plan.approved.manifest_entry()
         _write_json_atomic(plan.manifest, manifest)
         with Registry.open(home) as registry:
             registry.record_export_decision(
@@ -441,6 +462,7 @@ def export_clip(
                     "destination": str(plan.output.parent),
                     "output_sha256": output_sha,
                     "clip_number": plan.clip_number,
+                    **({"review_seq": plan.approved.approval.seq} if plan.approved else {}),
                 },
             )
     except BaseException:

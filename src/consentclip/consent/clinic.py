@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from consentclip.errors import HomeError
+from consentclip.consent.records import Purpose
+from consentclip.errors import HomeError, UsageError
 from consentclip.home import Home
 
 if sys.version_info >= (3, 11):
@@ -25,7 +26,45 @@ withdraw_contact = "the clinic reception or privacy@example.org"
 retention_years = 6
 # Optional logo (PNG/JPEG), relative to this file's folder.
 logo = ""
+
+[review]
+# Purposes whose exports need a clinician's approved review first ('consentclip review open').
+required_for = ["conference", "journal", "public_web", "social_media"]
+# When true, the person exporting may not be the one who approved the review.
+approver_must_differ = false
 """
+
+# Outside the clinic, material is seen by people who may know the patient: a human checks it.
+DEFAULT_REVIEW_PURPOSES = frozenset(
+    {Purpose.CONFERENCE, Purpose.JOURNAL, Purpose.PUBLIC_WEB, Purpose.SOCIAL_MEDIA}
+)
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """Which exports need an approved review, and whether approver and exporter must differ."""
+
+    required_for: frozenset[Purpose] = DEFAULT_REVIEW_PURPOSES
+    approver_must_differ: bool = False
+
+    def requires(self, purpose: Purpose) -> bool:
+        return purpose in self.required_for
+
+    @classmethod
+    def from_dict(cls, data: object, where: Path) -> ReviewPolicy:
+        if not isinstance(data, dict):
+            raise HomeError(f"[review] in {where} must be a table")
+        names = data.get("required_for", [p.value for p in DEFAULT_REVIEW_PURPOSES])
+        if not isinstance(names, list):
+            raise HomeError(f"review.required_for in {where} must be a list of purposes")
+        try:
+            purposes = frozenset(Purpose.parse(str(n)) for n in names)
+        except UsageError as exc:
+            raise HomeError(f"review.required_for in {where}: {exc.message}") from None
+        differ = data.get("approver_must_differ", False)
+        if not isinstance(differ, bool):
+            raise HomeError(f"review.approver_must_differ in {where} must be true or false")
+        return cls(purposes, differ)
 
 
 @dataclass(frozen=True)
@@ -36,6 +75,7 @@ class Clinic:
     withdraw_contact: str = ""
     retention_years: int = 6
     logo: Path | None = None
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
 
     @classmethod
     def load(cls, home: Home) -> Clinic:
@@ -67,6 +107,7 @@ class Clinic:
             withdraw_contact=str(data.get("withdraw_contact") or "the clinic"),
             retention_years=retention,
             logo=logo,
+            review=ReviewPolicy.from_dict(data.get("review", {}), home.settings_path),
         )
 
 
