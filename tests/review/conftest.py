@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from export.conftest import make_consent, purpose, registry_home
 from typer.testing import CliRunner
 
 from consentclip.cli import app
 from consentclip.consent.records import Purpose
 from consentclip.home import Home
 from consentclip.review.staging import BaseOptions, Session, open_session
+from export.conftest import make_consent, purpose, registry_home
 
 __all__ = ["make_consent", "purpose", "registry_home"]
 

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from consentclip.cli import app
 from consentclip.consent.registry import Registry
 from consentclip.errors import ConsentRefused, UsageError
 from consentclip.export import ExportRequest, export_clip

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from consentclip import __version__
-from consentclip.cli import audit, batch, consent, doctor, export, init, link, preview
+from consentclip.cli import audit, batch, consent, doctor, export, init, link, preview, review
 
 app = typer.Typer(
     name="consentclip",
@@ -53,6 +53,7 @@ def _root(
 
 app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
+app.add_typer(review.app, name="review")
 app.command("link", help=link.HELP)(link.link_cli)
 app.command("preview", help=preview.HELP)(preview.preview_cli)
 app.command("export", help=export.HELP)(export.export_cli)

@@ -305,7 +305,8 @@ class ExportReview:
                 f"the {body.get('purpose')} review approved by {self.approval.reviewer} no longer "
                 f"holds: {_join(changed)} changed since the approval",
                 rule="review_changed",
-                hint=f"review it again: consentclip review open CLIP --purpose {body.get('purpose')}",
+                hint="review it again: consentclip review open CLIP --purpose "
+                f"{body.get('purpose')}",
             )
         return ApprovedStaging(self.session, self.approval)
 
@@ -341,3 +342,62 @@ def review_for_export(registry: Registry, link: ClipLink, purpose: Purpose) -> E
         approval=approval,
         session=session,
     )
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedReview:
+    name: str
+    consent_id: str
+    clip_number: int
+    purpose: str
+    media_kind: str
+    state: str  # not_rendered | awaiting_review | changes_not_rendered | approved | approval_stale
+    reviewer: str | None = None
+    approved_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def list_reviews(home: Home) -> list[ListedReview]:
+    """What awaits review and what is approved. "approval_stale" means the staged file or the
+    decisions no longer match the newest approval (export will refuse until approved again)."""
+    from consentclip.consent.registry import Registry
+
+    listed = []
+    with Registry.open(home) as registry:
+        for session in staging.list_sessions(home):
+            record = session.render_record()
+            decisions = session.decisions()
+            approval = latest_approval(
+                registry, session.consent_id, session.clip_number, session.purpose
+            )
+            if record is None or not session.staged_path.is_file():
+                state = "not_rendered"
+            elif approval is not None:
+                holds = (
+                    verifies(registry, approval)
+                    and approval.body["decisions_sha256"] == decisions.sha256()
+                    and approval.body["staged"]["sha256"] == sha256_file(session.staged_path)
+                )
+                state = "approved" if holds else "approval_stale"
+            elif record.get("decisions_sha256") != decisions.sha256():
+                state = "changes_not_rendered"
+            else:
+                state = "awaiting_review"
+            listed.append(
+                ListedReview(
+                    session.name,
+                    session.consent_id,
+                    session.clip_number,
+                    session.purpose.value,
+                    session.media_kind,
+                    state,
+                    approval.reviewer if approval else None,
+                    approval.body.get("approved_at") if approval else None,
+                )
+            )
+    return listed

@@ -60,8 +60,16 @@ def tracks(frames: Sequence[Sequence[Row]]) -> list[Track]:
             key = f"{kind}:{track_id}"
             s = spans.setdefault(
                 key,
-                {"kind": kind, "id": track_id, "first": index, "last": index, "n": 0, "filled": 0,
-                 "min": 1.0, "off": bool(off)},
+                {
+                    "kind": kind,
+                    "id": track_id,
+                    "first": index,
+                    "last": index,
+                    "n": 0,
+                    "filled": 0,
+                    "min": 1.0,
+                    "off": bool(off),
+                },
             )
             s["last"] = index
             s["n"] += 1
@@ -70,7 +78,9 @@ def tracks(frames: Sequence[Sequence[Row]]) -> list[Track]:
             else:
                 s["min"] = min(s["min"], float(score))
     return [
-        Track(key, s["kind"], s["id"], s["first"], s["last"], s["n"], s["filled"], s["min"], s["off"])
+        Track(
+            key, s["kind"], s["id"], s["first"], s["last"], s["n"], s["filled"], s["min"], s["off"]
+        )
         for key, s in sorted(spans.items(), key=lambda kv: (kv[1]["first"], kv[0]))
     ]
 

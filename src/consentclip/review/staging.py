@@ -211,7 +211,9 @@ def load_session(folder: Path) -> Session:
     except FileNotFoundError:
         raise NotFoundError(f"no review staged in {folder}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConsentClipError(f"{path} is unreadable ({exc}); remove the folder and stage again")
+        raise ConsentClipError(
+            f"{path} is unreadable ({exc}); remove the folder and stage again"
+        ) from None
 
 
 def find_session(home: Home, consent_id: str, clip_number: int, purpose: Purpose) -> Session | None:
@@ -259,10 +261,22 @@ def open_session(home: Home, clip: Path, purpose: Purpose, options: BaseOptions)
             created_at=_now(),
         )
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_partials(folder)
     write_json_atomic(folder / "session.json", session.to_dict())
     if not session.decisions_path.exists():
         session.save_decisions(Decisions())
     return session
+
+
+def sweep_partials(folder: Path) -> None:
+    """Hidden temporary files a killed render left (ours only: dot-names ending in .part,
+    .partial or .partial.EXT); the finished files are never touched."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        name = path.name
+        if name.startswith(".") and path.is_file() and (".part" in name):
+            path.unlink(missing_ok=True)
 
 
 def _clear(session: Session) -> None:
@@ -382,9 +396,7 @@ def _stale(off: Sequence[TrackOff], dropped: dict[int, list[Region]]) -> list[st
         if item.frame is None or item.box is None:
             continue  # written by hand without a position: taken as named
         there = [
-            r
-            for r in dropped.get(item.frame, [])
-            if f"{r.kind.value}:{r.track_id}" == item.track
+            r for r in dropped.get(item.frame, []) if f"{r.kind.value}:{r.track_id}" == item.track
         ]
         if not any(r.box.iou(item.box) >= SAME_TRACK_IOU for r in there):
             stale.append(item.track)
@@ -520,7 +532,6 @@ def render(
     return Rendered(record, tuple(reenabled))
 
 
-
 def _write_original(session: Session, progress: RenderProgress | None) -> None:
     """The original as the engine sees it (upright, same frames), for the side-by-side view.
 
@@ -586,7 +597,9 @@ def _write_thumbnails(
             thumb = _crop(picked, Box(row[2], row[3], row[4], row[5]))
             ok, jpg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 85])
             if ok:
-                write_bytes_atomic(session.thumbs_dir / f"{key.replace(':', '-')}.jpg", jpg.tobytes())
+                write_bytes_atomic(
+                    session.thumbs_dir / f"{key.replace(':', '-')}.jpg", jpg.tobytes()
+                )
         if progress is not None:
             progress("thumbnails", index, len(frames))
 
