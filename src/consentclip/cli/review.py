@@ -11,11 +11,13 @@ import typer
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
 from consentclip.cli.export import (
     CrfOption,
+    FacesOption,
     KeepAudioOption,
     ModeOption,
     PresetOption,
     PurposeOption,
     TattooSensitivityOption,
+    TattoosOption,
     ThresholdOption,
     check_preset,
 )
@@ -65,6 +67,8 @@ def open_cli(
     tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
     crf: CrfOption = EngineSettings.crf,
     preset: PresetOption = EngineSettings.preset,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
 ) -> None:
     """Anonymise into the review staging area (in the consent home) and serve the review page
     on 127.0.0.1 until you press Done on the page or Ctrl-C here."""
@@ -74,7 +78,9 @@ def open_cli(
 
     check_preset(preset)
     home = home_from(ctx)
-    options = BaseOptions(mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio)
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
+    )
     session = open_session(home, clip, Purpose.parse(purpose), options)
     server = ReviewServer.create(home, session, port)
     typer.echo(f"review: {server.url}")
@@ -131,6 +137,8 @@ def approve_cli(
     tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
     crf: CrfOption = EngineSettings.crf,
     preset: PresetOption = EngineSettings.preset,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -144,7 +152,9 @@ def approve_cli(
     check_preset(preset)
     home = home_from(ctx)
     decided = dec.load(decisions) if decisions is not None else None
-    options = BaseOptions(mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio)
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
+    )
     session = open_session(home, clip, Purpose.parse(purpose), options)
     approval = approve(
         home, session, reviewer, decisions=decided, progress=_progress(quiet or json_out)
@@ -156,3 +166,59 @@ def approve_cli(
         f"approved {session.name} by {approval.reviewer} (audit entry {approval.seq}); "
         f"staged SHA-256 {approval.body['staged']['sha256'][:16]}…"
     )
+
+
+def stage_batch(
+    ctx: typer.Context,
+    folder: Path,
+    purpose: object,
+    out: Path,
+    *,
+    recursive: bool,
+    keep_audio: bool,
+    geometry: tuple[list[str] | None, list[str] | None],
+    toggles: tuple[bool | None, bool | None],
+    engine: tuple[RedactMode, float, float, int, str],
+    quiet: bool,
+    json_out: bool,
+) -> None:
+    """``batch --review``: stage a folder for review (called by cli/batch.py)."""
+    from consentclip.errors import UsageError
+    from consentclip.review.batch import exit_code, stage_folder
+    from consentclip.review.staging import BaseOptions
+
+    if any(geometry):
+        raise UsageError(
+            "--region and --keep apply to one clip: draw them on the review page instead"
+        )
+    mode, threshold, tattoo_sensitivity, crf, preset = engine
+    check_preset(preset)
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, *toggles
+    )
+
+    def line(staged) -> None:  # type: ignore[no-untyped-def]
+        if not (quiet or json_out):
+            detail = staged.review or staged.reason
+            print(f"{staged.outcome:14} {staged.source}  {detail}", file=sys.stderr, flush=True)
+
+    files = stage_folder(
+        home_from(ctx),
+        folder,
+        purpose,  # type: ignore[arg-type]
+        options,
+        recursive=recursive,
+        exclude=(out,),
+        on_file=line,
+    )
+    code = exit_code(files)
+    if json_out:
+        emit_json({"staged_for_review": [f.to_dict() for f in files], "exit_code": int(code)})
+    else:
+        ok = sum(1 for f in files if f.ok)
+        typer.echo(
+            f"{ok} of {len(files)} file(s) staged for review; open each with 'consentclip review "
+            "open CLIP --purpose ...', or see 'consentclip review list'"
+        )
+    if code:
+        raise typer.Exit(int(code))

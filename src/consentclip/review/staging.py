@@ -68,6 +68,9 @@ class BaseOptions:
     crf: int = EngineSettings.crf
     preset: str = EngineSettings.preset
     keep_audio: bool = False  # refused at staging unless the grant allows the voice
+    # None: the grant decides (forced on for anonymised-only grants), as for export.
+    faces: bool | None = None
+    tattoos: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,8 @@ def engine_options(base: BaseOptions, decisions: Decisions) -> Any:
     from consentclip.settings import RedactMode
 
     return EngineOptions(
+        faces=base.faces,
+        tattoos=base.tattoos,
         mode=RedactMode(base.mode),
         threshold=base.threshold,
         tattoo_sensitivity=base.tattoo_sensitivity,
