@@ -301,7 +301,7 @@ def _draw_grid(canvas: Canvas, qa: QaInput, samples: list[Sample], y: float) -> 
     canvas.setFont("Helvetica-Bold", 10)
     title = "Frames from the anonymised output"
     if result.media_kind != "photo" and qa.manifest.get("review"):
-        title += " (where the risk is: track ends, gaps, weak detections)"
+        title = "Frames at risk (track ends, gaps, weak hits)"
     canvas.drawString(MARGIN, y - 10, title)
     _legend(canvas, PAGE_W - MARGIN, y - 10)
     y -= 16

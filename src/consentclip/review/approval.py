@@ -125,6 +125,15 @@ def verifies(registry: Registry, approval: Approval) -> bool:
 # --- approving ---------------------------------------------------------------------------
 
 
+def qa_frames(frames: Sequence[int], count: int = 9) -> list[int]:
+    """Up to ``count`` distinct risk frames for the QA sheet, spread over all of them."""
+    unique = sorted(set(frames))
+    if len(unique) <= count:
+        return unique
+    step = (len(unique) - 1) / (count - 1)
+    return sorted({unique[round(i * step)] for i in range(count)})
+
+
 def approve(
     home: Home,
     session: staging.Session,
@@ -179,7 +188,7 @@ def approve(
             "staged": {"name": session.staged_path.name, "sha256": staged_sha},
             "engine": record["engine"],
             "engine_sha256": record["engine_sha256"],
-            "risk_frames": [r.frame for r in risk_frames(regions, limit=9)],
+            "risk_frames": qa_frames([r.frame for r in risk_frames(regions)]),
             "reviewer": name,
             "approved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
