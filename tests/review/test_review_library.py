@@ -15,7 +15,7 @@ from consentclip.home import Home
 from consentclip.review import decisions as dec
 from consentclip.review.approval import approve
 from consentclip.review.risk import risk_frames, tracks
-from consentclip.review.staging import Session, render
+from consentclip.review.staging import Session, render, render_is_current
 
 
 def _tracks(session: Session) -> list:
@@ -42,6 +42,8 @@ def test_stage_approve_export_publishes_the_approved_file(
     session.save_decisions(decided)
     rendered = render(registry_home, session, decided)
     assert rendered.reenabled == ()
+    # Integer boxes and their JSON round trip (floats) are the same decisions and engine.
+    assert render_is_current(registry_home, session, session.decisions())
     after = {t.key: t for t in _tracks(session)}
     assert after[first.key].off
     assert any(t.kind == "manual" for t in after.values())

@@ -333,6 +333,9 @@ class ReviewServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
+            # Listening from here on: the address is printed before uvicorn starts, and a
+            # browser (or script) that connects at once waits in the backlog, not refused.
+            sock.listen(64)
         except OSError as exc:
             sock.close()
             raise ConsentClipError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None

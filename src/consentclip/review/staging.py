@@ -306,8 +306,11 @@ def _now() -> str:
 def engine_options(base: BaseOptions, decisions: Decisions) -> Any:
     """``export.EngineOptions`` for a review: the base options plus the reviewer's regions."""
     from consentclip.export import EngineOptions
+    from consentclip.review.decisions import from_dict
     from consentclip.settings import RedactMode
 
+    # Through the canonical form, so that 450 and 450.0 make the same engine settings (and hash).
+    decisions = from_dict(decisions.to_dict())
     return EngineOptions(
         faces=base.faces,
         tattoos=base.tattoos,

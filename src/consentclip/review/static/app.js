@@ -180,6 +180,11 @@ function redraw() {
         const label = `${kind}${track != null ? " #" + track : ""}${off ? " (off)" : ""}`;
         rect(ctx, scale, { x, y, w: bw, h: bh }, colour, { dashed: off || source === "interp" || source === "track", label });
       }
+    } else if (state.current) {
+      // What the result hides by hand in this frame, where the tracker followed it.
+      for (const r of rows) {
+        if (r[0] === "manual") rect(ctx, scale, { x: r[2], y: r[3], w: r[4], h: r[5] }, colours.manual);
+      }
     } else {
       // Boxes drawn since the last render, where they apply now: not in the result yet.
       for (const h of activeHidden(frame)) rect(ctx, scale, h.box, colours.manual, { dashed: true });
