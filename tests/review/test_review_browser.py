@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -185,3 +185,53 @@ def test_review_page_end_to_end(
     assert sha256_file(exported) == sha256_file(session.staged_path)
     assert manifest["review"]["reviewer"] == "Dr Ada Lovelace"
     assert manifest["output"]["sha256"] == manifest["review"]["staged_sha256"]
+
+
+def test_photo_review_in_the_browser(
+    browser: object,
+    registry_home: Home,
+    make_consent: Callable[..., str],
+    runner: CliRunner,
+    tmp_path: Path,
+) -> None:
+    """A photo: no timeline; draw a box to hide, re-render, approve; the export is the file."""
+    from consentclip.consent.records import Purpose
+    from consentclip.review.staging import BaseOptions, open_session
+
+    from .conftest import SAMPLE, link
+
+    photo = tmp_path / "lesion.jpg"
+    shutil.copyfile(SAMPLE / "lesion_photo.jpg", photo)
+    link(runner, photo, make_consent("public_web"))
+    session = open_session(registry_home, photo, Purpose.PUBLIC_WEB, BaseOptions())
+    server = ReviewServer.create(registry_home, session)
+    server.state.start_render()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+        page.goto(server.url)
+        _until(page, "document.getElementById('status').textContent.startsWith('Check')", 120)
+        assert page.locator("#controls").is_hidden()
+        assert page.evaluate("document.getElementById('result-img').naturalWidth") == 800
+        _drag(page, "#result-canvas", (600, 40, 120, 90), (800, 600))
+        _until(page, "decisions.hide.length === 1 && state && !state.current")
+        page.click("#render")
+        _until(page, "document.getElementById('status').textContent.startsWith('Check')", 120)
+        page.click("#approve")
+        page.fill("#reviewer", "Dr Photo")
+        page.click("#confirm-approve")
+        _until(page, "document.getElementById('status').textContent.startsWith('Approved')")
+        _shoot(page, tmp_path, "review-photo")
+    finally:
+        server.stop()
+        thread.join(timeout=60)
+    saved = json.loads(session.decisions_path.read_text())
+    assert saved["hide"][0]["start"] is None  # a photo has no time
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["export", str(photo), "--purpose", "public_web", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    exported = Path(json.loads(result.output)["paths"]["output"])
+    assert sha256_file(exported) == sha256_file(session.staged_path)

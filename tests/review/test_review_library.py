@@ -48,7 +48,9 @@ def test_stage_approve_export_publishes_the_approved_file(
     assert after[first.key].off
     assert any(t.kind == "manual" for t in after.values())
     out = tmp_path / "out"
-    request = ExportRequest(clip=session.clip, purpose=session.purpose, out_dir=out)
+    request = ExportRequest(
+        clip=session.clip, purpose=session.purpose, out_dir=out, qa_dir=tmp_path / "qa"
+    )
     with pytest.raises(ConsentRefused) as refused:
         export_clip(registry_home, request)
     assert refused.value.rule == "review_required"
@@ -58,6 +60,14 @@ def test_stage_approve_export_publishes_the_approved_file(
     result = export_clip(registry_home, request)
     assert sha256_file(result.plan.output) == approval.body["staged"]["sha256"]
     assert result.manifest["review"]["reviewer"] == "Dr Ada Lovelace"
+    # The QA sheet names the approval and samples the frames at risk.
+    import pypdfium2
+
+    text = pypdfium2.PdfDocument(str(result.qa_sheet))[0].get_textpage().get_text_range()
+    assert "Review approved by Dr Ada Lovelace" in text
+    assert "Frames at risk" in text
+    first_frames = [f"frame {t.first} " for t in after.values() if t.kind != "manual"]
+    assert any(label in text for label in first_frames)
     with Registry.open(registry_home) as registry:
         assert registry.verify_audit().ok
         events = [e.event for e in registry.audit_entries()]

@@ -51,6 +51,18 @@ class ReviewPolicy:
         return purpose in self.required_for
 
     @classmethod
+    def load(cls, home: Home) -> ReviewPolicy:
+        """Only the [review] table: an export must not fail over, say, a missing logo."""
+        path = home.settings_path
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise HomeError(f"{path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data.get("review", {}), path)
+
+    @classmethod
     def from_dict(cls, data: object, where: Path) -> ReviewPolicy:
         if not isinstance(data, dict):
             raise HomeError(f"[review] in {where} must be a table")

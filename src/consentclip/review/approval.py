@@ -336,9 +336,9 @@ def _engine_diff(then: dict[str, Any], now: dict[str, Any]) -> str:
 
 
 def review_for_export(registry: Registry, link: ClipLink, purpose: Purpose) -> ExportReview:
-    from consentclip.consent.clinic import Clinic
+    from consentclip.consent.clinic import ReviewPolicy
 
-    policy = Clinic.load(registry.home).review
+    policy = ReviewPolicy.load(registry.home)
     approval = latest_approval(registry, link.consent_id, link.clip_number, purpose)
     session = (
         staging.find_session(registry.home, link.consent_id, link.clip_number, purpose)
