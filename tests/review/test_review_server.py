@@ -55,6 +55,7 @@ def test_changes_need_the_token_header(client: TestClient, journal_session: Sess
     state = client.get("/api/state", params={"t": TOKEN}).json()
     assert state["decisions"]["keep"] == [{"x": 10.0, "y": 20.0, "w": 30.0, "h": 40.0}]
     assert state["rendered"] is False and state["approval"] is None
+    assert state["warnings"] == []
     assert {c["kind"] for c in state["colours"]} >= {"face", "tattoo", "text", "manual", "keep"}
 
 

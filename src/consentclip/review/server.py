@@ -212,6 +212,8 @@ def create_app(state: ReviewState, hosts: frozenset[str]) -> ASGIApp:
             "tracks": [t.to_dict() for t in tracks(regions)],
             "risk": [r.to_dict() for r in risk_frames(regions)],
             "approval": approval_info,
+            # The engine's own warnings (a keep box over a face, ...), shown on the page.
+            "warnings": list(result.get("warnings", [])),
             "job": state.job.to_dict(),
         }
 

@@ -421,6 +421,9 @@ function setStatus(text, kind) {
 }
 
 function updateStatus() {
+  const warnings = state.warnings || [];
+  $("warnings").hidden = warnings.length === 0;
+  $("warnings").textContent = warnings.join(" ");
   const running = state.job.state === "running";
   const ready = state.rendered && state.current && !running;
   $("approve").disabled = !ready;
