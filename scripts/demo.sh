@@ -53,7 +53,15 @@ echo "exit code: $code"
 [ "$code" -eq 3 ] || { echo "demo: expected a refusal (exit 3)" >&2; exit 1; }
 [ ! -e "$OUT/social" ] || [ -z "$(ls -A "$OUT/social")" ] || { echo "demo: refusal wrote files" >&2; exit 1; }
 
-run "Export the whole folder for a conference (batch, with report and QA sheets)" \
+run "Stage the whole folder for a conference review (the clinic requires one; nothing is exported yet)" \
+  $C batch sample_media --purpose conference --out "$OUT/conference" --review
+step "A clinician checks each on the review page ('$C review open CLIP --purpose conference');" \
+  "here they approve from the terminal: $C review approve CLIP --purpose conference --reviewer ..."
+for clip in talking_head.mp4 arm_tattoo_mole.mp4 lesion_photo.jpg phone_clip.mov; do
+  $C review approve "sample_media/$clip" --purpose conference --reviewer "Dr A. Patel" --quiet
+done
+run "What awaits review and what is approved" $C review list
+run "Export the whole folder for a conference: exactly the approved files (report, QA sheets)" \
   $C batch sample_media --purpose conference --out "$OUT/conference"
 
 run "Verify the audit chain" $C audit verify

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the OS packages consentclip needs when they are missing: ffmpeg/ffprobe, the libraries
-# the OpenCV wheel that mediapipe brings links against, and Python's venv module.
+# the OpenCV wheel that mediapipe brings links against, Python's venv module, and chromium (the
+# review page's browser test drives Debian's chromium through Playwright; no browser download).
 # Debian/Ubuntu only; elsewhere it says what to install and stops.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 # opencv-contrib-python (pulled in by mediapipe) is the GUI build: it needs libGL and GLib.
 ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || need+=(libglib2.0-0)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from consentclip.consent.records import ConsentRecord
     from consentclip.consent.registry import ClipLink, Registry
     from consentclip.progress import ProgressSink
+    from consentclip.review.approval import ApprovedStaging, ExportReview
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "consentclip-export-manifest/1"
@@ -124,6 +125,8 @@ class ExportRequest:
     qa_dir: Path | None = None
     # Batch --resume: a verified earlier export is kept and reported, a partial one is redone.
     resume: bool = False
+    # Staging for review (review/staging.py): the gate without its "review required" rule.
+    for_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ class ExportPlan:
     grant: Grant
     settings: EngineSettings
     output: Path
+    # An approved review: export publishes its staged file instead of running the engine.
+    approved: ApprovedStaging | None = None
 
     @property
     def manifest(self) -> Path:
@@ -231,14 +236,16 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
     registry.require_clock_forward()
     registry.check_writable()
     sha = sha256_file(request.clip)
-    decision, link, _ = _evaluate(registry, sha, request, documents=True)
+    decision, link, record, review = _evaluate(registry, sha, request, documents=True)
     consent_id = link.consent_id if link is not None else None
     try:
         # The gate allows only linked clips with a grant; checked again so that this never
         # rests on an assert (stripped under python -O).
         if not decision.allowed or link is None or decision.grant is None:
             raise ConsentRefused(decision.message, rule=decision.rule or "refused")
-        settings = settings_for(decision, request.options, consent_id=link.consent_id)
+        options = review.options(request.options) if review is not None else request.options
+        settings = settings_for(decision, options, consent_id=link.consent_id)
+        approved = review.check(registry, record, sha, settings) if review is not None else None
     except ConsentRefused as refusal:
         _log_refusal(registry, consent_id, sha, request.purpose, refusal)
         raise
@@ -253,14 +260,17 @@ def decide(registry: Registry, request: ExportRequest) -> ExportPlan:
         grant=decision.grant,
         settings=settings,
         output=Path(request.out_dir).absolute() / name,
+        approved=approved,
     )
 
 
 def _evaluate(
     registry: Registry, sha: str, request: ExportRequest, *, documents: bool
-) -> tuple[GateDecision, ClipLink | None, ConsentRecord | None]:
-    """The gate over the registry as it is now: the link, the record, its integrity."""
+) -> tuple[GateDecision, ClipLink | None, ConsentRecord | None, ExportReview | None]:
+    """The gate over the registry as it is now: the link, the record, its integrity, and the
+    review the purpose needs (none while staging a clip for review)."""
     from consentclip.consent.gate import GateRequest, evaluate
+    from consentclip.review.approval import review_for_export
 
     link = registry.find_link(sha)
     record = registry.get(link.consent_id) if link is not None else None
@@ -269,6 +279,9 @@ def _evaluate(
         reports = (registry.verify(record.id, documents=documents), registry.verify_audit())
         integrity_ok = all(r.ok for r in reports)
         problems = tuple(p for r in reports for p in r.problems)
+    review = None
+    if link is not None and not request.for_review:
+        review = review_for_export(registry, link, request.purpose)
     decision = evaluate(
         GateRequest(
             record=record,
@@ -278,9 +291,12 @@ def _evaluate(
             integrity_ok=integrity_ok,
             integrity_problems=problems,
             want_audio=request.keep_audio,
+            review_required=review is not None and review.required,
+            review_approved=review is not None and review.approved,
+            approver_is_exporter=review is not None and review.approver_is_exporter,
         )
     )
-    return decision, link, record
+    return decision, link, record, review
 
 
 def _log_refusal(
@@ -309,7 +325,7 @@ def _log_refusal(
 
 def _recheck(registry: Registry, plan: ExportPlan, request: ExportRequest) -> ConsentRefused | None:
     """The gate once more, just before the output is claimed; None if the export still stands."""
-    decision, link, _ = _evaluate(registry, plan.input_sha256, request, documents=False)
+    decision, link, _, review = _evaluate(registry, plan.input_sha256, request, documents=False)
     if not decision.allowed:
         return ConsentRefused(
             f"{decision.message} (changed while the clip was being exported; nothing was kept)",
@@ -321,7 +337,8 @@ def _recheck(registry: Registry, plan: ExportPlan, request: ExportRequest) -> Co
             rule="relinked",
         )
     try:
-        settings = settings_for(decision, request.options, consent_id=plan.consent_id)
+        options = review.options(request.options) if review is not None else request.options
+        settings = settings_for(decision, options, consent_id=plan.consent_id)
     except ConsentRefused as refusal:
         return refusal
     if decision.grant != plan.grant or settings != plan.settings:
@@ -540,7 +557,11 @@ def _export_clip(
 
     plan.output.parent.mkdir(parents=True, exist_ok=True)
     with _partial_output(plan.output) as tmp:
-        result = _run_engine(plan, tmp, progress, remember)
+        if plan.approved is not None:  # what the reviewer saw is what ships
+            result = plan.approved.publish(tmp)
+            collected.update(plan.approved.regions() if request.qa_dir is not None else {})
+        else:
+            result = _run_engine(plan, tmp, progress, remember)
         # The engine read the file after we hashed it: make sure it is still the linked clip.
         if sha256_file(plan.source) != plan.input_sha256:
             raise MediaError(
@@ -591,6 +612,8 @@ def _commit(
                 _claim(tmp, plan)
                 claimed = True
                 manifest = build_manifest(plan, result, output_sha)
+                if plan.approved is not None:
+                    manifest["review"] = plan.approved.manifest_entry()
                 _write_json_atomic(plan.manifest, manifest)
                 registry.record_export_decision(
                     consent_id=plan.consent_id,
@@ -603,6 +626,7 @@ def _commit(
                         "destination": str(plan.output.parent),
                         "output_sha256": output_sha,
                         "clip_number": plan.clip_number,
+                        **({"review_seq": plan.approved.approval.seq} if plan.approved else {}),
                     },
                     conn=conn,
                 )

@@ -28,19 +28,17 @@ from reportlab.pdfgen.canvas import Canvas
 
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.errors import MediaError
+from consentclip.redact.colours import bgr
 from consentclip.settings import EngineResult
 
 GRID_COLS = 3
 GRID_ROWS = 3
-# Outline colours, BGR for OpenCV, and the same as RGB for the legend and timeline.
-KIND_BGR: dict[RegionKind, tuple[int, int, int]] = {
-    RegionKind.FACE: (40, 40, 230),
-    RegionKind.TATTOO: (0, 150, 255),
-    RegionKind.MANUAL: (230, 120, 30),
-}
+# Outline colours, BGR for OpenCV, and the same as RGB for the legend and timeline: the one
+# table the preview overlay and the review page share (redact/colours.py).
+KIND_BGR: dict[RegionKind, tuple[int, int, int]] = {kind: bgr(kind) for kind in RegionKind}
 # Regions the clinician protected with --keep (the lesion being taught): drawn so the reviewer
 # sees that the unredacted patch there is deliberate.
-KEEP_BGR = (60, 170, 40)
+KEEP_BGR = bgr("keep")
 # Thumbnails are drawn at this width before outlining, so outlines are equally visible whatever
 # the clip's resolution.
 THUMB_WIDTH = 480
@@ -71,6 +69,22 @@ def sample_indices(frames: int, count: int) -> list[int]:
     return sorted({round(i * step) for i in range(count)})
 
 
+def chosen_indices(qa: QaInput, count: int) -> list[int]:
+    """An approved review's risk frames (where a miss is most likely: track ends, filled gaps,
+    weak detections), topped up with evenly spaced ones; otherwise evenly spaced frames."""
+    frames = qa.result.frames
+    review = qa.manifest.get("review") or {}
+    risk = sorted({int(f) for f in review.get("risk_frames", []) if 0 <= int(f) < frames})
+    if not risk:
+        return sample_indices(frames, count)
+    picked = set(risk[:count])
+    for index in sample_indices(frames, count):
+        if len(picked) >= count:
+            break
+        picked.add(index)
+    return sorted(picked)
+
+
 def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample]:
     """Decode the chosen frames of the output and outline the regions redacted in each."""
     result = qa.result
@@ -79,7 +93,7 @@ def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample
         if image is None:
             raise MediaError(f"cannot read the exported photo {qa.output.name} for the QA sheet")
         return [Sample(0, None, _outlined(image, qa.regions.get(0, ()), kept_boxes(qa)))]
-    wanted = sample_indices(result.frames, count)
+    wanted = chosen_indices(qa, count)
     capture = cv2.VideoCapture(str(qa.output))
     if not capture.isOpened():
         raise MediaError(f"cannot open the exported clip {qa.output.name} for the QA sheet")
@@ -185,8 +199,25 @@ def _draw(canvas: Canvas, qa: QaInput, samples: list[Sample]) -> None:
     canvas.setFillColor(MUTED)
     sha = m.get("output", {}).get("sha256", "")
     canvas.drawString(MARGIN, top - 38, f"SHA-256 {sha}   exported {m.get('exported_at', '?')}")
+    review = m.get("review")
+    if review:
+        canvas.setFillColor(colors.HexColor("#067647"))
+        canvas.setFont("Helvetica-Bold", 8)
+        canvas.drawRightString(
+            PAGE_W - MARGIN,
+            top - 27,
+            _fit(
+                canvas,
+                f"Review approved by {review.get('reviewer', '?')} on "
+                f"{review.get('approved_at', '?')} (audit entry {review.get('audit_seq', '?')})",
+                PAGE_W / 2,
+                "Helvetica-Bold",
+                8,
+            ),
+        )
+        canvas.setFillColor(MUTED)
     y = _draw_facts(canvas, qa, top - 52)
-    y = _draw_grid(canvas, samples, result, y - 6)
+    y = _draw_grid(canvas, qa, samples, y - 6)
     y = _draw_timeline(canvas, result, samples, y - 8)
     _draw_footer(canvas, qa)
 
@@ -264,10 +295,14 @@ def _fit(
     return text + "..."
 
 
-def _draw_grid(canvas: Canvas, samples: list[Sample], result: EngineResult, y: float) -> float:
+def _draw_grid(canvas: Canvas, qa: QaInput, samples: list[Sample], y: float) -> float:
+    result = qa.result
     canvas.setFillColor(INK)
     canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(MARGIN, y - 10, "Frames from the anonymised output")
+    title = "Frames from the anonymised output"
+    if result.media_kind != "photo" and qa.manifest.get("review"):
+        title = "Frames at risk (track ends, gaps, weak hits)"
+    canvas.drawString(MARGIN, y - 10, title)
     _legend(canvas, PAGE_W - MARGIN, y - 10)
     y -= 16
     cols = 1 if len(samples) == 1 else GRID_COLS

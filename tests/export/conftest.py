@@ -83,3 +83,11 @@ def make_consent(registry_home: Home) -> Callable[..., str]:
 @pytest.fixture
 def purpose() -> Purpose:
     return Purpose.TEACHING
+
+
+@pytest.fixture
+def no_review_required(registry_home: Home) -> Home:
+    """A clinic that lets every purpose export without an approved review (clinic.toml), for
+    tests about the consent gate and the engine rather than the review step."""
+    registry_home.settings_path.write_text("[review]\nrequired_for = []\n", encoding="utf-8")
+    return registry_home

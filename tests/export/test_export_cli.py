@@ -156,7 +156,11 @@ def test_engine_options_reach_the_manifest(
 
 
 def test_identifiable_grant_with_voice_keeps_audio_and_redacts_only_what_is_asked(
-    runner: CliRunner, make_consent: Callable[..., str], clip: Path, out: Path
+    runner: CliRunner,
+    make_consent: Callable[..., str],
+    clip: Path,
+    out: Path,
+    no_review_required: Home,
 ) -> None:
     cid = make_consent("journal:identifiable:voice")
     link(runner, clip, cid)
@@ -278,7 +282,9 @@ def test_withdrawn_grant_is_refused(
         registry.revoke(cid, purpose=Purpose.TEACHING, reason="patient asked")
     before = snapshot(out)
     assert_refused(export(runner, clip, "teaching", out), out, before, "withdrew teaching")
-    # The other grant is untouched.
+    # The other grant is untouched (the clinic's review step aside).
+    no_review_required = registry_home.settings_path
+    no_review_required.write_text("[review]\nrequired_for = []\n", encoding="utf-8")
     assert export(runner, clip, "conference", out).exit_code == 0
 
 

@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from consentclip import __version__
-from consentclip.cli import audit, batch, consent, doctor, export, init, link, preview
+from consentclip.cli import (
+    audit,
+    batch,
+    consent,
+    doctor,
+    export,
+    init,
+    link,
+    preview,
+    review,
+)
 from consentclip.cli._util import ConsentClipGroup
 from consentclip.cli.options import EXIT_CODES
 
@@ -58,6 +68,7 @@ def _root(
 
 app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
+app.add_typer(review.app, name="review")
 app.command("link", help=link.HELP, epilog=EXIT_CODES)(link.link_cli)
 app.command("preview", help=preview.HELP, epilog=EXIT_CODES)(preview.preview_cli)
 app.command("export", help=export.HELP, epilog=EXIT_CODES)(export.export_cli)

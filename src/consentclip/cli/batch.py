@@ -166,11 +166,28 @@ def batch_cli(
     no_qa: Annotated[
         bool, typer.Option("--no-qa", help="Skip the per-clip QA sheets (OUT/qa/*.qa.pdf).")
     ] = False,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            help="Stage every file for review instead of exporting (nothing goes to OUT); "
+            "run the same batch without --review to export what was approved.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
     from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
     from consentclip.consent.records import Purpose
+
+    if review:
+        from consentclip.cli.review import stage_batch
+
+        stage_batch(ctx, folder, Purpose.parse(purpose), out, recursive=recursive,
+                    keep_audio=keep_audio, geometry=(region, keep), toggles=(faces, tattoos),
+                    engine=(mode, threshold, tattoo_sensitivity, crf, preset),
+                    quiet=quiet, json_out=json_out)  # fmt: skip
+        return
 
     options = engine_options(
         mode=mode,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from consentclip.errors import HomeError
+from consentclip.consent.records import Purpose
+from consentclip.errors import HomeError, UsageError
 from consentclip.home import Home
 
 if sys.version_info >= (3, 11):
@@ -41,11 +42,61 @@ withdraw_contact = "la recepción de la clínica o privacy@example.org"
 name = "Дерматологическая клиника «Пример»"
 address = "ул. Примерная, 1, г. Пример"
 withdraw_contact = "регистратуру клиники или privacy@example.org"
+
+[review]
+# Purposes whose exports need a clinician's approved review first ('consentclip review open').
+required_for = ["conference", "journal", "public_web", "social_media"]
+# When true, the person exporting may not be the one who approved the review.
+approver_must_differ = false
 """
 PAPERS = ("A4", "letter")
 # What a form in another language must have from [languages.<code>]; the name and phone may be
 # shared (a proper name and digits), but an address and a contact are sentences.
 LOCALISED = ("address", "withdraw_contact")
+
+# Outside the clinic, material is seen by people who may know the patient: a human checks it.
+DEFAULT_REVIEW_PURPOSES = frozenset(
+    {Purpose.CONFERENCE, Purpose.JOURNAL, Purpose.PUBLIC_WEB, Purpose.SOCIAL_MEDIA}
+)
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """Which exports need an approved review, and whether approver and exporter must differ."""
+
+    required_for: frozenset[Purpose] = DEFAULT_REVIEW_PURPOSES
+    approver_must_differ: bool = False
+
+    def requires(self, purpose: Purpose) -> bool:
+        return purpose in self.required_for
+
+    @classmethod
+    def load(cls, home: Home) -> ReviewPolicy:
+        """Only the [review] table: an export must not fail over, say, a missing logo."""
+        path = home.settings_path
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise HomeError(f"{path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data.get("review", {}), path)
+
+    @classmethod
+    def from_dict(cls, data: object, where: Path) -> ReviewPolicy:
+        if not isinstance(data, dict):
+            raise HomeError(f"[review] in {where} must be a table")
+        names = data.get("required_for", [p.value for p in DEFAULT_REVIEW_PURPOSES])
+        if not isinstance(names, list):
+            raise HomeError(f"review.required_for in {where} must be a list of purposes")
+        try:
+            purposes = frozenset(Purpose.parse(str(n)) for n in names)
+        except UsageError as exc:
+            raise HomeError(f"review.required_for in {where}: {exc.message}") from None
+        differ = data.get("approver_must_differ", False)
+        if not isinstance(differ, bool):
+            raise HomeError(f"review.approver_must_differ in {where} must be true or false")
+        return cls(purposes, differ)
 
 
 @dataclass(frozen=True)
@@ -83,6 +134,8 @@ class Clinic:
             withdraw_contact=table.get("withdraw_contact", ""),
             language=language,
         )
+
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
 
     @classmethod
     def load(cls, home: Home) -> Clinic:
@@ -130,6 +183,7 @@ class Clinic:
             withdraw_contact=str(data.get("withdraw_contact") or "the clinic"),
             retention_years=retention,
             logo=logo,
+            review=ReviewPolicy.from_dict(data.get("review", {}), home.settings_path),
         )
 
 

@@ -22,6 +22,8 @@ RULES: tuple[str, ...] = (
     "expired",
     "reconsent_required",
     "voice_not_granted",
+    "review_required",
+    "approver_is_exporter",
 )
 
 
@@ -34,6 +36,13 @@ class GateRequest:
     integrity_ok: bool
     integrity_problems: tuple[str, ...] = ()
     want_audio: bool = False
+    # The clinic requires an approved review for this purpose (clinic.toml [review]).
+    review_required: bool = False
+    # An approval of this clip for this purpose exists (whether it still holds is checked
+    # against the files by the caller: review/approval.py).
+    review_approved: bool = False
+    # The clinic wants approver and exporter to differ, and they do not.
+    approver_is_exporter: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,21 @@ def evaluate(request: GateRequest) -> GateDecision:
             "voice_not_granted",
             f"consent {cid} does not allow the voice for {purpose.value}; "
             "export without --keep-audio",
+            grant,
+        )
+    if request.review_required and not request.review_approved:
+        return _refuse(
+            "review_required",
+            f"consent {cid} allows {purpose.value}, but the clinic requires an approved review "
+            f"before a {purpose.value} export; run 'consentclip review open CLIP --purpose "
+            f"{purpose.value}' and approve it",
+            grant,
+        )
+    if request.review_required and request.approver_is_exporter:
+        return _refuse(
+            "approver_is_exporter",
+            f"the {purpose.value} review of this clip was approved by the person now exporting "
+            "it; the clinic requires someone else to export (or to approve)",
             grant,
         )
     anonymised = not grant.identifiable

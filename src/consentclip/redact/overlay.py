@@ -8,16 +8,14 @@ import cv2
 import numpy as np
 
 from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.redact.colours import bgr
 
 PREVIEW_TEXT = "PREVIEW - NOT FOR DISTRIBUTION"
 _BAND_BGR = (0, 0, 200)
-# Distinct colours per kind so a reviewer can tell faces from tattoos at a glance (BGR).
-KIND_COLOURS: dict[RegionKind, tuple[int, int, int]] = {
-    RegionKind.FACE: (0, 0, 255),
-    RegionKind.TATTOO: (0, 200, 255),
-    RegionKind.MANUAL: (255, 128, 0),
-}
-KEEP_COLOUR = (0, 200, 0)
+# Distinct colours per kind so a reviewer can tell faces from tattoos at a glance (BGR), from
+# the one table the QA sheet and the review page share.
+KIND_COLOURS: dict[RegionKind, tuple[int, int, int]] = {kind: bgr(kind) for kind in RegionKind}
+KEEP_COLOUR = bgr("keep")
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 

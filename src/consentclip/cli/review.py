@@ -1,0 +1,224 @@
+"""consentclip review ...: check every detection on a local page, fix it, and approve."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
+from consentclip.cli.export import (
+    CrfOption,
+    FacesOption,
+    KeepAudioOption,
+    ModeOption,
+    PresetOption,
+    PurposeOption,
+    TattooSensitivityOption,
+    TattoosOption,
+    ThresholdOption,
+    check_preset,
+)
+from consentclip.settings import EngineSettings, RedactMode
+
+app = typer.Typer(
+    help="Review an anonymised clip or photo on a local page, fix it, and approve it for export.",
+    no_args_is_help=True,
+)
+
+ClipArgument = Annotated[
+    Path, typer.Argument(help="The clip or photo (linked to a consent).", dir_okay=False)
+]
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    """Render progress as plain lines on stderr (stdout's first line is the page's address)."""
+    last: dict[str, int] = {}
+
+    def report(phase: str, done: int, total: int | None) -> None:
+        if quiet:
+            return
+        step = max(1, (total or 100) // 4)
+        if done - last.get(phase, -step) >= step or (total and done >= total):
+            last[phase] = done
+            of = f"/{total}" if total else ""
+            print(f"{phase}: {done}{of}", file=sys.stderr, flush=True)
+
+    return report
+
+
+@app.command("open")
+@cli_command
+def open_cli(
+    ctx: typer.Context,
+    clip: ClipArgument,
+    purpose: PurposeOption,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Only print the page's address.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
+    ] = 0,
+    keep_audio: KeepAudioOption = False,
+    mode: ModeOption = RedactMode.BLUR,
+    threshold: ThresholdOption = EngineSettings.threshold,
+    tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
+    crf: CrfOption = EngineSettings.crf,
+    preset: PresetOption = EngineSettings.preset,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
+) -> None:
+    """Anonymise into the review staging area (in the consent home) and serve the review page
+    on 127.0.0.1 until you press Done on the page or Ctrl-C here."""
+    from consentclip.consent.records import Purpose
+    from consentclip.review.server import ReviewServer
+    from consentclip.review.staging import BaseOptions, open_session, render_is_current
+
+    check_preset(preset)
+    home = home_from(ctx)
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
+    )
+    session = open_session(home, clip, Purpose.parse(purpose), options)
+    server = ReviewServer.create(home, session, port)
+    typer.echo(f"review: {server.url}")
+    sys.stdout.flush()
+    typer.echo(f"staging: {session.dir}", err=True)
+    if not render_is_current(home, session, session.decisions()):
+        server.state.start_render()
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    typer.echo("press Done on the page, or Ctrl-C here, to stop", err=True)
+    server.serve()
+    typer.echo("review server stopped", err=True)
+
+
+@app.command("list")
+@cli_command
+def list_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """What awaits review and what is approved."""
+    from consentclip.review.approval import list_reviews
+
+    reviews = list_reviews(home_from(ctx))
+    if json_out:
+        emit_json([r.to_dict() for r in reviews])
+        return
+    if not reviews:
+        typer.echo("nothing staged for review")
+        return
+    for r in reviews:
+        who = f"  by {r.reviewer} at {r.approved_at}" if r.reviewer else ""
+        typer.echo(f"{r.name:<36} {r.media_kind:<6} {r.state}{who}")
+
+
+@app.command("approve")
+@cli_command
+def approve_cli(
+    ctx: typer.Context,
+    clip: ClipArgument,
+    purpose: PurposeOption,
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your name, as recorded.")],
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions",
+            help="Decisions JSON (docs/review.md); default: the saved ones.",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    keep_audio: KeepAudioOption = False,
+    mode: ModeOption = RedactMode.BLUR,
+    threshold: ThresholdOption = EngineSettings.threshold,
+    tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
+    crf: CrfOption = EngineSettings.crf,
+    preset: PresetOption = EngineSettings.preset,
+    faces: FacesOption = None,
+    tattoos: TattoosOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Approve from the terminal: renders first if the staged file does not match the
+    decisions, then records the signed approval in the audit log."""
+    from consentclip.consent.records import Purpose
+    from consentclip.review import decisions as dec
+    from consentclip.review.approval import approve
+    from consentclip.review.staging import BaseOptions, open_session
+
+    check_preset(preset)
+    home = home_from(ctx)
+    decided = dec.load(decisions) if decisions is not None else None
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
+    )
+    session = open_session(home, clip, Purpose.parse(purpose), options)
+    approval = approve(
+        home, session, reviewer, decisions=decided, progress=_progress(quiet or json_out)
+    )
+    if json_out:
+        emit_json({"session": session.name, **approval.summary()})
+        return
+    typer.echo(
+        f"approved {session.name} by {approval.reviewer} (audit entry {approval.seq}); "
+        f"staged SHA-256 {approval.body['staged']['sha256'][:16]}…"
+    )
+
+
+def stage_batch(
+    ctx: typer.Context,
+    folder: Path,
+    purpose: object,
+    out: Path,
+    *,
+    recursive: bool,
+    keep_audio: bool,
+    geometry: tuple[list[str] | None, list[str] | None],
+    toggles: tuple[bool | None, bool | None],
+    engine: tuple[RedactMode, float, float, int, str],
+    quiet: bool,
+    json_out: bool,
+) -> None:
+    """``batch --review``: stage a folder for review (called by cli/batch.py)."""
+    from consentclip.errors import UsageError
+    from consentclip.review.batch import exit_code, stage_folder
+    from consentclip.review.staging import BaseOptions
+
+    if any(geometry):
+        raise UsageError(
+            "--region and --keep apply to one clip: draw them on the review page instead"
+        )
+    mode, threshold, tattoo_sensitivity, crf, preset = engine
+    check_preset(preset)
+    options = BaseOptions(
+        mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, *toggles
+    )
+
+    def line(staged) -> None:  # type: ignore[no-untyped-def]
+        if not (quiet or json_out):
+            detail = staged.review or staged.reason
+            print(f"{staged.outcome:14} {staged.source}  {detail}", file=sys.stderr, flush=True)
+
+    files = stage_folder(
+        home_from(ctx),
+        folder,
+        purpose,  # type: ignore[arg-type]
+        options,
+        recursive=recursive,
+        exclude=(out,),
+        on_file=line,
+    )
+    code = exit_code(files)
+    if json_out:
+        emit_json({"staged_for_review": [f.to_dict() for f in files], "exit_code": int(code)})
+    else:
+        ok = sum(1 for f in files if f.ok)
+        typer.echo(
+            f"{ok} of {len(files)} file(s) staged for review; open each with 'consentclip review "
+            "open CLIP --purpose ...', or see 'consentclip review list'"
+        )
+    if code:
+        raise typer.Exit(int(code))

@@ -1,0 +1,1 @@
+"""Review before export: staging, decisions, approval, and the local review page."""
