@@ -30,8 +30,23 @@ def home_checks(home: Home) -> list[Check]:
     return registry_home_checks(home)
 
 
+def text_model_checks() -> list[Check]:
+    # Imported here so that doctor still reports everything else if OpenCV or numpy is broken.
+    try:
+        from consentclip.detect.text import text_checks
+    except ImportError as exc:
+        return [Check("model: text detection", False, f"cannot import: {exc}")]
+    return text_checks()
+
+
 def doctor(*, home: Home) -> list[Check]:
-    return [*python_checks(), *ffmpeg_checks(), *model_checks(), *home_checks(home)]
+    return [
+        *python_checks(),
+        *ffmpeg_checks(),
+        *model_checks(),
+        *text_model_checks(),
+        *home_checks(home),
+    ]
 
 
 @cli_command

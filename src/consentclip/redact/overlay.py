@@ -16,6 +16,7 @@ KIND_COLOURS: dict[RegionKind, tuple[int, int, int]] = {
     RegionKind.FACE: (0, 0, 255),
     RegionKind.TATTOO: (0, 200, 255),
     RegionKind.MANUAL: (255, 128, 0),
+    RegionKind.TEXT: (255, 0, 255),  # magenta: unlike skin, ink, faces and the green keep
 }
 KEEP_COLOUR = (0, 200, 0)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
