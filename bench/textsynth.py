@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ SURNAMES = ("KOWALSKI", "OKONKWO", "HENDERSON", "BRANDT", "MORALES", "LINDQVIST"
 GIVEN = ("Maria", "Jonathan", "Aisha", "Pieter", "Eleanor", "Tomasz", "Beatrice")
 
 
-def _skinsynth():  # noqa: ANN202 - a module loaded by path (bench/ is not a package)
+def _skinsynth():
     if "skinsynth" in sys.modules:
         return sys.modules["skinsynth"]
     spec = importlib.util.spec_from_file_location("skinsynth", _HERE / "skinsynth.py")
@@ -200,7 +200,8 @@ class TextScene:
         sheet = _Sheet(w, h, (238, 242, 244), self.spec.font)
         sur, giv = _name(self.rng)
         px = int(0.055 * u)
-        dob = f"DOB {self.rng.integers(1, 28):02d}/{self.rng.integers(1, 12):02d}/19{self.rng.integers(40, 99)}"
+        r = self.rng.integers
+        dob = f"DOB {r(1, 28):02d}/{r(1, 12):02d}/19{r(40, 99)}"
         mrn = f"MRN {self.rng.integers(1000000, 9999999)}"
         sheet.text(
             (int(0.05 * w), int(0.10 * h)),
@@ -230,7 +231,8 @@ class TextScene:
         w, h = int(1.25 * u), int(0.10 * u)
         sheet = _Sheet(w, h, (250, 250, 250), self.spec.font)
         sur, giv = _name(self.rng)
-        s = f"{sur}, {giv}  NHS {self.rng.integers(100, 999)} {self.rng.integers(100, 999)} {self.rng.integers(1000, 9999)}"
+        r = self.rng.integers
+        s = f"{sur}, {giv}  NHS {r(100, 999)} {r(100, 999)} {r(1000, 9999)}"
         sheet.text(
             (int(0.04 * w), int(0.22 * h)),
             s,
@@ -270,9 +272,10 @@ class TextScene:
         w, h = int(0.75 * u), int(0.42 * u)
         sheet = _Sheet(w, h, (40, 32, 28), "sans" if self.spec.font == "bold" else self.spec.font)
         sur, giv = _name(self.rng)
+        r = self.rng.integers
         rows = (
             f"PATIENT {sur}, {giv}",
-            f"DOB 19{self.rng.integers(40, 99)}-0{self.rng.integers(1, 9)}-1{self.rng.integers(0, 9)}",
+            f"DOB 19{r(40, 99)}-0{r(1, 9)}-1{r(0, 9)}",
             f"Hospital no. {self.rng.integers(100000, 999999)}",
             "Dx: basal cell carcinoma",
         )
@@ -349,3 +352,90 @@ def still(spec: TextSpec) -> TextFrame:
 
 
 __all__ = ["OBJECT_KINDS", "TextFrame", "TextLine", "TextScene", "TextSpec", "still"]
+
+
+# --- an independent reader ----------------------------------------------------------------------
+
+
+def normalise(word: str) -> str:
+    return "".join(ch for ch in word.upper() if ch.isalnum())
+
+
+def identifying_words(lines: list[TextLine]) -> set[str]:
+    """The words a reader must not find afterwards: 3+ letters or digits (names, dates, numbers;
+    "Dr" or "no." identify nobody)."""
+    return {n for line in lines for w in line.words if len(n := normalise(w)) >= 3}
+
+
+def tesseract_words(
+    image: np.ndarray, psm: int = 11, min_conf: float = 0.0
+) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Words tesseract reads in ``image`` (BGR), with their boxes (x, y, w, h); [] when tesseract
+    is not installed. ``psm`` 11 is sparse scene text, 6 a block."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return []
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    run = subprocess.run(
+        [exe, "stdin", "stdout", "--psm", str(psm), "-l", "eng", "tsv"],
+        input=png.tobytes(),
+        capture_output=True,
+        check=False,
+    )
+    out = []
+    for row in run.stdout.decode(errors="replace").splitlines()[1:]:
+        parts = row.split("\t")
+        if len(parts) < 12 or not parts[11].strip():
+            continue
+        try:
+            conf = float(parts[10])
+        except ValueError:
+            continue
+        if conf < min_conf:
+            continue
+        x, y, w, h = (int(v) for v in parts[6:10])
+        out.append((parts[11].strip(), (x, y, w, h)))
+    return out
+
+
+def words_read(
+    image: np.ndarray,
+    wanted: set[str],
+    crops: Sequence[tuple[int, int, int, int]] = (),
+    *,
+    whole: bool = True,
+    psms: tuple[int, ...] = (6, 11),
+) -> set[str]:
+    """Which of ``wanted`` tesseract finds in the whole image, or in any crop (x1, y1, x2, y2)
+    enlarged twice and read as a block and as sparse text (an upright band also turned): the
+    reader gets every chance a person copying the name would have."""
+    found = {normalise(w) for w, _ in tesseract_words(image)} if whole else set()
+    h, w = image.shape[:2]
+    for x1, y1, x2, y2 in crops:
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+        if x2 - x1 < 8 or y2 - y1 < 8:
+            continue
+        crop = cv2.resize(image[y1:y2, x1:x2], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        if (x2 - x1) < (y2 - y1):  # an upright band: read it turned
+            crop = cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE)
+        for psm in psms:
+            found |= {normalise(t) for t, _ in tesseract_words(crop, psm)}
+    return {w for w in wanted if w in found}
+
+
+def object_crops(frame: TextFrame, grow: float = 0.15) -> list[tuple[int, int, int, int]]:
+    """One crop per text object around all its lines (x1, y1, x2, y2)."""
+    crops = []
+    for obj in sorted({line.obj for line in frame.lines}):
+        boxes = [b for line in frame.lines if line.obj == obj and (b := frame.line_box(line))]
+        if not boxes:
+            continue
+        x1, y1 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x2, y2 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        gx, gy = int((x2 - x1) * grow) + 8, int((y2 - y1) * grow) + 8
+        crops.append((x1 - gx, y1 - gy, x2 + gx, y2 + gy))
+    return crops

@@ -164,24 +164,29 @@ def db_boxes(prob: np.ndarray, tuning: TextTuning) -> list[tuple[np.ndarray, flo
     return out
 
 
-def _otsu_features(gray: np.ndarray, skin: np.ndarray) -> tuple[float, float, int]:
-    """(skin share of the background, contrast, stroke pieces) of one candidate's crop.
+def _otsu_features(
+    gray: np.ndarray, skin: np.ndarray, inside: np.ndarray
+) -> tuple[float, float, int]:
+    """(skin share of the background, contrast, stroke pieces) of one candidate.
 
-    The two Otsu classes of the crop are background (the larger) and strokes (the smaller).
+    Only pixels ``inside`` the candidate's rotated rectangle count (an axis-aligned crop of a
+    tilted wristband is mostly the skin around it). Their two Otsu classes are the background
+    (the larger) and the strokes (the smaller).
     """
-    if gray.size < 16:
+    values = gray[inside]
+    if values.size < 16:
         return 0.0, 0.0, 0
-    _, fg = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    fg = fg.astype(bool)
-    strokes = fg if fg.mean() <= 0.5 else ~fg
-    back = ~strokes
+    t, _ = cv2.threshold(values.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = (gray > t) & inside
+    dark = (gray <= t) & inside
+    strokes, back = (light, dark) if light.sum() <= dark.sum() else (dark, light)
     if not strokes.any() or not back.any():
-        return float(skin.mean()), 0.0, 0
+        return float(skin[inside].mean()), 0.0, 0
     contrast = abs(float(gray[strokes].mean()) - float(gray[back].mean()))
     skin_share = float(skin[back].mean())
     n, _, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), connectivity=8)
     # A piece is a stroke of some size: specks of noise do not make lettering.
-    min_px = max(4, int(0.002 * gray.size))
+    min_px = max(4, int(0.002 * values.size))
     pieces = int((stats[1:, cv2.CC_STAT_AREA] >= min_px).sum()) if n > 1 else 0
     return skin_share, contrast, pieces
 
@@ -265,7 +270,11 @@ class TextDetector:
             x1, y1, x2, y2 = max(0, x1), max(0, y1), min(sw, x2), min(sh, y2)
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
-            skin_share, contrast, pieces = _otsu_features(gray[y1:y2, x1:x2], skin[y1:y2, x1:x2])
+            inside = np.zeros((y2 - y1, x2 - x1), np.uint8)
+            cv2.fillPoly(inside, [np.round(pts - (x1, y1)).astype(np.int32)], 1)
+            skin_share, contrast, pieces = _otsu_features(
+                gray[y1:y2, x1:x2], skin[y1:y2, x1:x2], inside > 0
+            )
             # In frame pixels, padded: the box must cover the ink, ascenders and descenders.
             line_h = min(cv2.minAreaRect(pts.astype(np.float32))[1]) * sy
             pad = t.pad * line_h + t.pad_px
