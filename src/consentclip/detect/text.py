@@ -67,7 +67,8 @@ class TextTuning:
     # No text on skin (see the module docstring).
     skin_background: float = 0.5  # share of the box's background that is skin-coloured
     skin_contrast: float = 60.0  # grey levels between strokes and background for lettering
-    skin_pieces: int = 3  # separate strokes lettering has at least
+    # Separate strokes lettering has at least (a name, a date); a drawing is one to three.
+    skin_pieces: int = 5
 
 
 @dataclass(frozen=True)
@@ -164,26 +165,38 @@ def db_boxes(prob: np.ndarray, tuning: TextTuning) -> list[tuple[np.ndarray, flo
     return out
 
 
-def _otsu_features(
-    gray: np.ndarray, skin: np.ndarray, inside: np.ndarray
-) -> tuple[float, float, int]:
+def _features(gray: np.ndarray, skin: np.ndarray, pts: np.ndarray) -> tuple[float, float, int]:
     """(skin share of the background, contrast, stroke pieces) of one candidate.
 
-    Only pixels ``inside`` the candidate's rotated rectangle count (an axis-aligned crop of a
-    tilted wristband is mostly the skin around it). Their two Otsu classes are the background
-    (the larger) and the strokes (the smaller).
+    Only pixels inside the candidate's rotated rectangle ``pts`` count (an axis-aligned crop of
+    a tilted wristband is mostly the skin around it). Their two Otsu classes are the strokes (the
+    smaller) and the background (the larger). The background is also read in a ring just outside
+    the rectangle: a tattoo filled with colour can fill its own box, but the skin around it is
+    skin, while around a line of print lies its card, band or screen.
     """
-    values = gray[inside]
+    h, w = gray.shape
+    short = min(cv2.minAreaRect(pts.astype(np.float32))[1])
+    ring = max(4, round(0.3 * short))
+    x1, y1 = (max(0, int(v) - ring) for v in np.floor(pts.min(axis=0)))
+    x2, y2 = (int(v) + ring for v in np.ceil(pts.max(axis=0)))
+    x2, y2 = min(w, x2), min(h, y2)
+    g, sk = gray[y1:y2, x1:x2], skin[y1:y2, x1:x2]
+    inside_u8 = np.zeros(g.shape, np.uint8)
+    cv2.fillPoly(inside_u8, [np.round(pts - (x1, y1)).astype(np.int32)], 1)
+    inside = inside_u8 > 0
+    around = (cv2.dilate(inside_u8, np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0) & ~inside
+    values = g[inside]
     if values.size < 16:
         return 0.0, 0.0, 0
     t, _ = cv2.threshold(values.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    light = (gray > t) & inside
-    dark = (gray <= t) & inside
+    light = (g > t) & inside
+    dark = (g <= t) & inside
     strokes, back = (light, dark) if light.sum() <= dark.sum() else (dark, light)
+    ring_skin = float(sk[around].mean()) if around.any() else 0.0
     if not strokes.any() or not back.any():
-        return float(skin[inside].mean()), 0.0, 0
-    contrast = abs(float(gray[strokes].mean()) - float(gray[back].mean()))
-    skin_share = float(skin[back].mean())
+        return max(float(sk[inside].mean()), ring_skin), 0.0, 0
+    contrast = abs(float(g[strokes].mean()) - float(g[back].mean()))
+    skin_share = max(float(sk[back].mean()), ring_skin)
     n, _, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), connectivity=8)
     # A piece is a stroke of some size: specks of noise do not make lettering.
     min_px = max(4, int(0.002 * values.size))
@@ -270,11 +283,7 @@ class TextDetector:
             x1, y1, x2, y2 = max(0, x1), max(0, y1), min(sw, x2), min(sh, y2)
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
-            inside = np.zeros((y2 - y1, x2 - x1), np.uint8)
-            cv2.fillPoly(inside, [np.round(pts - (x1, y1)).astype(np.int32)], 1)
-            skin_share, contrast, pieces = _otsu_features(
-                gray[y1:y2, x1:x2], skin[y1:y2, x1:x2], inside > 0
-            )
+            skin_share, contrast, pieces = _features(gray, skin, pts)
             # In frame pixels, padded: the box must cover the ink, ascenders and descenders.
             line_h = min(cv2.minAreaRect(pts.astype(np.float32))[1]) * sy
             pad = t.pad * line_h + t.pad_px
