@@ -135,6 +135,11 @@ STILLS = [
     ts.TextSpec(tone=1, font="sans", angle=0, scale=0.45, seed=10),
     ts.TextSpec(tone=5, font="sans", angle=12, width=1920, height=1080, seed=11),
     ts.TextSpec(tone=6, font="bold", angle=-5, scale=0.6, width=1920, height=1080, seed=12),
+    # Beyond the comfortable: far away, out of focus, steeply tilted.
+    ts.TextSpec(tone=2, font="sans", angle=6, scale=0.3, width=1920, height=1080, seed=13),
+    ts.TextSpec(tone=4, font="bold", angle=10, scale=0.3, width=1920, height=1080, seed=14),
+    ts.TextSpec(tone=3, font="sans", angle=8, blur=2.5, seed=15),
+    ts.TextSpec(tone=5, font="hershey", angle=60, seed=16),
 ]
 
 
@@ -163,7 +168,7 @@ def stills_table(specs: list[ts.TextSpec], read: bool) -> tuple[list[str], Tally
     for spec in specs:
         frame = ts.still(spec)
         regions = detector.process_frame(0, frame.image)
-        detector._last_run = None  # each still is its own photo
+        detector.reset()  # each still is its own photo
         boxes = [r.box for r in regions]
         t = Tally()
         t.add(frame, boxes)
@@ -319,7 +324,7 @@ def skin_section(lesion_dir: Path, quick: bool) -> list[str]:
                     distractors=ss.DISTRACTOR_KINDS,
                 )
                 frame = next(ss.Scene(spec).frames())
-                detector._last_run = None
+                detector.reset()
                 boxes = [r.box for r in detector.process_frame(0, frame.image)]
                 n += 1
                 any_box += bool(boxes)
@@ -338,7 +343,7 @@ def skin_section(lesion_dir: Path, quick: bool) -> list[str]:
             img = cv2.imread(str(p))
             if img is None:
                 continue
-            detector._last_run = None
+            detector.reset()
             boxes = [r.box for r in detector.process_frame(0, img)]
             any_box += bool(boxes)
             h, w = img.shape[:2]
@@ -376,7 +381,7 @@ def real_section(data: Path) -> list[str]:
             for w, b in ts.tesseract_words(img, 11, min_conf=60)
             if len(ts.normalise(w)) >= 3
         ]
-        detector._last_run = None
+        detector.reset()
         regions = detector.process_frame(0, img)
         boxes = [r.box for r in regions]
         cov = 0

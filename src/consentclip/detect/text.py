@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect.regions import Box, Region, RegionKind
-from consentclip.detect.skin import LabImage, prior_mask
+from consentclip.detect.skin import LabImage
 from consentclip.detect.tracking import Tracker, TrackerConfig
 from consentclip.errors import MediaError, UsageError
 from consentclip.health import Check
@@ -60,15 +60,29 @@ class TextTuning:
     min_side: float = 3.0  # smaller candidates are specks, not characters
     pad: float = 0.25  # each box grows by this share of its height on every side...
     pad_px: float = 2.0  # ...plus this many frame pixels: the blur must cover ascenders and ink
-    # Video schedule: the model runs every ``every`` frames, and on a frame whose small grey
-    # thumbnail differs from the last detected one by more than ``scene_change`` levels (mean).
+    # Video schedule: the model runs every ``every`` frames, and on a cut: a frame whose small
+    # grey thumbnail differs from the previous frame's by more than ``scene_change`` levels
+    # (mean). Steady motion is the tracker's (measured: a swaying limb drifts 2-5 levels a
+    # frame, and compared with the last run instead it re-ran the model every 3-4 frames).
     every: int = 8
-    scene_change: float = 10.0
+    scene_change: float = 12.0
     # No text on skin (see the module docstring).
     skin_background: float = 0.5  # share of the box's background that is skin-coloured
     skin_contrast: float = 60.0  # grey levels between strokes and background for lettering
     # Separate strokes lettering has at least (a name, a date); a drawing is one to three.
     skin_pieces: int = 5
+    # One dark blob with little else in a compact box, soft-edged or of moderate contrast, is a
+    # lesion, a mole or a pen mark, on skin of any colour (dermoscopy skin is nearly white):
+    # lettering is a row of separate strokes. A line whose letters merged (small, blurred) stays
+    # text: it is elongated; a single printed digit stays text: sharp and contrasted.
+    blob_pieces: int = 6
+    blob_share: float = 0.55
+    blob_aspect: float = 3.0
+    blob_sharpness: float = 0.55
+    blob_contrast: float = 100.0
+    # Print is sharp against its background; a candidate fainter than this, anywhere, is skin
+    # texture or a shadow (grey levels between the Otsu classes).
+    min_contrast: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,8 @@ class TextCandidate:
     skin: float  # share of the background that is skin-coloured
     contrast: float  # grey levels between the two Otsu classes
     pieces: int  # stroke components of the minority class
+    largest: float  # share of the stroke pixels in the largest piece
+    sharpness: float  # steepest edges (95th percentile of the gradient) / contrast
     reason: str = ""  # why rejected; "" when kept
 
 
@@ -165,8 +181,21 @@ def db_boxes(prob: np.ndarray, tuning: TextTuning) -> list[tuple[np.ndarray, flo
     return out
 
 
-def _features(gray: np.ndarray, skin: np.ndarray, pts: np.ndarray) -> tuple[float, float, int]:
-    """(skin share of the background, contrast, stroke pieces) of one candidate.
+def skin_like(lab: LabImage) -> np.ndarray:
+    """Warm, moderately saturated pixels: skin of any type, pink or red under a dermatoscope,
+    brown lesions and moles (bool). Wider than ``skin.prior_mask`` on purpose: only text whose
+    background passes this must also look like lettering. A white, grey, black or blue card,
+    band or screen does not pass (chroma below 6, or not red-yellow)."""
+    a, b = lab.a, lab.b
+    c2 = a * a + b * b
+    return (a >= 3.0) & (b >= -0.3 * a) & (c2 >= 36.0) & (c2 <= 75.0**2) & (lab.L >= 8.0)
+
+
+def _features(
+    gray: np.ndarray, skin: np.ndarray, pts: np.ndarray
+) -> tuple[float, float, int, float, float]:
+    """(skin share of the background, contrast, stroke pieces, the largest piece's share of the
+    strokes, edge sharpness) of one candidate.
 
     Only pixels inside the candidate's rotated rectangle ``pts`` count (an axis-aligned crop of
     a tilted wristband is mostly the skin around it). Their two Otsu classes are the strokes (the
@@ -187,21 +216,29 @@ def _features(gray: np.ndarray, skin: np.ndarray, pts: np.ndarray) -> tuple[floa
     around = (cv2.dilate(inside_u8, np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0) & ~inside
     values = g[inside]
     if values.size < 16:
-        return 0.0, 0.0, 0
+        return 0.0, 0.0, 0, 1.0, 0.0
     t, _ = cv2.threshold(values.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     light = (g > t) & inside
     dark = (g <= t) & inside
     strokes, back = (light, dark) if light.sum() <= dark.sum() else (dark, light)
     ring_skin = float(sk[around].mean()) if around.any() else 0.0
     if not strokes.any() or not back.any():
-        return max(float(sk[inside].mean()), ring_skin), 0.0, 0
+        return max(float(sk[inside].mean()), ring_skin), 0.0, 0, 1.0, 0.0
     contrast = abs(float(g[strokes].mean()) - float(g[back].mean()))
     skin_share = max(float(sk[back].mean()), ring_skin)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8), connectivity=8)
     # A piece is a stroke of some size: specks of noise do not make lettering.
     min_px = max(4, int(0.002 * values.size))
-    pieces = int((stats[1:, cv2.CC_STAT_AREA] >= min_px).sum()) if n > 1 else 0
-    return skin_share, contrast, pieces
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    pieces = int((areas >= min_px).sum())
+    largest = float(areas.max()) / float(areas.sum()) if areas.size else 1.0
+    # Print changes from ink to paper within a pixel or two, a lesion's border over many: the
+    # steepest gradients against the contrast (1.0-1.5 for print, 0.65 blurred; 0.15-0.4 for
+    # lesions under a dermatoscope).
+    gf = g.astype(np.float32)
+    mag = np.hypot(cv2.Sobel(gf, cv2.CV_32F, 1, 0), cv2.Sobel(gf, cv2.CV_32F, 0, 1)) / 4.0
+    sharpness = float(np.percentile(mag[inside], 95)) / max(contrast, 1.0)
+    return skin_share, contrast, pieces, largest, sharpness
 
 
 class TextDetector:
@@ -228,21 +265,27 @@ class TextDetector:
         self.keep = tuple(keep)
         self.model = model or TextModel(self.tuning.side)
         self._last_run: int | None = None
-        self._last_thumb: np.ndarray | None = None
+        self._prev_thumb: np.ndarray | None = None
         self.runs = 0  # model runs so far (for the benchmark)
         self.last_candidates: list[TextCandidate] = []  # for the benchmark and tests
 
     def close(self) -> None:
-        self._last_thumb = None
+        self._prev_thumb = None
+
+    def reset(self) -> None:
+        """Forget the schedule: the next frame is a new picture (one photo after another)."""
+        self._last_run = None
+        self._prev_thumb = None
 
     def due(self, index: int, thumb: np.ndarray) -> bool:
         """Whether the model runs on this frame: the first, every ``every``-th after the last
-        run, and any whose picture changed (a cut or a swing the tracker cannot follow)."""
-        if self._last_run is None or self._last_thumb is None:
+        run, and the first after a cut (the tracker cannot carry boxes across one)."""
+        prev, self._prev_thumb = self._prev_thumb, thumb
+        if self._last_run is None or prev is None:
             return True
         if index - self._last_run >= self.tuning.every:
             return True
-        diff = float(np.abs(thumb.astype(np.int16) - self._last_thumb.astype(np.int16)).mean())
+        diff = float(np.abs(thumb.astype(np.int16) - prev.astype(np.int16)).mean())
         return diff > self.tuning.scene_change
 
     def process_frame(
@@ -255,7 +298,7 @@ class TextDetector:
         )
         if not self.due(index, thumb):
             return []
-        self._last_run, self._last_thumb = index, thumb
+        self._last_run = index
         self.runs += 1
         self.last_candidates = self.candidates(frame)
         return [
@@ -275,7 +318,7 @@ class TextDetector:
         if not boxes:
             return []
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        skin = prior_mask(LabImage.from_bgr(small))
+        skin = skin_like(LabImage.from_bgr(small))
         out = []
         for pts, score, angle in boxes:
             x1, y1 = np.floor(pts.min(axis=0)).astype(int)
@@ -283,20 +326,35 @@ class TextDetector:
             x1, y1, x2, y2 = max(0, x1), max(0, y1), min(sw, x2), min(sh, y2)
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
-            skin_share, contrast, pieces = _features(gray, skin, pts)
+            skin_share, contrast, pieces, largest, sharpness = _features(gray, skin, pts)
             # In frame pixels, padded: the box must cover the ink, ascenders and descenders.
             line_h = min(cv2.minAreaRect(pts.astype(np.float32))[1]) * sy
             pad = t.pad * line_h + t.pad_px
             box = Box.from_corners(x1 * sx - pad, y1 * sy - pad, x2 * sx + pad, y2 * sy + pad)
             box = box.clipped(w, h)
             reason = ""
-            if skin_share >= t.skin_background and (
+            (_, _), (rw, rh), _ = cv2.minAreaRect(pts.astype(np.float32))
+            aspect = max(rw, rh) / max(1.0, min(rw, rh))
+            if contrast < t.min_contrast:
+                reason = "faint"
+            elif skin_share >= t.skin_background and (
                 contrast < t.skin_contrast or pieces < t.skin_pieces
             ):
                 reason = "skin"
+            elif (
+                pieces <= t.blob_pieces
+                and largest >= t.blob_share
+                and aspect < t.blob_aspect
+                and (sharpness < t.blob_sharpness or contrast < t.blob_contrast)
+            ):
+                reason = "blob"
             elif any(k.intersection_area(box) >= box.area * 0.999 for k in self.keep):
                 reason = "keep"
-            out.append(TextCandidate(box, score, angle, skin_share, contrast, pieces, reason))
+            out.append(
+                TextCandidate(
+                    box, score, angle, skin_share, contrast, pieces, largest, sharpness, reason
+                )
+            )
         return out
 
 
