@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import textsynth as ts  # noqa: E402
-from consentclip.detect.regions import Box, Region  # noqa: E402
+from consentclip.detect.regions import Box, Region, RegionKind  # noqa: E402
 from consentclip.detect.text import TextDetector, TextTuning  # noqa: E402
 from consentclip.pipeline import anonymise, default_components  # noqa: E402
 from consentclip.redact import redact_frame  # noqa: E402
@@ -274,7 +274,9 @@ def video_section(n: int, read_every: int, tmp: Path) -> list[str]:
         seen, _, _, runs = engine_regions(clip, out, EngineSettings(keep=keep_boxes))
         tally = Tally()
         for f in frames:
-            boxes = [r.box for r in seen.get(f.index, [])]
+            # Text regions only: the tattoo detector (on by default) also boxes printed objects
+            # on skin and, without a keep box, the lesion; this measures the text detector.
+            boxes = [r.box for r in seen.get(f.index, []) if r.kind is RegionKind.TEXT]
             tally.add(f, boxes)
         decoded = read_video(out)
         want: set[str] = set()
