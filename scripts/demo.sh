@@ -34,7 +34,8 @@ run "Show the signed record" $C consent show "$ID"
 
 run "Link the recordings to the consent by content hash" \
   $C link sample_media/talking_head.mp4 sample_media/arm_tattoo_mole.mp4 \
-  sample_media/lesion_photo.jpg sample_media/phone_clip.mov --consent "$ID"
+  sample_media/lesion_photo.jpg sample_media/phone_clip.mov sample_media/label_card_lesion.jpg \
+  --consent "$ID"
 
 run "Preview (for review only: watermarked, detections drawn)" \
   $C preview sample_media/talking_head.mp4 -o "$OUT/preview-talking-head.mp4" --show-detections --quiet
@@ -42,6 +43,10 @@ run "Preview (for review only: watermarked, detections drawn)" \
 run "Export the arm clip for teaching, keeping the mole visible" \
   $C export sample_media/arm_tattoo_mole.mp4 --purpose teaching --out "$OUT/teaching" \
   --keep 450,180,40,40 --qa "$OUT/qa" --quiet
+
+run "Export the label-card photo for teaching: the name on the card and the wristband is hidden, the lesion kept" \
+  $C export sample_media/label_card_lesion.jpg --purpose teaching --out "$OUT/teaching" \
+  --keep 206,370,68,82 --qa "$OUT/qa" --quiet
 
 step "Ask to export for social media, which the patient did not grant (expect exit 3)" \
   "$C export sample_media/talking_head.mp4 --purpose social_media --out $OUT/social"

@@ -12,6 +12,9 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || need+=(libglib2.0-0)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Tesseract is the independent reader the text tests and bench/text_bench.py judge redaction by
+# (can any word still be read?); consentclip itself never reads text.
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

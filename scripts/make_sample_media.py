@@ -165,6 +165,28 @@ def lesion_photo(out: Path) -> None:
     stored.save(out, "JPEG", quality=85, exif=exif.tobytes())
 
 
+def label_card_photo(out: Path) -> tuple[int, int, int, int]:
+    """A record card with a (fictional) patient's name beside a lesion on the forearm, and a
+    hospital wristband: the scene of issue 16, drawn by bench/textsynth.py. Returns the keep box
+    (x, y, w, h) around the lesion."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    spec = importlib.util.spec_from_file_location("textsynth", bench / "textsynth.py")
+    assert spec is not None and spec.loader is not None
+    textsynth = importlib.util.module_from_spec(spec)
+    sys.modules["textsynth"] = textsynth
+    spec.loader.exec_module(textsynth)
+    frame = textsynth.still(
+        textsynth.TextSpec(
+            objects=("label", "wristband"), tone=3, width=960, height=540, seed=16, angle=6
+        )
+    )
+    assert cv2.imwrite(str(out), frame.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return frame.keep
+
+
 def phone_clip(face: np.ndarray, out: Path) -> None:
     """A portrait phone video stored sideways with a 90-degree display matrix and location tags."""
     upright = talking_head(face)[: 3 * FPS]
@@ -200,6 +222,8 @@ def main() -> None:
     encode(arm_clip(), OUT / "arm_tattoo_mole.mp4", [], None)
     lesion_photo(OUT / "lesion_photo.jpg")
     phone_clip(face, OUT / "phone_clip.mov")
+    keep = label_card_photo(OUT / "label_card_lesion.jpg")
+    print(f"label_card_lesion.jpg: keep box for the lesion {','.join(map(str, keep))}")
     for path in sorted(OUT.iterdir()):
         if path.suffix in {".mp4", ".mov", ".jpg"}:
             print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB")

@@ -105,6 +105,7 @@ class EngineOptions:
 
     faces: bool | None = None
     tattoos: bool | None = None
+    text: bool | None = None  # None: on (text is redacted unless the clinician says --no-text)
     mode: RedactMode = RedactMode.BLUR
     threshold: float = EngineSettings.threshold
     tattoo_sensitivity: float = EngineSettings.tattoo_sensitivity
@@ -197,19 +198,23 @@ def settings_for(
     for name, demanded, asked in (
         ("face", decision.redact_faces, options.faces),
         ("tattoo", decision.redact_tattoos, options.tattoos),
+        # A name on a label identifies as surely as a face: anonymised means no text either.
+        ("text", decision.redact_faces, options.text),
     ):
         if demanded and asked is False:
             raise ConsentRefused(
                 f"consent {consent_id} grants {purpose} anonymised only: "
                 f"{name} redaction cannot be switched off",
                 rule="anonymisation_required",
-                hint=f"drop --no-{name}s, or get an identifiable grant for {purpose}",
+                hint=f"drop --no-{name}{'' if name == 'text' else 's'}, "
+                f"or get an identifiable grant for {purpose}",
             )
     faces = True if decision.redact_faces else bool(options.faces)
     tattoos = True if decision.redact_tattoos else bool(options.tattoos)
     return EngineSettings(
         faces=faces,
         tattoos=tattoos,
+        text=True if decision.redact_faces else options.text is not False,
         mode=options.mode,
         threshold=options.threshold,
         tattoo_sensitivity=options.tattoo_sensitivity,
@@ -747,6 +752,8 @@ def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -
             "tattoo_tracks": result.tattoo_tracks,
             "frames_with_faces": result.frames_with_faces,
             "frames_with_tattoos": result.frames_with_tattoos,
+            "text_tracks": result.text_tracks,
+            "frames_with_text": result.frames_with_text,
         },
         "verification": {
             "ok": result.verification.ok,

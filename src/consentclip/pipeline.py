@@ -81,6 +81,10 @@ class EngineComponents:
     tattoo_detector: Callable[[EngineSettings, int], Detector]
     tracker: Callable[[int], TrackerLike]  # (look-ahead in frames) -> tracker
     manual_tracker: Callable[[Sequence[ManualRegion], float], ManualLike]
+    # None: the real ones. Text runs every few frames (detect/text.py) and its tracker confirms
+    # tracks over that cadence.
+    text_detector: Callable[[EngineSettings, int], Detector] | None = None
+    text_tracker: Callable[[int], TrackerLike] | None = None
 
 
 def _missing(what: str, exc: ImportError) -> MediaError:
@@ -122,8 +126,26 @@ def _manual_tracker(regions: Sequence[ManualRegion], fps: float) -> ManualLike:
     return ManualTracker(regions, fps)
 
 
+def _text_detector(settings: EngineSettings, lookahead: int) -> Detector:
+    try:
+        from consentclip.detect.text import TextDetector, text_tuning_for
+    except ImportError as exc:
+        raise _missing("text detection", exc) from exc
+    return TextDetector(settings.keep, tuning=text_tuning_for(lookahead))
+
+
+def _text_tracker(lookahead: int) -> TrackerLike:
+    try:
+        from consentclip.detect.text import text_tracker
+    except ImportError as exc:
+        raise _missing("tracking", exc) from exc
+    return text_tracker(lookahead)
+
+
 def default_components() -> EngineComponents:
-    return EngineComponents(_face_detector, _tattoo_detector, _tracker, _manual_tracker)
+    return EngineComponents(
+        _face_detector, _tattoo_detector, _tracker, _manual_tracker, _text_detector, _text_tracker
+    )
 
 
 @dataclass
@@ -134,6 +156,8 @@ class _Tally:
     tattoo_ids: set[int] = field(default_factory=set)
     face_counts: list[int] = field(default_factory=list)
     tattoo_counts: list[int] = field(default_factory=list)
+    text_ids: set[int] = field(default_factory=set)
+    text_counts: list[int] = field(default_factory=list)
     keep_overlap_frames: int = 0
     first_overlap: int | None = None
 
@@ -161,6 +185,7 @@ class _FrameFlow:
         self.trackers: dict[RegionKind, TrackerLike] = {}
         self.faces: Detector | None = None
         self.tattoos: Detector | None = None
+        self.text: Detector | None = None
         self.manual: ManualLike | None = None
         lookahead = lookahead_for(*size)
         try:
@@ -172,6 +197,11 @@ class _FrameFlow:
                 self.tattoos = components.tattoo_detector(settings, lookahead)
                 self.detectors.append(self.tattoos)
                 self.trackers[RegionKind.TATTOO] = components.tracker(lookahead)
+            if settings.text:
+                self.text = (components.text_detector or _text_detector)(settings, lookahead)
+                self.detectors.append(self.text)
+                text_tracker = components.text_tracker or _text_tracker
+                self.trackers[RegionKind.TEXT] = text_tracker(lookahead)
             if settings.regions:
                 self.manual = components.manual_tracker(settings.regions, fps)
         except BaseException:
@@ -183,10 +213,14 @@ class _FrameFlow:
 
     def push(self, index: int, frame: np.ndarray) -> Iterator[np.ndarray]:
         try:
-            faces, tattoos, manual = self._detect(index, frame)
+            faces, tattoos, text, manual = self._detect(index, frame)
             self.buffer.append((index, self._hold(frame)))
             self.final.setdefault(index, {})[RegionKind.MANUAL] = manual
-            for kind, regions in ((RegionKind.FACE, faces), (RegionKind.TATTOO, tattoos)):
+            for kind, regions in (
+                (RegionKind.FACE, faces),
+                (RegionKind.TATTOO, tattoos),
+                (RegionKind.TEXT, text),
+            ):
                 tracker = self.trackers.get(kind)
                 if tracker is not None:
                     self._collect(kind, tracker.push(index, regions))
@@ -214,14 +248,16 @@ class _FrameFlow:
 
     def _detect(
         self, index: int, frame: np.ndarray
-    ) -> tuple[list[Region], list[Region], list[Region]]:
+    ) -> tuple[list[Region], list[Region], list[Region], list[Region]]:
         found: list[Region] = []
         faces = self.faces.process_frame(index, frame, ()) if self.faces else []
         found += faces
         tattoos = self.tattoos.process_frame(index, frame, tuple(found)) if self.tattoos else []
         found += tattoos
+        text = self.text.process_frame(index, frame, tuple(found)) if self.text else []
+        found += text
         manual = self.manual.process_frame(index, frame, tuple(found)) if self.manual else []
-        return list(faces), list(tattoos), list(manual)
+        return list(faces), list(tattoos), list(text), list(manual)
 
     def flush(self) -> Iterator[np.ndarray]:
         for kind, tracker in self.trackers.items():
@@ -250,7 +286,8 @@ class _FrameFlow:
     ) -> np.ndarray:
         faces = have.get(RegionKind.FACE, [])
         tattoos = have.get(RegionKind.TATTOO, [])
-        regions = [*faces, *tattoos, *have.get(RegionKind.MANUAL, [])]
+        text = have.get(RegionKind.TEXT, [])
+        regions = [*faces, *tattoos, *text, *have.get(RegionKind.MANUAL, [])]
         keep = self.settings.keep
         if keep and any(k.intersection_area(f.box) > 0 for f in faces for k in keep):
             self.tally.keep_overlap_frames += 1
@@ -262,6 +299,8 @@ class _FrameFlow:
         t.tattoo_ids.update(r.track_id for r in tattoos if r.track_id is not None)
         t.face_counts.append(len(faces))
         t.tattoo_counts.append(len(tattoos))
+        t.text_ids.update(r.track_id for r in text if r.track_id is not None)
+        t.text_counts.append(len(text))
         if self.on_regions is not None:
             self.on_regions(index, [r for r in regions if not region_fully_kept(r, keep)])
         if self.settings.show_detections:
@@ -474,6 +513,9 @@ def anonymise(
         frames_with_tattoos=sum(1 for c in t.tattoo_counts if c),
         face_counts=tuple(t.face_counts),
         tattoo_counts=tuple(t.tattoo_counts),
+        text_tracks=len(t.text_ids),
+        frames_with_text=sum(1 for c in t.text_counts if c),
+        text_counts=tuple(t.text_counts),
         verification=run.verification,
         warnings=_warnings(settings, t, run.notes),
         elapsed_s=time.monotonic() - started,

@@ -264,6 +264,9 @@ def _draw_facts(canvas: Canvas, qa: QaInput, y: float) -> float:
                 f"Tattoos: {'redacted' if settings.get('tattoos') else 'not redacted'}"
                 f" ({det.get('tattoo_tracks', 0)} track(s),"
                 f" {det.get('frames_with_tattoos', 0)} frames)",
+                f"Text: {'redacted' if settings.get('text') else 'not redacted'}"
+                f" ({det.get('text_tracks', 0)} track(s),"
+                f" {det.get('frames_with_text', 0)} frames)",
                 f"Mode {settings.get('mode', '?')}, threshold {settings.get('threshold', '?')}",
                 f"Audio {'kept' if result.audio_kept else 'removed'}",
             ],
@@ -340,6 +343,7 @@ def _legend(canvas: Canvas, right: float, y: float) -> None:
     for kind, label in (
         (None, "kept (--keep)"),
         (RegionKind.MANUAL, "manual region"),
+        (RegionKind.TEXT, "text"),
         (RegionKind.TATTOO, "tattoo"),
         (RegionKind.FACE, "face / head"),
     ):

@@ -46,6 +46,7 @@ class ManualRegion:
 class EngineSettings:
     faces: bool = True
     tattoos: bool = True
+    text: bool = True  # labels, wristbands, badges, screens (detect/text.py)
     mode: RedactMode = RedactMode.BLUR
     # Face detector confidence floor. Low on purpose: a false positive costs a blurred patch,
     # a miss costs a patient's identity.
@@ -85,5 +86,8 @@ class EngineResult:
     face_counts: tuple[int, ...] = ()
     tattoo_counts: tuple[int, ...] = ()
     verification: VerificationReport = field(default_factory=lambda: VerificationReport(ok=False))
+    text_tracks: int = 0
+    frames_with_text: int = 0
+    text_counts: tuple[int, ...] = ()  # per output frame, like face_counts
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0

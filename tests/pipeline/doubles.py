@@ -70,6 +70,7 @@ def components(
     faces: Callable[[int], Sequence[Box]] = lambda i: (),
     tattoos: Callable[[int], Sequence[Box]] = lambda i: (),
     made: list[ScriptedDetector] | None = None,
+    text: Callable[[int], Sequence[Box]] = lambda i: (),
 ) -> EngineComponents:
     def face_factory(settings: EngineSettings, lookahead: int) -> ScriptedDetector:
         det = ScriptedDetector(RegionKind.FACE, faces)
@@ -83,4 +84,17 @@ def components(
             made.append(det)
         return det
 
-    return EngineComponents(face_factory, tattoo_factory, lambda _: DelayTracker(), StaticManual)
+    def text_factory(settings: EngineSettings, lookahead: int) -> ScriptedDetector:
+        det = ScriptedDetector(RegionKind.TEXT, text)
+        if made is not None:
+            made.append(det)
+        return det
+
+    return EngineComponents(
+        face_factory,
+        tattoo_factory,
+        lambda _: DelayTracker(),
+        StaticManual,
+        text_factory,
+        lambda _: DelayTracker(),
+    )

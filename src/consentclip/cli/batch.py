@@ -22,6 +22,7 @@ from consentclip.cli.export import (
     RegionOption,
     TattooSensitivityOption,
     TattoosOption,
+    TextOption,
     ThresholdOption,
     engine_options,
 )
@@ -161,6 +162,7 @@ def batch_cli(
     keep: KeepOption = None,
     faces: FacesOption = None,
     tattoos: TattoosOption = None,
+    text: TextOption = None,
     crf: CrfOption = EngineSettings.crf,
     preset: PresetOption = EngineSettings.preset,
     no_qa: Annotated[
@@ -196,6 +198,7 @@ def batch_cli(
         keep=keep,
         toggles=(faces, tattoos),
         encoder=(crf, preset),
+        text=text,
     )
     request = BatchRequest(
         root=folder,

@@ -38,11 +38,21 @@ def template_checks(home: Home) -> list[Check]:
     return [Check("consent templates", ok, detail)]
 
 
+def text_model_checks() -> list[Check]:
+    # Imported here so that doctor still reports everything else if OpenCV or numpy is broken.
+    try:
+        from consentclip.detect.text import text_checks
+    except ImportError as exc:
+        return [Check("model: text detection", False, f"cannot import: {exc}")]
+    return text_checks()
+
+
 def doctor(*, home: Home) -> list[Check]:
     return [
         *python_checks(),
         *ffmpeg_checks(),
         *model_checks(),
+        *text_model_checks(),
         *home_checks(home),
         *template_checks(home),
     ]

@@ -71,6 +71,15 @@ TattoosOption = Annotated[
         show_default=False,
     ),
 ]
+TextOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--text/--no-text",
+        help="Redact text: labels, wristbands, badges, screens (on by default; forced on for "
+        "anonymised-only grants).",
+        show_default=False,
+    ),
+]
 CrfOption = Annotated[
     int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower=better).")
 ]
@@ -103,6 +112,7 @@ def engine_options(
     keep: list[str] | None,
     toggles: tuple[bool | None, bool | None],
     encoder: tuple[int, str],
+    text: bool | None = None,
 ) -> EngineOptions:
     """Validate the engine options shared by export and batch into ``EngineOptions``."""
     from consentclip.export import EngineOptions
@@ -115,6 +125,7 @@ def engine_options(
     return EngineOptions(
         faces=faces,
         tattoos=tattoos,
+        text=text,
         mode=mode,
         threshold=threshold,
         tattoo_sensitivity=tattoo_sensitivity,
@@ -139,6 +150,7 @@ def export_cli(
     keep: KeepOption = None,
     faces: FacesOption = None,
     tattoos: TattoosOption = None,
+    text: TextOption = None,
     crf: CrfOption = EngineSettings.crf,
     preset: PresetOption = EngineSettings.preset,
     qa: Annotated[
@@ -164,6 +176,7 @@ def export_cli(
         keep=keep,
         toggles=(faces, tattoos),
         encoder=(crf, preset),
+        text=text,
     )
     request = ExportRequest(
         clip=clip,
@@ -199,7 +212,8 @@ def export_cli(
     )
     typer.echo(
         f"  {m['output']['frames']} frame(s); faces {det['face_tracks']} track(s), "
-        f"tattoos {det['tattoo_tracks']} track(s); metadata verified: "
+        f"tattoos {det['tattoo_tracks']} track(s), text {det.get('text_tracks', 0)} track(s); "
+        "metadata verified: "
         f"{'yes' if m['verification']['ok'] else 'NO'}"
     )
     typer.echo(f"  manifest {result.plan.manifest}")

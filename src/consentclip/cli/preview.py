@@ -89,6 +89,12 @@ def preview_cli(
         bool, typer.Option("--tattoos/--no-tattoos", help="Also find and redact tattoos.")
     ] = True,
     tattoo_sensitivity: TattooSensitivityOption = EngineSettings.tattoo_sensitivity,
+    text: Annotated[
+        bool,
+        typer.Option(
+            "--text/--no-text", help="Also find and redact text (labels, wristbands, screens)."
+        ),
+    ] = True,
     keep_audio: Annotated[bool, typer.Option("--keep-audio", help="Keep the sound (AAC).")] = False,
     crf: Annotated[
         int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).")
@@ -102,6 +108,7 @@ def preview_cli(
 ) -> None:
     base = EngineSettings(
         tattoos=tattoos,
+        text=text,
         mode=mode,
         threshold=threshold,
         tattoo_sensitivity=tattoo_sensitivity,
@@ -127,7 +134,8 @@ def preview_cli(
     )
     typer.echo(
         f"  faces: {result.face_tracks} track(s) in {result.frames_with_faces} frame(s); "
-        f"tattoos: {result.tattoo_tracks} track(s) in {result.frames_with_tattoos} frame(s)"
+        f"tattoos: {result.tattoo_tracks} track(s) in {result.frames_with_tattoos} frame(s); "
+        f"text: {result.text_tracks} track(s) in {result.frames_with_text} frame(s)"
     )
     verdict = "ok" if result.verification.ok else "FAILED"
     typer.echo(f"  metadata verified: {verdict} ({result.elapsed_s:.1f} s)")

@@ -13,6 +13,7 @@ from enum import Enum
 class RegionKind(str, Enum):
     FACE = "face"  # face or whole head (the box to redact already covers hair and ears)
     TATTOO = "tattoo"
+    TEXT = "text"  # labels, wristbands, badges, screens (detect/text.py)
     MANUAL = "manual"  # drawn by the clinician with --region
 
 
