@@ -53,6 +53,8 @@ class EngineSettings:
     tattoo_sensitivity: float = 0.5
     regions: tuple[ManualRegion, ...] = ()
     keep: tuple[Box, ...] = ()
+    # --keep auto: in a close-up, protect the lesion found by detect/lesion.py like a keep box.
+    keep_auto: bool = False
     keep_audio: bool = False
     crf: int = 20
     preset: str = "medium"
@@ -87,3 +89,7 @@ class EngineResult:
     verification: VerificationReport = field(default_factory=lambda: VerificationReport(ok=False))
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    # detect/scene.py's kind of picture, over most frames ("dermoscopy", "skin_closeup",
+    # "scene"; "" when no detector ran), and the boxes --keep auto protected.
+    scene: str = ""
+    auto_keep: tuple[Box, ...] = ()

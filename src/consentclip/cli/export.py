@@ -56,7 +56,11 @@ RegionOption = Annotated[
 ]
 KeepOption = Annotated[
     list[str] | None,
-    typer.Option("--keep", help="Region never redacted automatically (the lesion): x,y,w,h."),
+    typer.Option(
+        "--keep",
+        help="Region never redacted automatically (the lesion): x,y,w,h, or 'auto' to protect "
+        "the lesion found in a close-up.",
+    ),
 ]
 FacesOption = Annotated[
     bool | None,
@@ -87,10 +91,15 @@ def parse_geometry(
     try:
         return (
             tuple(ManualRegion.parse(r) for r in region or ()),
-            tuple(Box.parse(k) for k in keep or ()),
+            tuple(Box.parse(k) for k in keep or () if k.strip().lower() != "auto"),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def keep_auto_asked(keep: list[str] | None) -> bool:
+    """``--keep auto`` among the --keep values."""
+    return any(k.strip().lower() == "auto" for k in keep or ())
 
 
 def check_preset(preset: str) -> None:
@@ -123,6 +132,7 @@ def engine_options(
         tattoo_sensitivity=tattoo_sensitivity,
         regions=regions,
         keep=kept,
+        keep_auto=keep_auto_asked(keep),
         crf=crf,
         preset=preset,
     )
