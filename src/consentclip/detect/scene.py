@@ -63,7 +63,7 @@ def _circle_fit(cnt: np.ndarray, w: int, h: int) -> float:
     little of the edge is inside the frame to tell."""
     pts = cnt.reshape(-1, 2).astype(np.float64)
     inner = pts[(pts[:, 0] > 0) & (pts[:, 0] < w - 1) & (pts[:, 1] > 0) & (pts[:, 1] < h - 1)]
-    if len(inner) < 12:
+    if len(inner) < 16:
         return float("inf")
     # Algebraic least-squares circle (Kasa): x^2 + y^2 + D x + E y + F = 0.
     x, y = inner[:, 0], inner[:, 1]
@@ -75,29 +75,38 @@ def _circle_fit(cnt: np.ndarray, w: int, h: int) -> float:
         return float("inf")
     r = float(np.sqrt(r2))
     d = np.hypot(x - cx, y - cy)
-    if len(inner) < 0.25 * 2 * np.pi * r or r < 0.3 * min(w, h):
+    # Three or four corner arcs pin a circle down even when they are short.
+    if len(inner) < 0.08 * 2 * np.pi * r or r < 0.3 * min(w, h):
         return float("inf")
     return float(np.std(d) / r)
 
 
 def _dermoscope_field(lab: LabImage) -> bool:
-    """A bright disc with a round, sharp edge inside a black surround (the dermoscope's
-    vignette), at least three corners black."""
+    """A bright disc with a round, sharp edge inside a uniform black (or, over-exposed, white)
+    surround: the dermoscope's vignette, at least three corners of it."""
     L = lab.L
     h, w = L.shape
-    c = max(2, min(h, w) // 12)
-    centre = L[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
-    centre_l = float(np.median(centre))
+    centre_l = float(np.median(L[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]))
     if centre_l < 30:
         return False
-    dark = max(12.0, 0.35 * centre_l) > L
-    corners = [dark[:c, :c], dark[:c, -c:], dark[-c:, :c], dark[-c:, -c:]]
+    grey = np.hypot(lab.a, lab.b) < 6.0
+    black = L < max(12.0, 0.35 * centre_l)
+    white = (L > 92.0) & grey & (centre_l < 85.0)
+    return any(_field_in(lab, surround) for surround in (black, white))
+
+
+def _field_in(lab: LabImage, surround: np.ndarray) -> bool:
+    h, w = surround.shape
+    c = max(2, min(h, w) // 12)
+    corners = [surround[:c, :c], surround[:c, -c:], surround[-c:, :c], surround[-c:, -c:]]
     if sum(float(k.mean()) > 0.7 for k in corners) < 3:
         return False
-    # The surround must be black, not a dark room: little chroma, uniformly low.
-    if float(np.hypot(lab.a[dark], lab.b[dark]).mean()) > 12 or float(L[dark].mean()) > 20:
+    # The surround must be uniform and colourless, not a dark room or a white wall with things.
+    if float(np.hypot(lab.a[surround], lab.b[surround]).mean()) > 12:
         return False
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((~dark).astype(np.uint8), 8)
+    if float(np.std(lab.L[surround])) > 8:
+        return False
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~surround).astype(np.uint8), 8)
     if n <= 1:
         return False
     big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))

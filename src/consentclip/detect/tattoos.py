@@ -66,7 +66,8 @@ class TattooTuning:
     strong_line: float = 2.2  # ... unless its contrast is this many thresholds (a real ink line)
     faint: float = 1.25  # mean contrast (thresholds) under which small/brown marks are dropped
     # In a skin close-up (scene.SKIN_CLOSEUP) pigment is the subject: ink must be clearly ink.
-    closeup_contrast: float = 1.6  # mean contrast (thresholds) a mark needs there ...
+    closeup_contrast: float = 1.8  # mean contrast (thresholds) a mark needs there ...
+    closeup_min_share: float = 0.002  # ... a share of the work image at least this ...
     closeup_brown: float = 0.3  # ... with less than this share of melanin-like darkening ...
     closeup_compact: float = 0.7  # ... and not a compact blob (solidity above this, squat)
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
@@ -437,6 +438,7 @@ class TattooDetector:
             reason = "mole"
         elif self._closeup and (
             contrast < t.closeup_contrast
+            or ink_px < t.closeup_min_share * work_w * work_w
             or brown >= t.closeup_brown
             or (solidity > t.closeup_compact and aspect < 2.5)
         ):
