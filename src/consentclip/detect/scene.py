@@ -35,6 +35,8 @@ class SceneKind(str, Enum):
 
 # Share of the frame that skin-coloured pixels must fill for a close-up.
 CLOSEUP_SKIN_SHARE = 0.8
+# Lightness 2-6 pixels (of 96) inside a dermoscope's field edge, relative to the field's inside.
+EDGE_BRIGHTNESS = 0.64
 
 
 def _small(frame: np.ndarray) -> np.ndarray:
@@ -90,7 +92,7 @@ def _dermoscope_field(lab: LabImage) -> bool:
     if centre_l < 30:
         return False
     grey = np.hypot(lab.a, lab.b) < 6.0
-    black = L < max(12.0, 0.35 * centre_l)
+    black = max(12.0, 0.35 * centre_l) > L
     white = (L > 92.0) & grey & (centre_l < 85.0)
     return any(_field_in(lab, surround) for surround in (black, white))
 
@@ -116,6 +118,17 @@ def _field_in(lab: LabImage, surround: np.ndarray) -> bool:
     contours, _ = cv2.findContours(field, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cnt = max(contours, key=cv2.contourArea)
     if _circle_fit(cnt, w, h) > 0.06:
+        return False
+    # A sharp edge: a little inside it the field is already about as bright as its centre. A
+    # soft vignette (a dim phone photo) also has round iso-lines, but darkens gradually to them.
+    e1 = cv2.erode(field, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    e2 = cv2.erode(field, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13)))
+    band = (e1 > 0) & (e2 == 0)
+    band[:2, :] = band[-2:, :] = False
+    band[:, :2] = band[:, -2:] = False
+    if band.sum() < 8 or not (e2 > 0).any():
+        return False
+    if float(np.median(lab.L[band])) < EDGE_BRIGHTNESS * float(np.median(lab.L[e2 > 0])):
         return False
     return float(_skin_hued(lab)[field > 0].mean()) > 0.6
 

@@ -437,7 +437,7 @@ class TattooDetector:
             # and found in the 640-pixel video, where it is larger in work pixels).
             reason = "mole"
         elif self._closeup and (
-            contrast < t.closeup_contrast
+            not self._closeup_ink(contrast, brown, (solidity, thickness), ink_px, work_w)
             or ink_px < t.closeup_min_share * work_w * work_w
             or brown >= t.closeup_brown
             or (solidity > t.closeup_compact and aspect < 2.5)
@@ -461,6 +461,29 @@ class TattooDetector:
             reason = "faint"
         return Candidate(
             box, ink_px, seed_px, contrast, brown, solidity, circularity, thickness, aspect, reason
+        )
+
+    def _closeup_ink(
+        self,
+        contrast: float,
+        brown: float,
+        shape: tuple[float, float],
+        ink_px: int,
+        work_w: int,
+    ) -> bool:
+        """In a skin close-up, is this mark clearly ink? Strong contrast; or, on dark skin where
+        ink hardly darkens the skin, a large pattern of thin strokes (not a blob, not a diffuse
+        patch such as erythema) with no melanin in its colour."""
+        t = self.tuning
+        if contrast >= t.closeup_contrast:
+            return True
+        solidity, thickness = shape
+        return (
+            brown < 0.1
+            and contrast >= 0.75 * t.closeup_contrast
+            and solidity < 0.6
+            and thickness <= 0.08 * work_w
+            and ink_px >= 0.02 * work_w * work_w
         )
 
     def _to_regions(
