@@ -554,3 +554,65 @@ def plain_limb(tone: int, width: int = 640, height: int = 360, seed: int = 0) ->
         lesion=False,
     )
     return next(Scene(spec).frames()).image
+
+
+# Dermoscope light turns skin pink to mauve (hue angles near 0 degrees in CIE Lab), whatever the
+# person's tone, and lifts it; the tone still sets how light and how saturated the field is.
+_DERMOSCOPY_SKIN_BGR: dict[int, tuple[int, int, int]] = {
+    1: (196, 184, 226),
+    2: (182, 170, 218),
+    3: (160, 150, 205),
+    4: (136, 130, 182),
+    5: (112, 108, 150),
+    6: (88, 86, 118),
+}
+
+
+def dermoscopy_field(
+    tone: int = 2,
+    width: int = 600,
+    height: int = 450,
+    *,
+    vignette: bool = True,
+    lesion_frac: float = 0.22,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A dermoscopy-like image: magnified skin with a pigmented lesion (a brown blob with a darker
+    reticular network and globules) near the centre, a few hairs, and (``vignette``) the black
+    surround of the dermoscope's round field of view. Returns (BGR image, lesion mask)."""
+    rng = np.random.default_rng(seed)
+    base = np.asarray(_DERMOSCOPY_SKIN_BGR[tone], np.float32)
+    noise = cv2.resize(
+        rng.normal(0, 1, (height // 12, width // 12)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    img = np.ones((height, width, 3), np.float32) * base * (1 + 0.04 * noise[..., None])
+    # The lesion: an irregular blob (radius modulated by a few harmonics), brown, darker inside.
+    cx, cy = width * (0.5 + rng.uniform(-0.06, 0.06)), height * (0.5 + rng.uniform(-0.06, 0.06))
+    r0 = max(lesion_frac * min(width, height), 1e-3)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    ang = np.arctan2(yy - cy, xx - cx)
+    wobble = 1 + sum(
+        rng.uniform(0.03, 0.1) * np.cos(k * ang + rng.uniform(0, 6.3)) for k in (2, 3, 5)
+    )
+    rr = np.hypot(xx - cx, yy - cy) / (r0 * wobble)
+    mask = (rr <= 1.0) & (lesion_frac > 0)
+    alpha = np.clip((1.05 - rr) / 0.15, 0, 1) * (lesion_frac > 0)
+    brown = np.asarray((40, 70, 120), np.float32) * (0.55 + 0.45 * (tone <= 3))
+    img = img * (1 - 0.75 * alpha[..., None]) + brown * 0.75 * alpha[..., None]
+    # Pigment network: a dark reticulum, and a few globules.
+    net = (np.sin(xx / 5.5) * np.sin(yy / 5.0) > 0.55) & mask
+    img[net] *= 0.7
+    for _ in range(12 if lesion_frac > 0 else 0):
+        gx, gy = cx + rng.uniform(-0.7, 0.7) * r0, cy + rng.uniform(-0.7, 0.7) * r0
+        cv2.circle(img, (int(gx), int(gy)), int(rng.integers(3, 7)), (25, 35, 60), -1)
+    # Hairs: thin dark curves across the field.
+    for _ in range(5):
+        pts = np.cumsum(rng.normal(0, 12, (8, 2)), axis=0) + rng.uniform(0, 1, 2) * (width, height)
+        cv2.polylines(img, [pts.astype(np.int32)], False, (40, 45, 60), 1, cv2.LINE_AA)
+    if vignette:
+        rad = np.hypot(xx - width / 2, yy - height / 2) / (0.52 * width)
+        img *= np.clip((1.0 - rad) / 0.03, 0, 1)[..., None]
+    img += rng.normal(0, 2.0, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8), mask

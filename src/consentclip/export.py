@@ -111,6 +111,7 @@ class EngineOptions:
     tattoo_sensitivity: float = EngineSettings.tattoo_sensitivity
     regions: tuple[ManualRegion, ...] = ()
     keep: tuple[Box, ...] = ()
+    keep_auto: bool = False  # --keep auto (detect/lesion.py)
     crf: int = EngineSettings.crf
     preset: str = EngineSettings.preset
 
@@ -220,6 +221,7 @@ def settings_for(
         tattoo_sensitivity=options.tattoo_sensitivity,
         regions=options.regions,
         keep=options.keep,
+        keep_auto=options.keep_auto,
         keep_audio=decision.keep_audio,
         crf=options.crf,
         preset=options.preset,
@@ -754,6 +756,8 @@ def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -
             "frames_with_tattoos": result.frames_with_tattoos,
             "text_tracks": result.text_tracks,
             "frames_with_text": result.frames_with_text,
+            "scene": result.scene,
+            "auto_keep": jsonable(result.auto_keep),
         },
         "verification": {
             "ok": result.verification.ok,

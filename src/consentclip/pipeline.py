@@ -12,6 +12,7 @@ after verification passed; on any failure, interruption included, nothing is lef
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import time
@@ -25,7 +26,8 @@ import cv2
 import numpy as np
 
 from consentclip.detect import Detector
-from consentclip.detect.regions import Region, RegionKind
+from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.errors import MediaError, VerificationError
 from consentclip.media.decode import FrameReader
 from consentclip.media.encode import LARGE_FRAME_PIXELS, EncodeSpec, FrameWriter
@@ -53,6 +55,10 @@ _MAX_HELD_FRAMES = 256
 # On bench/leak.py, 12 frames left a head entering from the frame edge uncovered for 3 frames.
 LOOKAHEAD = 24
 LOOKAHEAD_LARGE_FRAMES = 12
+
+
+# Face score a detection needs inside a dermoscope's field of view (detect/scene.py).
+DERMOSCOPY_FACE_SCORE = 0.8
 
 
 def lookahead_for(width: int, height: int) -> int:
@@ -160,6 +166,7 @@ class _Tally:
     text_counts: list[int] = field(default_factory=list)
     keep_overlap_frames: int = 0
     first_overlap: int | None = None
+    auto_keep: tuple[Box, ...] = ()
 
 
 class _FrameFlow:
@@ -207,12 +214,15 @@ class _FrameFlow:
         except BaseException:
             self.close()
             raise
+        self.scene = SceneWatch()
         self.buffer: deque[tuple[int, np.ndarray]] = deque()
         self.compact: bool | None = None  # decided on the first frame
         self.final: dict[int, dict[RegionKind, list[Region]]] = {}
 
     def push(self, index: int, frame: np.ndarray) -> Iterator[np.ndarray]:
         try:
+            if self.settings.keep_auto and index == 0:
+                self._keep_auto(frame)
             faces, tattoos, text, manual = self._detect(index, frame)
             self.buffer.append((index, self._hold(frame)))
             self.final.setdefault(index, {})[RegionKind.MANUAL] = manual
@@ -232,6 +242,18 @@ class _FrameFlow:
         if len(self.buffer) > _MAX_HELD_FRAMES:
             raise MediaError(f"internal: the tracker held frame {self.buffer[0][0]} too long")
 
+    def _keep_auto(self, frame: np.ndarray) -> None:
+        """--keep auto: the lesion found on the first frame joins the keep boxes."""
+        from consentclip.detect.lesion import find_lesion
+
+        found = find_lesion(frame)
+        keep = (*self.settings.keep, *found)
+        self.tally.auto_keep = found
+        self.settings = dataclasses.replace(self.settings, keep=keep)
+        self.redactor = Redactor(RedactPlan(mode=self.settings.mode, keep=keep))
+        if self.tattoos is not None and hasattr(self.tattoos, "keep"):
+            self.tattoos.keep = keep  # type: ignore[attr-defined]
+
     def _hold(self, frame: np.ndarray) -> np.ndarray:
         """Frames waiting for the tracker's look-ahead: large ones wait as planar 4:2:0 (half
         the bytes; 13 waiting 4K frames are 160 MB instead of 320 MB). Small ones wait as they
@@ -250,7 +272,12 @@ class _FrameFlow:
         self, index: int, frame: np.ndarray
     ) -> tuple[list[Region], list[Region], list[Region], list[Region]]:
         found: list[Region] = []
+        scene = self.scene.get(index, frame)
         faces = self.faces.process_frame(index, frame, ()) if self.faces else []
+        if scene is SceneKind.DERMOSCOPY:
+            # A dermoscope's field holds no face; only a sure hit counts there (lesions give
+            # MediaPipe 0.5-0.7 on real dermoscopy images, bench/real_skin.py).
+            faces = [f for f in faces if f.score >= DERMOSCOPY_FACE_SCORE]
         found += faces
         tattoos = self.tattoos.process_frame(index, frame, tuple(found)) if self.tattoos else []
         found += tattoos
@@ -346,6 +373,7 @@ class _Run:
     """What one kind of run hands back to ``anonymise``."""
 
     kind: MediaKind
+    scene: str
     size: tuple[int, int]
     frames: int
     fps: float | None
@@ -418,6 +446,7 @@ def _run_video(job: _Job) -> _Run:
     report = verify_video(job.tmp, expect_audio=want_audio, planted=planted)
     return _Run(
         MediaKind.VIDEO,
+        _scene_name(flow),
         spec.out_size,
         done,
         float(info.fps),
@@ -444,7 +473,13 @@ def _run_photo(job: _Job, fmt: str) -> _Run:
     notes = ("a photo has no audio; --keep-audio ignored",) if job.settings.keep_audio else ()
     planted = (*photo_strings(job.src), *_name_strings(job.src))
     report = verify_photo(job.tmp, planted=planted)
-    return _Run(MediaKind.PHOTO, (w, h), 1, None, False, notes, report, flow.tally)
+    run = (MediaKind.PHOTO, _scene_name(flow), (w, h), 1, None, False, notes, report, flow.tally)
+    return _Run(*run)
+
+
+def _scene_name(flow: _FrameFlow) -> str:
+    kind = flow.scene.dominant()
+    return kind.value if kind is not None else ""
 
 
 def _name_strings(src: Path) -> tuple[bytes, ...]:
@@ -519,4 +554,6 @@ def anonymise(
         verification=run.verification,
         warnings=_warnings(settings, t, run.notes),
         elapsed_s=time.monotonic() - started,
+        scene=run.scene,
+        auto_keep=t.auto_keep,
     )

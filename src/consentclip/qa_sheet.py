@@ -123,6 +123,7 @@ def read_samples(qa: QaInput, count: int = GRID_COLS * GRID_ROWS) -> list[Sample
 def kept_boxes(qa: QaInput) -> list[Box]:
     """The --keep boxes, as recorded in the manifest's engine settings."""
     keep = qa.manifest.get("engine", {}).get("settings", {}).get("keep", [])
+    keep = [*keep, *qa.manifest.get("detections", {}).get("auto_keep", [])]  # --keep auto
     return [Box(k["x"], k["y"], k["w"], k["h"]) for k in keep]
 
 

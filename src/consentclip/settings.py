@@ -54,6 +54,8 @@ class EngineSettings:
     tattoo_sensitivity: float = 0.5
     regions: tuple[ManualRegion, ...] = ()
     keep: tuple[Box, ...] = ()
+    # --keep auto: in a close-up, protect the lesion found by detect/lesion.py like a keep box.
+    keep_auto: bool = False
     keep_audio: bool = False
     crf: int = 20
     preset: str = "medium"
@@ -91,3 +93,7 @@ class EngineResult:
     text_counts: tuple[int, ...] = ()  # per output frame, like face_counts
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
+    # detect/scene.py's kind of picture, over most frames ("dermoscopy", "skin_closeup",
+    # "scene"; "" when no detector ran), and the boxes --keep auto protected.
+    scene: str = ""
+    auto_keep: tuple[Box, ...] = ()

@@ -244,3 +244,54 @@ def test_rejects_a_frame_that_is_not_bgr_uint8() -> None:
     with pytest.raises(UsageError):
         det.process_frame(0, np.zeros((10, 10, 3), np.float32))
     det.close()
+
+
+# --- scene-aware behaviour (issue 11): pigment in close-ups, ink off the frame edge ---------------
+
+
+def test_sample_photo_red_ink_mark_found_like_in_the_video() -> None:
+    # The red mark is smaller in work pixels in the 800-pixel photo than in the 640-pixel clip;
+    # its compact shape once had it taken for a mole in the photo only.
+    img = cv2.imread(str(SAMPLE / "lesion_photo.jpg"))
+    regions = TattooDetector().process_frame(0, img)
+    cov = covered(regions, img.shape)
+    mark = np.zeros(img.shape[:2], np.uint8)
+    cv2.circle(mark, (315, 180), 10, 1, -1)
+    assert fraction(cov, mark > 0) >= 0.95
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_dermoscopy_field_is_never_a_tattoo(tone: int) -> None:
+    image, _ = skinsynth.dermoscopy_field(tone, vignette=True, seed=tone)
+    assert TattooDetector().process_frame(0, image) == []
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_close_up_lesion_is_never_a_tattoo(tone: int) -> None:
+    image, lesion = skinsynth.dermoscopy_field(tone, vignette=False, seed=20 + tone)
+    regions = TattooDetector().process_frame(0, image)
+    assert not covered(regions, image.shape)[lesion].any()
+
+
+def _close_up_with_ink_off_the_edge(tone: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(tone)
+    h, w = 480, 640
+    skin = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = np.ones((h, w, 3), np.float32) * skin
+    img += rng.normal(0, 3.0, img.shape).astype(np.float32)
+    ink = np.zeros((h, w), np.uint8)
+    # A large line-art piece (concentric rings and spokes) that runs off the bottom edge and
+    # covers much of the frame, as real back pieces and thigh pieces do.
+    for r in range(40, 260, 28):
+        cv2.circle(ink, (320, 400), r, 1, 5)
+    for a in np.linspace(0, np.pi, 9):
+        cv2.line(ink, (320, 400), (int(320 + 260 * np.cos(a)), int(400 - 260 * np.sin(a))), 1, 5)
+    img[ink > 0] = img[ink > 0] * 0.25 + np.asarray((60, 45, 35), np.float32) * 0.75
+    return np.clip(img, 0, 255).astype(np.uint8), ink > 0
+
+
+@pytest.mark.parametrize("tone", [1, 3, 6])
+def test_large_tattoo_running_off_the_frame_edge_is_found(tone: int) -> None:
+    image, ink = _close_up_with_ink_off_the_edge(tone)
+    regions = TattooDetector().process_frame(0, image)
+    assert fraction(covered(regions, image.shape), ink) >= 0.95

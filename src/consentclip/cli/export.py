@@ -52,7 +52,10 @@ RegionOption = Annotated[
 KeepOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--keep", metavar="X,Y,W,H", help="Region never redacted automatically (the lesion)."
+        "--keep",
+        metavar="X,Y,W,H|auto",
+        help="Region never redacted automatically (the lesion): x,y,w,h, or 'auto' to protect "
+        "the lesion found in a close-up.",
     ),
 ]
 FacesOption = Annotated[
@@ -93,10 +96,15 @@ def parse_geometry(
     try:
         return (
             tuple(ManualRegion.parse(r) for r in region or ()),
-            tuple(Box.parse(k) for k in keep or ()),
+            tuple(Box.parse(k) for k in keep or () if k.strip().lower() != "auto"),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def keep_auto_asked(keep: list[str] | None) -> bool:
+    """``--keep auto`` among the --keep values."""
+    return any(k.strip().lower() == "auto" for k in keep or ())
 
 
 def check_preset(preset: str) -> None:
@@ -131,6 +139,7 @@ def engine_options(
         tattoo_sensitivity=tattoo_sensitivity,
         regions=regions,
         keep=kept,
+        keep_auto=keep_auto_asked(keep),
         crf=crf,
         preset=preset,
     )

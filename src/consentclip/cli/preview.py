@@ -12,7 +12,12 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
-from consentclip.cli.export import TattooSensitivityOption, check_preset, parse_geometry
+from consentclip.cli.export import (
+    TattooSensitivityOption,
+    check_preset,
+    keep_auto_asked,
+    parse_geometry,
+)
 from consentclip.cli.options import OutputAliasOption, pick_out
 from consentclip.errors import UsageError
 from consentclip.settings import EngineResult, EngineSettings, RedactMode
@@ -43,7 +48,7 @@ def _settings(
 ) -> EngineSettings:
     manual, kept = parse_geometry(regions, keep)
     check_preset(base.preset)
-    return dataclasses.replace(base, regions=manual, keep=kept)
+    return dataclasses.replace(base, regions=manual, keep=kept, keep_auto=keep_auto_asked(keep))
 
 
 @cli_command
@@ -82,7 +87,9 @@ def preview_cli(
     keep: Annotated[
         list[str] | None,
         typer.Option(
-            "--keep", metavar="X,Y,W,H", help="Region never redacted (the lesion being taught)."
+            "--keep",
+            metavar="X,Y,W,H|auto",
+            help="Region never redacted (the lesion being taught): x,y,w,h, or 'auto'.",
         ),
     ] = None,
     tattoos: Annotated[

@@ -200,6 +200,42 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_or(mask, holes)
 
 
+def fill_edge_pockets(
+    mask: np.ndarray, max_edge_share: float = 0.3, min_skin_share: float = 0.85
+) -> np.ndarray:
+    """Add to the surface the non-surface regions that the frame's edge cuts open but skin
+    otherwise encloses (uint8 0/255 in and out).
+
+    A large tattoo often runs off the edge of the picture (a back piece, a thigh filling the
+    frame): ``fill_holes`` cannot see it as enclosed, and on real tattoo photographs that was
+    the commonest miss. Such a region is bounded by skin everywhere except a short stretch of
+    frame edge. The background around a limb is not: a drape above an arm that crosses the
+    frame has as much frame edge as limb around it, so it stays outside.
+    """
+    h, w = mask.shape
+    inv = (mask == 0).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    out = mask.copy()
+    k3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < 0.002 * h * w or area > 0.6 * h * w:
+            continue
+        if not (x == 0 or y == 0 or x + bw == w or y + bh == h):
+            continue
+        x1, y1, x2, y2 = max(0, x - 2), max(0, y - 2), min(w, x + bw + 2), min(h, y + bh + 2)
+        comp = (labels[y1:y2, x1:x2] == i).astype(np.uint8)
+        ring = (cv2.dilate(comp, k3) > 0) & (comp == 0)
+        on_edge = int(comp[0, :].sum() * (y1 == 0) + comp[-1, :].sum() * (y2 == h))
+        on_edge += int(comp[:, 0].sum() * (x1 == 0) + comp[:, -1].sum() * (x2 == w))
+        around = int(ring.sum())
+        if around == 0 or on_edge > max_edge_share * (around + on_edge):
+            continue
+        if float((mask[y1:y2, x1:x2][ring] > 0).mean()) >= min_skin_share:
+            out[y1:y2, x1:x2][comp > 0] = 255
+    return out
+
+
 def body_surface(
     skin: np.ndarray, close_px: int, min_area_frac: float = 0.01, min_skin_frac: float = 0.45
 ) -> np.ndarray:
@@ -210,16 +246,19 @@ def body_surface(
     pad = close_px + 1
     m = cv2.copyMakeBorder(skin.astype(np.uint8) * 255, pad, pad, pad, pad, cv2.BORDER_CONSTANT)
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k)[pad:-pad, pad:-pad]
-    m = np.ascontiguousarray(m)
-    m = fill_holes(m)
+    closed = np.ascontiguousarray(m)
+    m = fill_edge_pockets(fill_holes(closed))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     if n <= 1:
         return m
     area = stats[:, cv2.CC_STAT_AREA]
     # A body part is mostly skin. Scattered skin-coloured bits (highlights on clothing, wood,
     # blond hair against a wall) can close into a large web; most of its area is then not skin.
+    # Judged on the closed mask, before holes are filled: a limb mostly covered by a large
+    # tattoo is a small share of skin around a large hole, and is a body part all the same.
     skin_px = np.bincount(labels[skin], minlength=n)
-    ok = (area >= min_area_frac * m.size) & (skin_px >= min_skin_frac * area)
+    closed_px = np.bincount(labels[closed > 0], minlength=n)
+    ok = (area >= min_area_frac * m.size) & (skin_px >= min_skin_frac * closed_px)
     ok[0] = False
     return (ok.astype(np.uint8) * 255)[labels]
 
