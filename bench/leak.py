@@ -246,6 +246,8 @@ def micro(frames: int) -> list[tuple[str, float]]:
         "_run_job": "sweep: one full-range + one short-range job (all at a scene start)",
         "_run_focus": "focus: crops around up to 2 known heads (short; full-range if lost)",
         "_run_pose": "pose: cadence + rescues of lost heads",
+        "_run_centerface": "CenterFace: whole frame (1280 px at a scene start, 480 px every 24th)",
+        "_second_opinion": "second opinion: CenterFace on weak, large BlazeFace hits",
     }
     for attr, label in wrap.items():
         setattr(det, attr, _timed(getattr(det, attr), acc, label))

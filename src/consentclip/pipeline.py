@@ -183,6 +183,8 @@ class _FrameFlow:
         fps: float,
         size: tuple[int, int],
         on_regions: FrameRegionsCallback | None,
+        *,
+        still: bool = False,
     ) -> None:
         self.settings = settings
         self.on_regions = on_regions
@@ -194,7 +196,9 @@ class _FrameFlow:
         self.tattoos: Detector | None = None
         self.text: Detector | None = None
         self.manual: ManualLike | None = None
-        lookahead = lookahead_for(*size)
+        # A photo has no frames after it to wait for; look-ahead 0 also tells the detectors
+        # that this one frame is all they get (every pass runs at full strength).
+        lookahead = 0 if still else lookahead_for(*size)
         try:
             if settings.faces:
                 self.faces = components.face_detector(settings, lookahead)
@@ -460,7 +464,7 @@ def _run_video(job: _Job) -> _Run:
 def _run_photo(job: _Job, fmt: str) -> _Run:
     frame = load_photo(job.src)
     h, w = frame.shape[:2]
-    flow = _FrameFlow(job.settings, job.components, 1.0, (w, h), job.on_frame_regions)
+    flow = _FrameFlow(job.settings, job.components, 1.0, (w, h), job.on_frame_regions, still=True)
     try:
         outs = [*flow.push(0, frame), *flow.flush()]
     finally:

@@ -52,7 +52,7 @@ def test_astronaut_head_is_covered_by_one_head_sized_box(astronaut: np.ndarray) 
         det.close()
     assert len(regions) == 1
     (r,) = regions
-    assert r.kind is RegionKind.FACE and r.source in {"full", "short", "tile", "pose"}
+    assert r.kind is RegionKind.FACE and r.source in {"full", "short", "tile", "pose", "centerface"}
     assert coverage(ASTRONAUT_HEAD, [r.box]) >= 0.95
     # Head-sized, not a quarter of the picture: at most ~2x the true head's area.
     assert r.box.area <= 2.0 * ASTRONAUT_HEAD.area

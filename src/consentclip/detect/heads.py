@@ -94,3 +94,21 @@ def head_from_pose(landmarks: np.ndarray) -> tuple[Box, float] | None:
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - 0.12 * side
     w, h = side * 1.05, side * 1.15
     return Box(cx - w / 2, cy - h / 2, w, h), confidence
+
+
+# CenterFace box (WIDER style: hairline or brows to chin, narrower than BlazeFace's) -> head,
+# measured on the astronaut portrait against the BlazeFace-derived head above: 2.5x as wide,
+# 2.0x as tall, centre raised by a third of the box height; rounded up for hair and profiles.
+CF_HEAD_WIDTH = 2.5
+CF_HEAD_HEIGHT = 2.1
+CF_SHIFT_UP = 0.33
+
+
+def head_from_centerface(face: Box, margin: float = 1.0) -> Box:
+    """The whole-head box for a CenterFace face box, times an extra ``margin``. CenterFace also
+    boxes profiles, which it centres on the visible face: the width covers the back of the head
+    on either side."""
+    w = max(face.w * CF_HEAD_WIDTH, face.h * 1.6) * margin
+    h = face.h * CF_HEAD_HEIGHT * margin
+    cx, cy = face.cx, face.cy - CF_SHIFT_UP * face.h
+    return Box(cx - w / 2, cy - h / 2, w, h)

@@ -1,4 +1,5 @@
-"""The MediaPipe model files consentclip relies on, all bundled in the pinned 0.10.21 wheel.
+"""The model files consentclip relies on: MediaPipe's, bundled in the pinned 0.10.21 wheel, and
+CenterFace's, bundled in this package (detect/weights).
 
 Nothing is ever downloaded: if a file is missing, the install is wrong and we say so.
 Only ``model_complexity=1`` pose is bundled (lite and heavy would be fetched at run time).
@@ -51,4 +52,23 @@ def model_checks() -> list[Check]:
         path = root / rel
         ok = path.is_file() and path.stat().st_size > 0
         checks.append(Check(f"model: {label}", ok, path.name if ok else f"missing: {path}"))
+    checks.append(centerface_check())
     return checks
+
+
+def centerface_check() -> Check:
+    """The bundled CenterFace model loads in OpenCV's DNN and finds nothing in a blank image."""
+    import numpy as np
+
+    from consentclip.detect._mp import Placement
+    from consentclip.detect.centerface import CenterFaceModel, model_path
+    from consentclip.errors import MediaError
+
+    name = "model: face detection, CenterFace (OpenCV DNN)"
+    try:
+        hits = CenterFaceModel().detect(np.zeros((64, 64, 3), np.uint8), Placement(), 64)
+    except (MediaError, OSError) as exc:
+        return Check(name, False, str(exc))
+    if hits:
+        return Check(name, False, "answers faces in a blank image: the model file is damaged")
+    return Check(name, True, model_path().name)
