@@ -166,6 +166,15 @@ def batch_cli(
     no_qa: Annotated[
         bool, typer.Option("--no-qa", help="Skip the per-clip QA sheets (OUT/qa/*.qa.pdf).")
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run each file as a task on a Dask cluster: a scheduler address "
+            "(tcp://scheduler:8786) or local:N for N local worker processes (docs/deploy.md).",
+        ),
+    ] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -190,6 +199,7 @@ def batch_cli(
         keep_audio=keep_audio,
         options=options,
         qa_sheets=not no_qa,
+        cluster=cluster,
     )
     stream = sys.stderr
     if quiet or json_out:
