@@ -45,7 +45,7 @@ __all__ = ["mixed"]  # the mixed clinic-day folder of test_batch, used here as a
 
 PARTIAL_PID = re.compile(r"\.partial-(\d+)\.")
 # Long enough that the test sees the file being written before it is done, on any machine.
-LONG = {"seconds": 8.0, "size": "320x240", "rate": 25}
+LONG = {"seconds": 4.0, "size": "160x120", "rate": 25}
 SHORT = {"seconds": 0.6, "size": "160x120", "rate": 10}
 
 
@@ -188,10 +188,10 @@ def test_mixed_folder_gives_the_same_report_as_a_local_batch(
 
 def test_local_cluster_from_the_command_line(
     runner: CliRunner, registry_home: Home, make_consent: Callable[..., str],
-    make_clip: Callable[..., Path], tmp_path: Path,
+    make_clip: Callable[..., Path], tmp_path: Path, scheduler: str,
 ) -> None:  # fmt: skip
     day, cid = linked_folder(
-        runner, make_consent, make_clip, tmp_path, {"a.mp4": SHORT, "b.mp4": SHORT}
+        runner, make_consent, make_clip, tmp_path, {"a.mp4": SHORT, "b.mp4": {**SHORT, "seconds": 0.7}}
     )
     out = tmp_path / "out"
     argv = ["batch", str(day), "-p", "teaching", "-o", str(out), "--cluster", "local:2"]
@@ -205,8 +205,9 @@ def test_local_cluster_from_the_command_line(
         f"{cid}_clip02_teaching.mp4",
     ]
     assert hidden_partials(out) == []
-    # --resume on the cluster keeps what verifies.
-    result = runner.invoke(app, [*argv, "--no-qa", "--resume", "--json"])
+    # --resume on the cluster keeps what verifies (here on the module's cluster, by address).
+    on_scheduler = [*argv[:-1], scheduler]
+    result = runner.invoke(app, [*on_scheduler, "--no-qa", "--resume", "--json"])
     assert result.exit_code == 0, result.output
     assert [f["outcome"] for f in json.loads(result.stdout)["files"]] == ["already_exported"] * 2
     # --workers belongs to the local pool; a malformed address is a usage error.
@@ -243,7 +244,7 @@ def test_a_worker_killed_mid_file_is_recovered_and_the_file_exported_once(
     rows = {f.source: f for f in report.files}
     assert rows["long.mp4"].outcome == "exported", rows["long.mp4"]
     assert "retried after 1 worker(s) died on it" in rows["long.mp4"].reason
-    assert rows["long.mp4"].frames == 200
+    assert rows["long.mp4"].frames == 100
     assert rows["short.mp4"].outcome == "exported"
     assert report.exit_code == 0
     # Exactly once: one output, one manifest, one QA sheet, one audit entry; nothing partial.
@@ -345,7 +346,7 @@ def test_ctrl_c_stops_the_tasks_leaves_nothing_half_written_and_resume_completes
     runner: CliRunner, registry_home: Home, make_consent: Callable[..., str],
     make_clip: Callable[..., Path], tmp_path: Path, scheduler: str,
 ) -> None:  # fmt: skip
-    specs = {"a.mp4": SHORT, **{f"long{i}.mp4": {**LONG, "seconds": 6 + i} for i in range(3)}}
+    specs = {"a.mp4": SHORT, **{f"long{i}.mp4": {**LONG, "seconds": 3 + i / 2} for i in range(3)}}
     day, cid = linked_folder(runner, make_consent, make_clip, tmp_path, specs)
     out = tmp_path / "out"
     request = BatchRequest(
