@@ -334,22 +334,19 @@ def run_file(task: _Task) -> FileOutcome:
 
 def _after_retry(outcome: FileOutcome, job: _Job, deaths: int, *, resumed: bool) -> FileOutcome:
     note = f"retried after {deaths} worker(s) died on it"
+    if outcome.outcome not in (EXPORTED, ALREADY) or not outcome.output:
+        return replace(outcome, reason="; ".join(r for r in (outcome.reason, note) if r))
+    # This attempt holds the output name now, so a manifest or QA sheet temporary file left by
+    # a dead attempt (killed while writing it) is stale; nobody else can be writing one.
+    for stale in job.request.out_dir.glob(f".{outcome.output}.manifest.json{PARTIAL_MARK}*"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+    if job.request.qa_dir is not None:
+        with contextlib.suppress(FileNotFoundError):
+            (job.request.qa_dir / f".{Path(outcome.output).stem}.qa.pdf.partial").unlink()
     if outcome.outcome == ALREADY and not resumed:
-        return replace(
-            outcome,
-            reason=f"exported by an attempt whose worker then died; verified and kept ({note})",
-        )
-    if outcome.output:
-        # A dead attempt killed while writing the manifest or QA sheet left its temporary file;
-        # this attempt holds the name now, so any such file is stale.
-        out_dir = job.request.out_dir
-        for stale in out_dir.glob(f".{outcome.output}.manifest.json{PARTIAL_MARK}*"):
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()
-        if job.request.qa_dir is not None:
-            stem = Path(outcome.output).stem
-            with contextlib.suppress(FileNotFoundError):
-                (job.request.qa_dir / f".{stem}.qa.pdf.partial").unlink()
+        reason = f"exported by an attempt whose worker then died; verified and kept ({note})"
+        return replace(outcome, reason=reason)
     return replace(outcome, reason="; ".join(r for r in (outcome.reason, note) if r))
 
 
@@ -378,7 +375,10 @@ def start_local_cluster(workers: int) -> Any:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Loopback only: a local cluster is nobody else's business (Dask's TCP has no
+            # authentication). Port 0: never collide with another cluster's dashboard.
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
             preload=["consentclip.cluster"],
         )
@@ -441,7 +441,14 @@ class ClusterRunner:
             ) from None
         args = (str(home.db_path), str(root), str(out_dir))
         mine = look(*args)
-        views = self.client.run(look, *args)
+        try:
+            views = self.client.run(look, *args)
+        except (ImportError, AttributeError) as exc:  # a worker without (this) consentclip
+            raise ClusterError(
+                f"a worker of {self.spec.label} cannot run consentclip ({type(exc).__name__}: "
+                f"{exc})",
+                hint="install the same consentclip on every worker (docs/deploy.md)",
+            ) from None
         for worker, view in sorted(views.items()):
             reason = refusal(mine, worker, view)
             if reason is not None:
@@ -472,6 +479,25 @@ class ClusterRunner:
             self.close()
 
     def _follow(
+        self, pending: dict[Future, _Job], outcomes: dict[int, FileOutcome], sink: BatchSink
+    ) -> None:
+        try:
+            self._follow_until_done(pending, outcomes, sink)
+        except OSError as exc:  # the scheduler went away (CommClosedError is an OSError)
+            # The report is still written: what finished is in it, the rest is "not run" and
+            # --resume picks it up (exports already claimed verify, partial ones are redone).
+            for job in pending.values():
+                if job.key not in outcomes:
+                    outcomes[job.key] = FileOutcome(
+                        job.relative,
+                        NOT_RUN,
+                        f"the connection to the Dask scheduler was lost ({exc}); "
+                        "run the batch again with --resume",
+                    )
+                    sink.file_done(outcomes[job.key])
+            pending.clear()
+
+    def _follow_until_done(
         self, pending: dict[Future, _Job], outcomes: dict[int, FileOutcome], sink: BatchSink
     ) -> None:
         finished_frames = 0

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import distributed  # before dask.config.set, which would otherwise drop its defaults on exit
+import distributed  # noqa: F401  (before dask.config.set, which would drop its defaults)
 import pytest
 from typer.testing import CliRunner
 
 from batch.test_batch import hidden_partials, link, mixed
+from consentclip import cluster
 from consentclip.batch import REPORT_JSON, BatchReport, BatchRequest, FileOutcome, run_batch
 from consentclip.cli import app
-from consentclip import cluster
 from consentclip.cluster import (
     ClusterError,
     MachineView,
@@ -191,7 +191,11 @@ def test_local_cluster_from_the_command_line(
     make_clip: Callable[..., Path], tmp_path: Path, scheduler: str,
 ) -> None:  # fmt: skip
     day, cid = linked_folder(
-        runner, make_consent, make_clip, tmp_path, {"a.mp4": SHORT, "b.mp4": {**SHORT, "seconds": 0.7}}
+        runner,
+        make_consent,
+        make_clip,
+        tmp_path,
+        {"a.mp4": SHORT, "b.mp4": {**SHORT, "seconds": 0.7}},
     )
     out = tmp_path / "out"
     argv = ["batch", str(day), "-p", "teaching", "-o", str(out), "--cluster", "local:2"]
