@@ -473,7 +473,10 @@ class ClusterRunner:
                 pending[future] = job
             self._follow(pending, outcomes, sink)
         except KeyboardInterrupt:
-            self._stop(stop, pending, outcomes)
+            # Stopping must end in KeyboardInterrupt (the report, exit code 130) even when the
+            # scheduler is already gone or a task failed meanwhile.
+            with contextlib.suppress(Exception):
+                self._stop(stop, pending, outcomes)
             raise
         finally:
             self.close()
@@ -536,7 +539,7 @@ class ClusterRunner:
         with contextlib.suppress(TimeoutError):
             wait(list(running), timeout=_STOP_WAIT_S)
         for future, job in running.items():
-            if future.status == "finished":
+            if future.status == "finished":  # else it failed or is still stopping: not run
                 outcome = future.result()
                 if outcome.outcome in (EXPORTED, ALREADY):
                     outcomes[job.key] = outcome
