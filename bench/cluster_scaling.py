@@ -16,14 +16,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import distributed  # noqa: F401  (imported before any dask.config.set; see start_local_cluster)
+import psutil
+from distributed import Client
 
 from batch_speedup import make_clips
 from consentclip.batch import BatchReport, BatchRequest, run_batch
@@ -63,13 +66,31 @@ def link_all(home: Home, consent_id: str, clips: list[Path]) -> None:
             registry.link_clip(consent_id, sha, clip.name, "video")
 
 
-def timed(run: Callable[[], BatchReport], files: int) -> tuple[float, BatchReport]:
-    t0 = time.perf_counter()
+def cpu_seconds(worker_pids: Sequence[int] = ()) -> float:
+    """CPU of this process, its reaped children (a local:N cluster's workers once it is closed,
+    the ffmpeg processes of an inline batch) and the given live processes with their reaped
+    children (a running cluster's workers and their ffmpeg processes). Unlike wall time on a
+    shared machine, this hardly depends on what else runs."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    for pid in worker_pids:
+        t = psutil.Process(pid).cpu_times()
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def timed(
+    run: Callable[[], BatchReport], files: int, worker_pids: Sequence[int] | None = None
+) -> tuple[float, float | None, BatchReport]:
+    """Wall seconds, CPU seconds (None where they cannot be counted) and the report."""
+    pids = worker_pids or ()
+    c0, t0 = cpu_seconds(pids), time.perf_counter()
     report = run()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, cpu_seconds(pids) - c0
     if report.count("exported") != files:
         raise SystemExit(f"not every file was exported: {report.summary()}")
-    return wall, report
+    return wall, (cpu if worker_pids is not None else None), report
 
 
 def main() -> int:
@@ -82,7 +103,7 @@ def main() -> int:
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
 
-    rows: list[tuple[str, int, float, int]] = []
+    rows: list[tuple[str, int, float, float | None, int]] = []
     with tempfile.TemporaryDirectory(prefix="cc-cluster-bench-") as tmp:
         root = Path(tmp)
         home = Home(root / "home")
@@ -102,55 +123,66 @@ def main() -> int:
                 **kw,  # type: ignore[arg-type]
             )
 
+        load_before = os.getloadavg()[0]
         for n in args.workers:
-            wall, report = timed(
-                lambda n=n: run_batch(home, request(f"pool{n}", workers=n)), len(clips)
+            # Inline (n = 1) runs in this process, so its CPU is countable; a pool's workers are
+            # forked by a forkserver and reaped there, out of sight.
+            wall, cpu, report = timed(
+                lambda n=n: run_batch(home, request(f"pool{n}", workers=n)),
+                len(clips),
+                worker_pids=[] if n == 1 else None,
             )
-            rows.append((f"local pool (--workers {n})", n, wall, report.frames))
+            rows.append((f"local pool (--workers {n})", n, wall, cpu, report.frames))
         for n in args.workers:
-            wall, report = timed(
-                lambda n=n: run_batch(home, request(f"cold{n}", cluster=f"local:{n}")), len(clips)
+            wall, cpu, report = timed(
+                lambda n=n: run_batch(home, request(f"cold{n}", cluster=f"local:{n}")),
+                len(clips),
+                worker_pids=[],  # closed inside the batch, so reaped: counted as children
             )
-            rows.append((f"cluster local:{n}, cold", n, wall, report.frames))
+            rows.append((f"cluster local:{n}, cold", n, wall, cpu, report.frames))
         for n in args.workers:
             cluster = start_local_cluster(n)
             try:
                 address = cluster.scheduler_address
                 run_batch(home, request(f"warmup{n}", cluster=address, folder=root / "warm"))
-                wall, report = timed(
+                with Client(address) as client:
+                    pids = list(client.run(os.getpid).values())
+                wall, cpu, report = timed(
                     lambda a=address, n=n: run_batch(home, request(f"warm{n}", cluster=a)),
                     len(clips),
+                    worker_pids=pids,
                 )
             finally:
                 cluster.close()
-            rows.append((f"cluster of {n}, warm", n, wall, report.frames))
+            rows.append((f"cluster of {n}, warm", n, wall, cpu, report.frames))
+        load_after = os.getloadavg()[0]
 
     base = rows[0][2]
     title = (
         f"cluster scaling: {args.clips} clips of {args.seconds:g} s at {args.size}, 25 fps; "
-        f"nproc={cores}; load average before: {os.getloadavg()[0]:.1f}"
+        f"nproc={cores}; load average {load_before:.1f} before, {load_after:.1f} after"
     )
     lines = [
         title,
-        f"{'configuration':<28} | {'wall s':>6} | {'frames':>6} | {'files/min':>9} "
-        f"| {'frames/s':>8} | {'vs pool 1':>9}",
-        f"{'-' * 28}-+-{'-' * 6}-+-{'-' * 6}-+-{'-' * 9}-+-{'-' * 8}-+-{'-' * 9}",
+        f"{'configuration':<26} | {'wall s':>6} | {'CPU s':>6} | {'frames':>6} | "
+        f"{'files/min':>9} | {'frames/s':>8} | {'CPU ms/frame':>12} | {'wall vs pool 1':>14}",
+        "-+-".join("-" * w for w in (26, 6, 6, 6, 9, 8, 12, 14)),
     ]
-    for name, _n, wall, frames in rows:
+    for name, _n, wall, cpu, frames in rows:
+        cpu_s = f"{cpu:>6.1f}" if cpu is not None else f"{'-':>6}"
+        per_frame = f"{cpu * 1000 / frames:>12.1f}" if cpu is not None else f"{'-':>12}"
         lines.append(
-            f"{name:<28} | {wall:>6.1f} | {frames:>6} | {args.clips * 60 / wall:>9.1f} "
-            f"| {frames / wall:>8.1f} | {base / wall:>8.2f}x"
+            f"{name:<26} | {wall:>6.1f} | {cpu_s} | {frames:>6} | "
+            f"{args.clips * 60 / wall:>9.1f} | {frames / wall:>8.1f} | {per_frame} | "
+            f"{base / wall:>13.2f}x"
         )
-    pool = {n: wall for name, n, wall, _ in rows if name.startswith("local pool")}
-    warm_rows = {n: wall for name, n, wall, _ in rows if name.endswith("warm")}
-    overhead = [
-        (warm_rows[n] - pool[n]) / args.clips for n in args.workers if n in warm_rows and n in pool
-    ]
-    if overhead:
-        lines.append(
-            "per-file cost of the cluster against the pool, warm: "
-            + ", ".join(f"{o:+.2f} s" for o in overhead)
-        )
+    pool_cpu = rows[0][3]
+    for name, n, _wall, cpu, _frames in rows:
+        if name.endswith("warm") and cpu is not None and pool_cpu is not None:
+            lines.append(
+                f"CPU per file, warm cluster of {n} against the inline batch: "
+                f"{(cpu - pool_cpu) / args.clips:+.2f} s"
+            )
     text = "\n".join(lines)
     print(text)
     if args.out:
