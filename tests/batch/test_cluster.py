@@ -92,15 +92,15 @@ def linked_folder(
 class Batch(threading.Thread):
     """run_batch in a thread, so the test can act on the cluster while it runs."""
 
-    def __init__(self, home: Home, request: BatchRequest) -> None:
+    def __init__(self, home: Home, request: BatchRequest, sink: Any = None) -> None:
         super().__init__(daemon=True)
-        self.home, self.request = home, request
+        self.home, self.request, self.sink = home, request, sink
         self.report: BatchReport | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.report = run_batch(self.home, self.request)
+            self.report = run_batch(self.home, self.request, sink=self.sink)
         except BaseException as exc:
             self.error = exc
 
@@ -306,7 +306,8 @@ def test_two_batches_on_one_output_folder_export_each_file_once(
     request = BatchRequest(
         root=day, purpose=Purpose.TEACHING, out_dir=out, cluster=scheduler, qa_sheets=False
     )
-    batches = [Batch(registry_home, request), Batch(registry_home, request)]
+    shown = Recorder()
+    batches = [Batch(registry_home, request, shown), Batch(registry_home, request)]
 
     for batch in batches:
         batch.start()
@@ -322,25 +323,29 @@ def test_two_batches_on_one_output_folder_export_each_file_once(
     assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == outputs
     assert exports_logged(registry_home, cid) == outputs  # one audit entry each
     assert hidden_partials(out) == []
+    # Progress reached the client: every finished file, and in the end the frames it exported.
+    assert sorted(f.source for f in shown.finished) == sorted(specs)
+    assert shown.frames_seen[-1] == reports[0].frames
 
 
-class StopOnceRunning:
-    """Presses Ctrl-C once a file has finished and another is being processed."""
+class Recorder:
+    """What a terminal would show: files as they finish, frames as they go."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.stop_after = stop_after
         self.finished: list[FileOutcome] = []
-        self.base = 0
+        self.frames_seen: list[int] = []
 
     def start(self, files: int, workers: int) -> None:
         pass
 
     def frames(self, done: int) -> None:
-        if self.finished and done > self.base:
-            raise KeyboardInterrupt
-        self.base = done
+        self.frames_seen.append(done)
 
     def file_done(self, outcome: FileOutcome) -> None:
         self.finished.append(outcome)
+        if len(self.finished) == self.stop_after:
+            raise KeyboardInterrupt  # Ctrl-C, while the other files run or wait
 
     def finish(self, report: BatchReport) -> None:
         pass
@@ -358,13 +363,13 @@ def test_ctrl_c_stops_the_tasks_leaves_nothing_half_written_and_resume_completes
     )
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(registry_home, request, sink=StopOnceRunning())
+        run_batch(registry_home, request, sink=Recorder(stop_after=1))
 
     report = json.loads((out / REPORT_JSON).read_text())
     assert report["interrupted"] is True
     done = [f for f in report["files"] if f["outcome"] == "exported"]
     assert 1 <= len(done) < 4
-    assert {f["outcome"] for f in report["files"]} <= {"exported", "not_run"}
+    assert {f["outcome"] for f in report["files"]} == {"exported", "not_run"}
     assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == sorted(f["output"] for f in done)
     assert hidden_partials(out) == []
     assert exports_logged(registry_home, cid) == sorted(f["output"] for f in done)
