@@ -88,6 +88,8 @@ class BatchRequest:
     keep_audio: bool = False
     options: EngineOptions = field(default_factory=EngineOptions)
     qa_sheets: bool = True
+    # A Dask scheduler address or "local:N": each file becomes a task there (consentclip.cluster).
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -598,12 +600,21 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
     workers = max(1, min(request.workers or default_workers(), len(jobs)))
     if request.resume:
         sweep_partials(out_dir)
+    cluster = None
+    if request.cluster is not None:
+        from consentclip.cluster import ClusterRunner
+
+        cluster = ClusterRunner.open(request.cluster, home=home, request=request, files=len(jobs))
+        workers = cluster.workers
     sink.start(len(jobs), workers)
     outcomes: dict[int, FileOutcome] = {}
     interrupted = False
     try:
         with interrupt_on_signals():  # SIGTERM/SIGHUP: the same orderly stop as Ctrl-C
-            _run_all(jobs, workers, outcomes, sink)
+            if cluster is not None:
+                cluster.run(jobs, outcomes, sink)  # closes the cluster whatever happens
+            else:
+                _run_all(jobs, workers, outcomes, sink)
     except KeyboardInterrupt:
         interrupted = True
     files = _mark_duplicates(

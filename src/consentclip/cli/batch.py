@@ -176,6 +176,15 @@ def batch_cli(
             "run the same batch without --review to export what was approved.",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Run each file as a task on a Dask cluster: a scheduler address "
+            "(tcp://scheduler:8786) or local:N for N local worker processes (docs/deploy.md).",
+        ),
+    ] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -210,6 +219,7 @@ def batch_cli(
         keep_audio=keep_audio,
         options=options,
         qa_sheets=not no_qa,
+        cluster=cluster,
     )
     stream = sys.stderr
     if quiet or json_out:
