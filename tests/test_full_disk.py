@@ -76,3 +76,41 @@ def test_video_whose_trailer_does_not_fit_leaves_nothing(
     assert result.exit_code == 1, result.output
     assert "disk is full" in result.output
     assert list(tiny_disk.iterdir()) == []
+
+
+def test_a_full_disk_under_the_consent_home_is_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.6: SQLite's 'database or disk is full' is a reason on one line, not a
+    traceback, and the registry is left as it was."""
+    from datetime import date, timedelta
+
+    from consentclip.consent.registry import Registry
+    from consentclip.home import ENV_VAR, Home
+
+    mount_point = tmp_path / "home-disk"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        home = Home(mount_point / "home")
+        monkeypatch.setenv(ENV_VAR, str(home.root))
+        Registry.initialise(home)
+        with (mount_point / "filler.bin").open("wb") as fh, pytest.raises(OSError):
+            fh.write(b"\0" * 2 * 1024 * 1024)
+        expires = (date.today() + timedelta(days=30)).isoformat()
+        argv = ["consent", "new", "--patient", "P-1", "--grant", "teaching"]
+        result = runner.invoke(app, [*argv, "--patient-name", "A", "--expires", expires])
+        assert result.exit_code == 1, result.output
+        lines = [ln for ln in result.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "full" in lines[0], result.output
+        (mount_point / "filler.bin").unlink()
+        with Registry.open(home) as registry:
+            assert registry.list() == [] and registry.verify_audit().ok
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)

@@ -40,6 +40,31 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
     return path
 
 
+def patched_bomb(path: Path, fmt: str, side: int) -> Path:
+    """A real small JPEG or HEIC whose header then claims ``side`` x ``side`` pixels (the
+    JPEG's SOF0 frame header, the HEIC's ``ispe`` property): what a hostile file looks like."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(buf, format=fmt)
+    data = bytearray(buf.getvalue())
+    if fmt == "JPEG":
+        at = data.find(b"\xff\xc0") + 5  # marker, length (2), precision (1): then height, width
+        data[at : at + 4] = struct.pack(">HH", side, side)
+    else:
+        at = data.find(b"ispe") + 8  # box type, version/flags (4): then width, height
+        data[at : at + 8] = struct.pack(">II", side, side)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def pdf_bomb(path: Path, points: int = 14400) -> Path:
     """One page of points x points (14400 pt is the largest page PDF allows: 5 m a side)."""
     objects = [
@@ -96,6 +121,22 @@ def test_a_png_bomb_scan_is_refused_before_decoding(
     )
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 200  # nothing was decoded (a decode would need gigabytes)
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("JPEG", ".jpg"), ("HEIF", ".heic")])
+@pytest.mark.parametrize("side", [30000, 12000])
+def test_jpeg_and_heic_bombs_are_refused_from_the_header(
+    tmp_path: Path, fmt: str, suffix: str, side: int
+) -> None:
+    bomb = patched_bomb(tmp_path / f"scan{suffix}", fmt, side)
+    with pytest.raises(TooLargeError, match=f"scan{suffix} is "):
+        check_image_budget(bomb)
+
+
+def test_a_heic_scan_bomb_is_one_line(draft: str, tmp_path: Path, runner: CliRunner) -> None:
+    bomb = patched_bomb(tmp_path / "phone.heic", "HEIF", 30000)
+    result = runner.invoke(app, ["consent", "sign", draft, "--scan", str(bomb)])
+    one_line(result, 1, "phone.heic is 900 MP")
 
 
 def test_a_pdf_with_a_huge_page_is_refused(draft: str, tmp_path: Path, runner: CliRunner) -> None:
