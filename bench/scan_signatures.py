@@ -60,7 +60,9 @@ def main() -> None:
     Registry.initialise(home)
     clinic = Clinic.load(home)
     results: dict[str, list[bool]] = {name: [] for name in CASES}
-    inks: dict[str, list[float]] = {name: [] for name in CASES}
+    inks: dict[str, dict[str, list[float]]] = {
+        name: {"signature": [], "initials": []} for name in CASES
+    }
     seconds: list[float] = []
     for trial in range(args.trials):
         rng = np.random.default_rng(trial)
@@ -101,7 +103,8 @@ def main() -> None:
             check = scan.judge(shots, layout, reference, required)
             seconds.append(time.perf_counter() - start)
             results[name].append(check.ok)
-            inks[name] += [f.ink for f in check.fields]
+            for f in check.fields:
+                inks[name][f.kind].append(f.ink)
         print(f"trial {trial + 1}/{args.trials} done", file=sys.stderr)
 
     lines = [
@@ -114,8 +117,9 @@ def main() -> None:
         f"{scan.MIN_INK_SIGNATURE:.1%} of the cell, initials >= {scan.MIN_INK_INITIALS:.1%} "
         "of the box.",
         "",
-        "| case | forms | accepted | refused | should be | wrong | field ink min / median / max |",
-        "|---|---:|---:|---:|---|---:|---|",
+        "| case | forms | accepted | refused | should be | wrong "
+        "| signature ink min / median / max | initials ink min / median / max |",
+        "|---|---:|---:|---:|---|---:|---|---|",
     ]
     wrong_total = 0
     for name, (*_, accept) in CASES.items():
@@ -123,11 +127,10 @@ def main() -> None:
         accepted = sum(got)
         wrong = (len(got) - accepted) if accept else accepted
         wrong_total += wrong
-        ink = inks[name] or [0.0]
+        spread = " | ".join(_spread(inks[name][kind]) for kind in ("signature", "initials"))
         lines.append(
             f"| {name} | {len(got)} | {accepted} | {len(got) - accepted} | "
-            f"{'accepted' if accept else 'refused'} | {wrong} | "
-            f"{min(ink):.2%} / {statistics.median(ink):.2%} / {max(ink):.2%} |"
+            f"{'accepted' if accept else 'refused'} | {wrong} | {spread} |"
         )
     lines += [
         "",
@@ -143,6 +146,12 @@ def main() -> None:
     print(text)
     if args.out:
         args.out.write_text(text)
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{min(values):.2%} / {statistics.median(values):.2%} / {max(values):.2%}"
 
 
 if __name__ == "__main__":

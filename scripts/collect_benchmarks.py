@@ -12,7 +12,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SUMMARY = ROOT / "docs" / "benchmarks-summary.md"
-ORDER = ["leak", "engine", "tattoos", "batch", "cluster", "consent", "scan", "hardening", "review"]
+# Real material first, then the generated benchmarks; any results file not named here follows.
+ORDER = [
+    "real_faces",
+    "real_skin",
+    "real_text",
+    "leak",
+    "engine",
+    "tattoos",
+    "text",
+    "batch",
+    "cluster",
+    "consent",
+    "scan",
+    "scan_signatures",
+    "hardening",
+    "review",
+]
 
 
 def demote(markdown: str) -> str:
@@ -28,7 +44,8 @@ def demote(markdown: str) -> str:
 
 def main() -> None:
     parts = [SUMMARY.read_text().rstrip(), ""]
-    for name in ORDER:
+    others = sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER)
+    for name in [*ORDER, *others]:
         path = RESULTS / f"{name}.md"
         if path.exists():
             parts += [demote(path.read_text()).rstrip(), ""]

@@ -59,6 +59,7 @@ def test_batch_exports_mts_mpg_and_gif_and_reports_skips(
     assert skipped["notes.txt"].startswith("not media: notes.txt")
     assert report["ignored"] == ["notes.txt"]
     assert "1 other skipped" in result.output
+    assert "skipped  stream.fifo  not a regular file (FIFO)" in result.output
 
 
 def test_a_folder_with_nothing_to_process_fails_and_says_why(

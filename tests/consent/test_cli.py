@@ -275,6 +275,8 @@ def test_consent_verify_rehashes_signed_documents(
         str(signature_png),
         "--signed-by",
         "A",
+        "--agree",
+        "all",
         "--json",
     )
     doc = Path(json.loads(out)["document"])

@@ -521,3 +521,14 @@ def test_one_photo_per_page_is_filed_as_a_bundle(
         assert reg.verify(rec.id, documents=True).ok
     assert signature is not None
     assert signature.document_sha256 == hashlib.sha256(bundle_path.read_bytes()).hexdigest()
+
+
+def test_pages_upside_down_and_out_of_order_are_accepted(
+    ready_home: Home, new_consent: Callable[..., ConsentRecord], runner: CliRunner, tmp_path: Path
+) -> None:
+    """The corner marks say which page is which and which way up it is."""
+    rec = new_consent()
+    pages = [np.rot90(p, 2).copy() for p in signed_pages(ready_home, rec)][::-1]
+    scan = save_pdf(pages, tmp_path / "fed-in-backwards.pdf")
+    result = runner.invoke(app, ["consent", "sign", rec.id, "--scan", str(scan)])
+    assert result.exit_code == 0, result.output

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from consentclip.batch import BatchReport, FileOutcome
 
 HELP = "Export every recording in a folder through the consent gate, resumably, with a report."
+SHOW_SKIPPED = 10  # skipped files listed on the terminal; the report lists them all
 
 _MARK = {
     "exported": "ok",
@@ -232,6 +233,11 @@ def batch_cli(
     if json_out:
         emit_json(report.to_dict())
     else:
+        if not quiet:  # what was not processed, and why (all of it is in the report)
+            for source, why in report.skipped[:SHOW_SKIPPED]:
+                typer.echo(f"skipped  {source}  {why}", err=True)
+            if len(report.skipped) > SHOW_SKIPPED:
+                typer.echo(f"skipped  ... {len(report.skipped) - SHOW_SKIPPED} more", err=True)
         typer.echo(report.summary())
         typer.echo(f"report: {out / REPORT_JSON} and {out / REPORT_CSV}")
     if report.exit_code:
