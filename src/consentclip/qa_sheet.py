@@ -37,6 +37,7 @@ KIND_BGR: dict[RegionKind, tuple[int, int, int]] = {
     RegionKind.FACE: (40, 40, 230),
     RegionKind.TATTOO: (0, 150, 255),
     RegionKind.MANUAL: (230, 120, 30),
+    RegionKind.TEXT: (200, 40, 200),  # magenta, as in preview --show-detections
 }
 # Regions the clinician protected with --keep (the lesion being taught): drawn so the reviewer
 # sees that the unredacted patch there is deliberate.
