@@ -378,6 +378,19 @@ def report(lesions, tattoos, absent, synth, elapsed) -> list[str]:
                 f" | {pct(statistics.mean(agree))} | {pct(max(abs(r['cov'] - r['vcov']) for r in vid))} |",
                 "",
             ]
+            split = [r for r in vid if abs(r["cov"] - r["vcov"]) > 0.05]
+            if split:
+                L += [
+                    "Boxes where photo and video differ by more than 5 points:",
+                    "",
+                    "| file | box | photo | video |",
+                    "|---|---|---|---|",
+                ]
+                L += [
+                    f"| {r['file']} | {r['box']} | {pct(r['cov'])} | {pct(r['vcov'])} |"
+                    for r in split
+                ]
+                L += [""]
         missed = [r for r in tattoos if r["cov"] < COVERED]
         if missed:
             L += [

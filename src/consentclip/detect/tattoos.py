@@ -38,8 +38,8 @@ from consentclip.detect.skin import (
     SkinTone,
     body_surface,
     local_skin,
-    prior_mask,
     skin_colour_mask,
+    skin_prior,
 )
 from consentclip.errors import UsageError
 
@@ -273,7 +273,7 @@ class TattooDetector:
         sx = small.shape[1] / w
         faces = [r.box for r in found if r.kind == RegionKind.FACE]
         lab = LabImage.from_bgr(small)
-        prior = prior_mask(lab)
+        prior = skin_prior(lab)
         tone = self.skin.update(lab, prior, faces, sx)
         if tone is None:
             self.last_candidates = []
