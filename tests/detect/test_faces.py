@@ -67,8 +67,9 @@ def test_head_box_is_bigger_than_face_box_and_shifted_up() -> None:
 
 
 def test_small_face_in_1080p_is_found_through_tiles(astronaut: np.ndarray) -> None:
-    # A 70 px head in a 1920x1080 frame: 3.6% of the width, far below what the whole-frame pass
-    # can see; the tiles (one every other frame, in rotation) must find it within a sweep.
+    # A 70 px head in a 1920x1080 frame: 3.6% of the width, far below what the whole-frame
+    # BlazeFace pass can see; the tiles (one every other frame, in rotation) must find it
+    # within a sweep, unless CenterFace's scene-start pass already found it on frame 0.
     canvas = np.full((1080, 1920, 3), 110, np.uint8)
     head = cv2.resize(astronaut[15:180, 160:320], (70, 72), interpolation=cv2.INTER_AREA)
     canvas[700:772, 1500:1570] = head
@@ -82,7 +83,7 @@ def test_small_face_in_1080p_is_found_through_tiles(astronaut: np.ndarray) -> No
                 found_at = i
                 break
         assert found_at is not None, "small face never found"
-        assert all(r.source == "tile" for r in regions)
+        assert all(r.source in {"tile", "centerface"} for r in regions)
         assert coverage(truth, [r.box for r in regions]) >= 0.95
         # Once found it is followed in a crop, not only when its tile comes round again.
         hits = sum(bool(det.process_frame(found_at + k, canvas)) for k in range(1, 9))

@@ -128,6 +128,7 @@ class FaceDetector:
         # photographs (0.12-0.21 on 2 of 56); a lower user threshold lowers BlazeFace's only.
         self._cf = CenterFaceModel(threshold=max(threshold, self.config.cf_floor))
         self._last_cf = -(10**9)
+        self._cf_recheck: list[Box] = []  # heads only CenterFace saw, looked at again next frame
         self._verdicts: list[tuple[Box, bool, int]] = []  # (head, CenterFace agreed, frame)
         self._clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
         self._sweep: list[Square] = []
@@ -152,8 +153,8 @@ class FaceDetector:
         dark = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).mean()) < cfg.dark_luma
         still = self.lookahead == 0
         if self._scene_cut(small) or still:
-            # A new scene: every face in it is new, and the look-ahead is all the time we have.
-            # The fine tiles stand in for the regular small ones (they see smaller faces).
+            # A new scene (or a photo): every face in it is new, and the look-ahead is all the
+            # time we have. On a photo the fine tiles stand in for the regular small ones.
             self._known = []
             self._verdicts = []
             cands = _heads(self._short, small, where, "short")
@@ -162,11 +163,13 @@ class FaceDetector:
             # clip it stands in for BlazeFace's fine tiles (it finds smaller faces than they do,
             # at about the same cost); a photo gets both.
             side = cfg.cf_still_side if still else cfg.cf_start_side
-            cands += self._run_centerface(index, frame, side, dark)
+            found = self._run_centerface(index, frame, side, dark)
             fine = self._fine_jobs(width, height) if still else []
             jobs = [j for j in sweep if not fine or j[2] == 0 or j[2] > cfg.tile_side] + fine
             cands += [c for job in jobs for c in self._run_job(frame, job, small, where)]
             cands += self._run_pose(small, where)
+            self._cf_recheck = self._only_centerface(found, cands)
+            cands += found
             if dark:
                 lifted = self._normalised(small)
                 cands += _heads(self._short, lifted, where, "dark")
@@ -194,8 +197,14 @@ class FaceDetector:
             if index % cfg.pose_every == 0:
                 cands += self._run_pose(small, where)
             cands += self._rescue(index, frame)
+            cands += self._recheck_centerface(frame, cands)
             if index - self._last_cf >= cfg.cf_every:
-                cands += self._run_centerface(index, frame, cfg.cf_side, dark)
+                found = self._run_centerface(index, frame, cfg.cf_side, dark)
+                # A head only CenterFace sees (dim, small, in profile) is looked at again on
+                # the next frame: two sightings a frame apart confirm it to the tracker, which
+                # then covers it back to where it entered and holds it between the passes.
+                self._cf_recheck = self._only_centerface(found, cands)
+                cands += found
             if dark and index % 2 == 1:
                 # Dim footage: BlazeFace sees a contrast-normalised copy too, every other frame
                 # (the tracker fills the frame between).
@@ -386,6 +395,23 @@ class FaceDetector:
         if dark:
             lifted = self._normalised(rgb)
             out += _cf_heads(self._cf.detect(lifted, where, max(rgb.shape[:2])), rgb, where)
+        return out
+
+    def _only_centerface(self, found: list[Candidate], others: list[Candidate]) -> list[Box]:
+        alone = [c for c in found if not any(_same_head(c[0], o[0]) for o in others)]
+        # The strongest first; a crowd's many small heads wait for the next pass.
+        alone.sort(key=lambda c: -c[1])
+        return [c[0] for c in alone[: self.config.focus_max]]
+
+    def _recheck_centerface(self, frame: np.ndarray, found: list[Candidate]) -> list[Candidate]:
+        out: list[Candidate] = []
+        for head in self._cf_recheck:
+            if any(_same_head(head, c[0]) for c in found):
+                continue  # BlazeFace found it this frame
+            rgb, at = self._crop_around(frame, head, 1.5, self.config.verify_side)
+            hits = self._cf.detect(rgb, at, self.config.verify_side)
+            out += [c for c in _cf_heads(hits, rgb, at) if _same_head(head, c[0])]
+        self._cf_recheck = []
         return out
 
     def _second_opinion(
