@@ -422,3 +422,40 @@ def test_cluster_addresses(
     monkeypatch.setattr(cluster, "_CONNECT_S", 1.0)
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
         run_batch(registry_home, request)
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_terminal_reaches_only_the_client(
+    runner: CliRunner, registry_home: Home, make_consent: Callable[..., str],
+    make_clip: Callable[..., Path], tmp_path: Path,
+) -> None:  # fmt: skip
+    """The real thing: SIGINT to the whole foreground process group, as a terminal sends it.
+    The local:2 workers left that group, so they and their ffmpeg processes are stopped by the
+    client, in order, instead of dying mid-write."""
+    import subprocess
+    import sys
+
+    specs = {f"c{i}.mp4": {**LONG, "size": "320x240", "seconds": 3 + i / 10} for i in range(5)}
+    day, cid = linked_folder(runner, make_consent, make_clip, tmp_path, specs)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "consentclip", "batch", str(day), "-p", "teaching"]
+    argv += ["-o", str(out), "--cluster", "local:2", "--no-qa"]
+    env = {**os.environ, "CONSENTCLIP_HOME": str(registry_home.root)}
+    proc = subprocess.Popen(
+        argv, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("ok"):
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+            break
+    _, err = proc.communicate(timeout=240)
+
+    assert proc.returncode == 130, err
+    report = json.loads((out / REPORT_JSON).read_text())
+    assert report["interrupted"] is True
+    done = [f for f in report["files"] if f["outcome"] == "exported"]
+    assert 1 <= len(done) < 5
+    assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == sorted(f["output"] for f in done)
+    assert hidden_partials(out) == []
