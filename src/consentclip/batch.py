@@ -184,10 +184,16 @@ class BatchReport:
             "files": files,
             "ignored": list(self.ignored) if with_sources else len(self.ignored),
             "skipped": [
-                {"source": s, "reason": why} if with_sources else {"reason": why}
+                {"source": s, "reason": why} if with_sources else {"reason": skip_kind(why)}
                 for s, why in self.skipped
             ],
         }
+
+
+def skip_kind(reason: str) -> str:
+    """A skip reason without the file's name or path (``not media: NAME ...`` -> ``not media``):
+    the export folder's report says why files were skipped, never which."""
+    return reason.split(":", 1)[0]
 
 
 def _numbered(report: BatchReport) -> list[tuple[int, FileOutcome]]:
@@ -577,7 +583,7 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
     root = request.root.absolute()
     skipped = tuple((p.relative_to(root).as_posix(), why) for p, why in found.skipped)
     if not candidates:
-        _nothing_to_process(request, out_dir, skipped, started_at)
+        _nothing_to_process(home, request, out_dir, skipped, started_at)
     qa_dir = out_dir / QA_DIR if request.qa_sheets else None
     jobs = [
         _Job(
@@ -652,6 +658,7 @@ def _run_all(
 
 
 def _nothing_to_process(
+    home: Home,
     request: BatchRequest,
     out_dir: Path,
     skipped: tuple[tuple[str, str], ...],
@@ -662,9 +669,18 @@ def _nothing_to_process(
     if skipped:
         ignored = tuple(s for s, why in skipped if why.startswith("not media"))
         report = BatchReport(
-            request.purpose, (), ignored, 0, 0.0, False, started_at, skipped=skipped
+            request.purpose,
+            (),
+            ignored,
+            0,
+            0.0,
+            False,
+            started_at,
+            root=str(request.root),
+            skipped=skipped,
         )
         write_report(out_dir, report)
+        keep_mapping(home, out_dir, report)
         first = f"{skipped[0][0]}: {skipped[0][1]}"
         more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
         raise NotFoundError(

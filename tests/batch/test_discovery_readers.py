@@ -15,6 +15,13 @@ from typer.testing import CliRunner
 
 from consentclip.batch import REPORT_JSON, survey
 from consentclip.cli import app
+from consentclip.home import Home
+
+
+def full_report(home: Home) -> dict:
+    """The report with input names, which only the consent home keeps."""
+    (kept,) = (home.root / "batch-reports").glob("*.json")
+    return json.loads(kept.read_text())
 
 
 def ffmpeg(*args: str) -> None:
@@ -32,8 +39,9 @@ def camcorder_day(folder: Path) -> Path:
 
 
 def test_batch_exports_mts_mpg_and_gif_and_reports_skips(
-    runner: CliRunner, make_consent: Callable[..., str], tmp_path: Path
+    runner: CliRunner, make_consent: Callable[..., str], tmp_path: Path, registry_home: Home
 ) -> None:
+    home = registry_home
     day = camcorder_day(tmp_path / "day")
     os.mkfifo(day / "stream.fifo")  # opening it would block a naive reader forever
     cid = make_consent("teaching")
@@ -50,7 +58,10 @@ def test_batch_exports_mts_mpg_and_gif_and_reports_skips(
         app, ["batch", str(day), "-p", "teaching", "-o", str(out), "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads((out / REPORT_JSON).read_text())
+    public = json.loads((out / REPORT_JSON).read_text())
+    assert "notes.txt" not in json.dumps(public)  # the export folder names no input file
+    assert {"reason": "not a regular file (FIFO)"} in public["skipped"]
+    report = full_report(home)
     rows = {f["source"]: f["outcome"] for f in report["files"]}
     assert set(rows) == {"00001.MTS", "old_camera.mpg", "dermoscope.gif"}
     assert set(rows.values()) == {"exported"}, rows
@@ -63,8 +74,9 @@ def test_batch_exports_mts_mpg_and_gif_and_reports_skips(
 
 
 def test_a_folder_with_nothing_to_process_fails_and_says_why(
-    runner: CliRunner, tmp_path: Path, make_consent: Callable[..., str]
+    runner: CliRunner, tmp_path: Path, make_consent: Callable[..., str], registry_home: Home
 ) -> None:
+    home = registry_home
     make_consent("teaching")  # an initialised home
     day = tmp_path / "day"
     day.mkdir()
@@ -75,7 +87,13 @@ def test_a_folder_with_nothing_to_process_fails_and_says_why(
     result = runner.invoke(app, ["batch", str(day), "-p", "teaching", "-o", str(out)])
     assert result.exit_code == 1, result.output
     assert "nothing in" in result.output and "can be processed" in result.output
-    report = json.loads((out / REPORT_JSON).read_text())
+    public = json.loads((out / REPORT_JSON).read_text())
+    assert sorted(s["reason"] for s in public["skipped"]) == [
+        "hidden file",
+        "not media",
+        "still being written (partial name)",
+    ]
+    report = full_report(home)
     reasons = {s["source"]: s["reason"] for s in report["skipped"]}
     assert reasons[".DS_Store"] == "hidden file"
     assert reasons["copying.mov.part"] == "still being written (partial name)"

@@ -64,7 +64,7 @@ def verify_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
         raise IntegrityError(f"the audit log does not verify: {report.problems[0]}")
 
 
-@app.command("anchor")
+@app.command("anchor", epilog=EXIT_CODES)
 @cli_command
 def anchor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Show where the audit log's head is anchored outside the database, and whether the
@@ -98,7 +98,7 @@ def anchor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
         raise IntegrityError(problems[0], hint=f"to recover: '{anchor.RECOVER}'")
 
 
-@app.command("reanchor")
+@app.command("reanchor", epilog=EXIT_CODES)
 @cli_command
 def reanchor_cli(
     ctx: typer.Context,

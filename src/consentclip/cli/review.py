@@ -21,11 +21,13 @@ from consentclip.cli.export import (
     ThresholdOption,
     check_preset,
 )
+from consentclip.cli.options import EXIT_CODES
 from consentclip.settings import EngineSettings, RedactMode
 
 app = typer.Typer(
     help="Review an anonymised clip or photo on a local page, fix it, and approve it for export.",
     no_args_is_help=True,
+    epilog=EXIT_CODES,
 )
 
 ClipArgument = Annotated[
@@ -49,7 +51,7 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     return report
 
 
-@app.command("open")
+@app.command("open", epilog=EXIT_CODES)
 @cli_command
 def open_cli(
     ctx: typer.Context,
@@ -97,7 +99,7 @@ def open_cli(
     typer.echo("review server stopped", err=True)
 
 
-@app.command("list")
+@app.command("list", epilog=EXIT_CODES)
 @cli_command
 def list_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """What awaits review and what is approved."""
@@ -115,7 +117,7 @@ def list_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
         typer.echo(f"{r.name:<36} {r.media_kind:<6} {r.state}{who}")
 
 
-@app.command("approve")
+@app.command("approve", epilog=EXIT_CODES)
 @cli_command
 def approve_cli(
     ctx: typer.Context,
