@@ -24,6 +24,7 @@ from consentclip.consent.records import Grant, Purpose
 from consentclip.errors import ConsentRefused
 from consentclip.export import EngineOptions, settings_for
 from consentclip.home import Home
+from consentclip.redact.colours import bgr
 
 from .test_export_cli import export, link
 from .test_export_library import decision_for
@@ -190,8 +191,9 @@ def test_preview_draws_text_in_its_own_colour(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "text: " in result.output
     img = cv2.imread(str(shown))
-    magenta = (img[..., 0] > 230) & (img[..., 1] < 30) & (img[..., 2] > 230)
-    assert magenta.sum() > 200  # the text outline (BGR 255, 0, 255), drawn nowhere else
+    colour = np.array(bgr("text"), dtype=np.int16)
+    outline = (np.abs(img.astype(np.int16) - colour) <= 12).all(axis=2)
+    assert outline.sum() > 200  # the text outline, in the one colour table's text colour
     plain = tmp_path / "plain.png"
     result = runner.invoke(app, ["preview", str(photo), "-o", str(plain), "--no-text", "--quiet"])
     assert result.exit_code == 0, result.output

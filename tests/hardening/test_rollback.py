@@ -162,8 +162,11 @@ def test_an_anchor_elsewhere_catches_a_restore_of_the_whole_home(
 
 def test_the_location_can_be_set_in_clinic_toml(registry_home: Home, tmp_path: Path) -> None:
     target = tmp_path / "share" / "anchor.json"
-    with registry_home.settings_path.open("a", encoding="utf-8") as fh:
-        fh.write(f"audit_anchor = [{json.dumps(str(target))}]\n")
+    # A top-level key: it goes before the file's first [table].
+    settings = registry_home.settings_path.read_text(encoding="utf-8")
+    registry_home.settings_path.write_text(
+        f"audit_anchor = [{json.dumps(str(target))}]\n" + settings, encoding="utf-8"
+    )
     assert anchor.locations(registry_home) == [registry_home.root / anchor.ANCHOR_NAME, target]
     with Registry.open(registry_home) as registry:
         registry.append_audit("note")

@@ -15,7 +15,7 @@ from consentclip.settings import EngineSettings
 
 from .conftest import run_ffmpeg
 
-NO_DETECTION = EngineSettings(faces=False, tattoos=False)
+NO_DETECTION = EngineSettings(faces=False, tattoos=False, text=False)
 
 CASES = {
     "h264.mov": ("-c:v", "libx264", "-pix_fmt", "yuv420p"),

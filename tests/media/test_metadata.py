@@ -16,7 +16,7 @@ from consentclip.settings import EngineSettings
 
 from .conftest import PLANTED
 
-NO_DETECTION = EngineSettings(faces=False, tattoos=False)
+NO_DETECTION = EngineSettings(faces=False, tattoos=False, text=False)
 
 
 def _assert_allowlisted(path: Path, *, audio: bool) -> None:
