@@ -104,6 +104,7 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0))
 
     rows: list[tuple[str, int, float, float | None, int]] = []
+    idle: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="cc-cluster-bench-") as tmp:
         root = Path(tmp)
         home = Home(root / "home")
@@ -147,6 +148,11 @@ def main() -> int:
                 run_batch(home, request(f"warmup{n}", cluster=address, folder=root / "warm"))
                 with Client(address) as client:
                     pids = list(client.run(os.getpid).values())
+                # Dask's own background (heartbeats, the workers' system monitors, the
+                # scheduler in this process) costs CPU whether files run or not.
+                c0, t0 = cpu_seconds(pids), time.perf_counter()
+                time.sleep(10)
+                idle[n] = (cpu_seconds(pids) - c0) / (time.perf_counter() - t0)
                 wall, cpu, report = timed(
                     lambda a=address, n=n: run_batch(home, request(f"warm{n}", cluster=a)),
                     len(clips),
@@ -177,11 +183,13 @@ def main() -> int:
             f"{base / wall:>13.2f}x"
         )
     pool_cpu = rows[0][3]
-    for name, n, _wall, cpu, _frames in rows:
+    for name, n, wall, cpu, _frames in rows:
         if name.endswith("warm") and cpu is not None and pool_cpu is not None:
+            beyond = (cpu - pool_cpu - idle[n] * wall) / args.clips
             lines.append(
-                f"CPU per file, warm cluster of {n} against the inline batch: "
-                f"{(cpu - pool_cpu) / args.clips:+.2f} s"
+                f"warm cluster of {n}: Dask's idle background {idle[n]:.3f} CPU s per s; "
+                f"CPU per file against the inline batch {(cpu - pool_cpu) / args.clips:+.2f} s, "
+                f"{beyond:+.2f} s beyond the background"
             )
     text = "\n".join(lines)
     print(text)

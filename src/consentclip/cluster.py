@@ -452,7 +452,13 @@ class ClusterRunner:
                 except (OSError, TimeoutError) as exc:
                     raise ClusterError(
                         f"cannot reach the Dask scheduler at {spec.address}: {exc}",
-                        hint="start it with 'dask scheduler' (docs/deploy.md)",
+                        hint="start it with 'dask scheduler'; see docs/deploy.md",
+                    ) from None
+                except TypeError:  # Dask's way of saying that tls:// has no TLS settings
+                    raise ClusterError(
+                        f"{spec.address} needs TLS, and no client certificate is configured",
+                        hint="set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, __CLIENT__CERT and "
+                        "__CLIENT__KEY; see docs/deploy.md",
                     ) from None
             runner = cls(spec, client, cluster, out_dir)
             try:
@@ -472,7 +478,7 @@ class ClusterRunner:
         except TimeoutError:
             raise ClusterError(
                 f"the Dask cluster at {self.spec.label} has no workers",
-                hint="start workers with 'dask worker ADDRESS' (docs/deploy.md)",
+                hint="start workers with 'dask worker ADDRESS'; see docs/deploy.md",
             ) from None
         args = (str(home.db_path), str(root), str(out_dir))
         mine = look(*args)
@@ -482,7 +488,7 @@ class ClusterRunner:
             raise ClusterError(
                 f"a worker of {self.spec.label} cannot run consentclip ({type(exc).__name__}: "
                 f"{exc})",
-                hint="install the same consentclip on every worker (docs/deploy.md)",
+                hint="install the same consentclip on every worker; see docs/deploy.md",
             ) from None
         for worker, view in sorted(views.items()):
             reason = refusal(mine, worker, view)
