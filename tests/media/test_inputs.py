@@ -15,7 +15,7 @@ from consentclip.media.sniff import MediaKind, sniff
 from consentclip.pipeline import anonymise
 from consentclip.settings import EngineSettings
 
-NO_DETECTION = EngineSettings(faces=False, tattoos=False)
+NO_DETECTION = EngineSettings(faces=False, tattoos=False, text=False)
 
 
 def _anonymise_fails(src: Path, tmp_path: Path) -> str:

@@ -13,7 +13,7 @@ from consentclip.media.metadata import verify_photo
 from consentclip.pipeline import anonymise
 from consentclip.settings import EngineSettings
 
-NO_DETECTION = EngineSettings(faces=False, tattoos=False)
+NO_DETECTION = EngineSettings(faces=False, tattoos=False, text=False)
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_media" / "lesion_photo.jpg"
 
 
