@@ -55,7 +55,7 @@ def names(frame) -> set[str]:
     } - fields
 
 
-def keep_arg(frame) -> str:  # noqa: ANN001
+def keep_arg(frame) -> str:
     x, y, w, h = frame.keep
     return f"{x},{y},{w},{h}"
 
