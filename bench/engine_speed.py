@@ -128,12 +128,12 @@ def main() -> None:
     try:
         clip = work / "faces_1080p30.mp4"
         frames = make_clip(clip, args.seconds)
-        faces_only = EngineSettings(tattoos=False, crf=20, preset="medium")
+        faces_only = EngineSettings(tattoos=False, text=False, crf=20, preset="medium")
         runs: list[tuple[str, float, float]] = []
         plain1, plain1_cpu = time_plain(clip, work / "plain1.mp4")
         # The pipeline alone (decode, pipes, redaction, encode, verification): what detection
         # is measured against.
-        bare = EngineSettings(faces=False, tattoos=False, crf=20, preset="medium")
+        bare = EngineSettings(faces=False, tattoos=False, text=False, crf=20, preset="medium")
         t, c, _ = time_engine(clip, work / "engine_bare.mp4", bare)
         runs.append(("engine, no detection (pipeline alone)", t, c))
         t, c, tracks = time_engine(clip, work / "engine.mp4", faces_only)

@@ -102,7 +102,7 @@ def run_engine(src: Path, dst: Path) -> dict[int, list[Region]]:
     def on_regions(index: int, regions: Sequence[Region]) -> None:
         got[index] = list(regions)
 
-    settings = EngineSettings(tattoos=False, crf=18, preset="veryfast")
+    settings = EngineSettings(tattoos=False, text=False, crf=18, preset="veryfast")
     anonymise(src, dst, settings, on_frame_regions=on_regions)
     return got
 

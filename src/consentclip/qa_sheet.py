@@ -369,12 +369,12 @@ def _draw_timeline(canvas: Canvas, result: EngineResult, samples: list[Sample], 
     width = PAGE_W - MARGIN - left
     lane_h = 9 * mm
     frames = max(result.frames, 1)
-    for lane, (label, counts, kind) in enumerate(
-        (
-            ("faces", result.face_counts, RegionKind.FACE),
-            ("tattoos", result.tattoo_counts, RegionKind.TATTOO),
-        )
-    ):
+    lanes = (
+        ("faces", result.face_counts, RegionKind.FACE),
+        ("tattoos", result.tattoo_counts, RegionKind.TATTOO),
+        ("text", result.text_counts, RegionKind.TEXT),
+    )
+    for lane, (label, counts, kind) in enumerate(lanes):
         top = y - lane * (lane_h + 2 * mm)
         canvas.setFillColor(MUTED)
         canvas.setFont("Helvetica", 8)
@@ -397,7 +397,7 @@ def _draw_timeline(canvas: Canvas, result: EngineResult, samples: list[Sample], 
             canvas.setFillColor(MUTED)
             canvas.setFont("Helvetica", 7)
             canvas.drawString(left + 3, top - lane_h / 2 - 2.5, "none redacted")
-    bottom = y - 2 * lane_h - 2 * mm
+    bottom = y - len(lanes) * lane_h - (len(lanes) - 1) * 2 * mm
     canvas.setStrokeColor(INK)
     canvas.setLineWidth(0.6)
     for sample in samples:

@@ -202,13 +202,13 @@ def test_model_runs_every_nth_frame_and_at_a_cut(model: TextModel) -> None:
 
 
 def test_cadence_fits_the_lookahead_and_the_tracker_confirms_over_it() -> None:
-    assert text_tuning_for(24).every == 8 and text_tuning_for(12).every == 6
+    assert text_tuning_for(24).every == 10 and text_tuning_for(12).every == 6
     tracker = text_tracker(24)
     label = Region(Box(100, 100, 200, 40), RegionKind.TEXT, score=0.6, source="text")
     out: list[tuple[int, list[Region]]] = []
     for i in range(60):
-        out += tracker.push(i, [label] if i % 8 == 0 and i <= 40 else [])
+        out += tracker.push(i, [label] if i % 10 == 0 and i <= 40 else [])
     out += tracker.flush()
     covered_frames = [i for i, regions in out if regions]
-    # Detections every 8 frames (0..40) confirm each other: covered throughout, and held after.
+    # Detections every 10 frames (0..40) confirm each other: covered throughout, and held after.
     assert covered_frames[:41] == list(range(41)) and len(covered_frames) > 41

@@ -37,7 +37,9 @@ def test_container_and_codec(name: str, make_clip: Callable[..., Path], tmp_path
     # make_clip adds -pix_fmt yuv420p before extra; the codec's own -pix_fmt comes later and wins.
     src = make_clip(name, seconds=1, size="160x120", audio=True, extra=codec_args)
     out = tmp_path / "out.mp4"
-    result = anonymise(src, out, EngineSettings(faces=False, tattoos=False, keep_audio=True))
+    result = anonymise(
+        src, out, EngineSettings(faces=False, tattoos=False, text=False, keep_audio=True)
+    )
     streams = ffprobe_json(out)["streams"]
     video = next(s for s in streams if s["codec_type"] == "video")
     assert (video["codec_name"], video["pix_fmt"]) == ("h264", "yuv420p")
@@ -87,7 +89,9 @@ def test_variable_frame_rate_keeps_sync_and_duration(ffmpeg_bin: str, tmp_path: 
     src_video = next(s for s in ffprobe_json(src)["streams"] if s["codec_type"] == "video")
     assert int(src_video["nb_frames"]) == 65  # really VFR: ten frames are missing
     out = tmp_path / "out.mp4"
-    result = anonymise(src, out, EngineSettings(faces=False, tattoos=False, keep_audio=True))
+    result = anonymise(
+        src, out, EngineSettings(faces=False, tattoos=False, text=False, keep_audio=True)
+    )
     fps = result.fps
     assert fps is not None
     probe = ffprobe_json(out)

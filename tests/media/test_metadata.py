@@ -59,7 +59,7 @@ def test_dirty_fixture_really_is_dirty(dirty_mov: Path) -> None:
 @pytest.mark.parametrize("keep_audio", [False, True])
 def test_round_trip_clean(dirty_mov: Path, tmp_path: Path, keep_audio: bool) -> None:
     out = tmp_path / "anon.mp4"
-    settings = EngineSettings(faces=False, tattoos=False, keep_audio=keep_audio)
+    settings = EngineSettings(faces=False, tattoos=False, text=False, keep_audio=keep_audio)
     result = anonymise(dirty_mov, out, settings)
     assert result.verification.ok and result.audio_kept is keep_audio
     _assert_allowlisted(out, audio=keep_audio)
@@ -83,7 +83,7 @@ def test_cover_art_and_rotation_are_dropped(covered_rotated_mp4: Path, tmp_path:
 def test_phone_sample_is_cleaned(tmp_path: Path) -> None:
     phone = Path(__file__).resolve().parents[2] / "sample_media" / "phone_clip.mov"
     out = tmp_path / "clip.mp4"
-    anonymise(phone, out, EngineSettings(faces=False, tattoos=False, keep_audio=True))
+    anonymise(phone, out, EngineSettings(faces=False, tattoos=False, text=False, keep_audio=True))
     _assert_allowlisted(out, audio=True)
     _assert_no_bytes(out, ("Jane Doe", "ISO6709", "Apple", "iPhone"))
 
@@ -98,7 +98,7 @@ def test_verification_failure_removes_output(
     monkeypatch.setattr(encode, "CLEAN_OUTPUT_OPTIONS", leaky)
     out = tmp_path / "out" / "anon.mp4"
     out.parent.mkdir()
-    settings = EngineSettings(faces=False, tattoos=False, keep_audio=True)
+    settings = EngineSettings(faces=False, tattoos=False, text=False, keep_audio=True)
     with pytest.raises(VerificationError, match="chapters"):
         anonymise(dirty_mov, out, settings)
     assert list(out.parent.iterdir()) == []

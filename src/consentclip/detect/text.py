@@ -63,12 +63,14 @@ class TextTuning:
     # ...plus this share of its length: between two runs a long line that turns (a wristband on
     # a moving arm) sweeps its ends further than its height (measured: 1-3 frames in 120 left
     # 2-5% of a band's ink out without this).
-    pad_long: float = 0.03
-    # Video schedule: the model runs every ``every`` frames, and on a cut: a frame whose small
+    pad_long: float = 0.05
+    # Video schedule: the model runs every ``every`` frames (10: +29-32% CPU on 1080p at default
+    # settings; 8 cost +41%, 12 let a card's lines 30 px apart swap tracks between runs), and on
+    # a cut: a frame whose small
     # grey thumbnail differs from the previous frame's by more than ``scene_change`` levels
     # (mean). Steady motion is the tracker's (measured: a swaying limb drifts 2-5 levels a
     # frame, and compared with the last run instead it re-ran the model every 3-4 frames).
-    every: int = 8
+    every: int = 10
     scene_change: float = 12.0
     # No text on skin (see the module docstring).
     skin_background: float = 0.5  # share of the box's background that is skin-coloured
@@ -364,7 +366,7 @@ class TextDetector:
 
 def text_tuning_for(lookahead: int) -> TextTuning:
     """The schedule for a tracker look-ahead: two runs must fit inside it, so that the tracker
-    always interpolates between two detections instead of guessing (1080p: every 8 of 24)."""
+    always interpolates between two detections instead of guessing (1080p: every 10 of 24)."""
     base = TextTuning()
     return TextTuning(every=max(1, min(base.every, lookahead // 2)))
 
