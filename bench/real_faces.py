@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-deface", action="store_true")
     parser.add_argument("--no-lesions", action="store_true")
     parser.add_argument("--lesions-only", action="store_true")
-    parser.add_argument("--only", help="run only items whose name contains this")
+    parser.add_argument("--only", help="run only items whose name contains one of these (a,b)")
     args = parser.parse_args(argv)
 
     data = real_build.data_dir(PEOPLE)
@@ -411,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes.append(note)
             items += lesions
         if args.only:
-            items = [i for i in items if args.only in i.name]
+            wanted = args.only.split(",")
+            items = [i for i in items if any(w in i.name for w in wanted)]
         for item in items:
             inputs = list(read_frames(item.path))
             every = 1 if inputs[0].shape[0] <= 720 else 3
