@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SUMMARY = ROOT / "docs" / "benchmarks-summary.md"
-ORDER = ["leak", "engine", "tattoos", "batch", "consent", "scan"]
+ORDER = ["leak", "real_faces", "engine", "tattoos", "batch", "consent", "scan"]
 
 
 def demote(markdown: str) -> str:
