@@ -379,7 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, default=90, help="frames per clip")
     parser.add_argument("--no-deface", action="store_true")
     parser.add_argument("--no-lesions", action="store_true")
-    parser.add_argument("--only", help="run only items whose name contains this")
+    parser.add_argument("--lesions-only", action="store_true")
+    parser.add_argument("--only", help="run only items whose name contains one of these (a,b)")
     args = parser.parse_args(argv)
 
     data = real_build.data_dir(PEOPLE)
@@ -400,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[tuple[Item, Tally, Tally | None]] = []
     with tempfile.TemporaryDirectory(prefix="real_faces_") as tmp:
         work = Path(tmp)
-        items = people_items(data, work, args.max_frames)
+        items = [] if args.lesions_only else people_items(data, work, args.max_frames)
         missing = [e["file"] for e in real_build.load_manifest(ROOT / "bench/real" / PEOPLE)["item"]
                    if not (data / e["file"]).is_file()]  # fmt: skip
         if missing:
@@ -410,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes.append(note)
             items += lesions
         if args.only:
-            items = [i for i in items if args.only in i.name]
+            wanted = args.only.split(",")
+            items = [i for i in items if any(w in i.name for w in wanted)]
         for item in items:
             inputs = list(read_frames(item.path))
             every = 1 if inputs[0].shape[0] <= 720 else 3
