@@ -47,6 +47,7 @@ bench: setup
 	$(PY) bench/engine_memory.py
 	$(PY) bench/leak.py --out bench/results/leak.md
 	$(PY) bench/tattoo_bench.py --out bench/results/tattoos.md
+	$(PY) bench/text_bench.py --out bench/results/text.md
 	$(PY) bench/batch_speedup.py
 	$(PY) bench/consent_registry.py
 

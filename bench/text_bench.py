@@ -472,7 +472,7 @@ def main() -> None:
         f"(nproc = 2, shared with other engineers' runs; load average at start "
         f"{Path('/proc/loadavg').read_text().split()[0]}).",
         "A line counts as hidden when >= 98% of its ink lies inside the redacted boxes. "
-        + ("Tesseract " + _tess_version() if has_tess else "**tesseract absent: no reading**")
+        + ("Reader: " + _tess_version() if has_tess else "**tesseract absent: no reading**")
         + ".",
         "",
     ]

@@ -64,9 +64,9 @@ class TextTuning:
     # a moving arm) sweeps its ends further than its height (measured: 1-3 frames in 120 left
     # 2-5% of a band's ink out without this).
     pad_long: float = 0.05
-    # Video schedule: the model runs every ``every`` frames (10: +29-32% CPU on 1080p at default
-    # settings; 8 cost +41%, 12 let a card's lines 30 px apart swap tracks between runs), and on
-    # a cut: a frame whose small
+    # Video schedule: the model runs every ``every`` frames (10: +29% CPU, +39% wall on 1080p
+    # at default settings, bench/text_bench.py; 8 cost +41% CPU; 12 let a card's lines 30 px
+    # apart swap tracks between runs), and on a cut: a frame whose small
     # grey thumbnail differs from the previous frame's by more than ``scene_change`` levels
     # (mean). Steady motion is the tracker's (measured: a swaying limb drifts 2-5 levels a
     # frame, and compared with the last run instead it re-ran the model every 3-4 frames).
