@@ -196,12 +196,12 @@ class _FrameFlow:
         self.tattoos: Detector | None = None
         self.text: Detector | None = None
         self.manual: ManualLike | None = None
-        # A photo has no frames after it to wait for; look-ahead 0 also tells the detectors
-        # that this one frame is all they get (every pass runs at full strength).
-        lookahead = 0 if still else lookahead_for(*size)
+        lookahead = lookahead_for(*size)
         try:
             if settings.faces:
-                self.faces = components.face_detector(settings, lookahead)
+                # Look-ahead 0 tells the face detector that a photo's one frame is all it gets
+                # (every pass runs at full strength on it).
+                self.faces = components.face_detector(settings, 0 if still else lookahead)
                 self.detectors.append(self.faces)
                 self.trackers[RegionKind.FACE] = components.tracker(lookahead)
             if settings.tattoos:
