@@ -62,7 +62,7 @@ run "Stage the whole folder for a conference review (the clinic requires one; no
   $C batch sample_media --purpose conference --out "$OUT/conference" --review
 step "A clinician checks each on the review page ('$C review open CLIP --purpose conference');" \
   "here they approve from the terminal: $C review approve CLIP --purpose conference --reviewer ..."
-for clip in talking_head.mp4 arm_tattoo_mole.mp4 lesion_photo.jpg phone_clip.mov; do
+for clip in talking_head.mp4 arm_tattoo_mole.mp4 lesion_photo.jpg phone_clip.mov label_card_lesion.jpg; do
   $C review approve "sample_media/$clip" --purpose conference --reviewer "Dr A. Patel" --quiet
 done
 run "What awaits review and what is approved" $C review list

@@ -213,6 +213,8 @@ def test_photo_review_in_the_browser(
         page.goto(server.url)
         _until(page, "document.getElementById('status').textContent.startsWith('Check')", 120)
         assert page.locator("#controls").is_hidden()
+        # The status line can change before the browser has decoded the staged image.
+        _until(page, "document.getElementById('result-img').naturalWidth > 0")
         assert page.evaluate("document.getElementById('result-img').naturalWidth") == 800
         _drag(page, "#result-canvas", (600, 40, 120, 90), (800, 600))
         _until(page, "decisions.hide.length === 1 && state && !state.current")
