@@ -92,14 +92,18 @@ ls exported/*.mp4 >/dev/null 2>&1 || fail "export wrote no clip"
 
 step "batch over camcorder .mts and .mpg"
 echo "notes" >day/notes.txt
-"$C" batch day --purpose conference --out batch-out --workers 1 --quiet >/dev/null ||
+"$C" batch day --purpose teaching --out batch-out --workers 1 --quiet >/dev/null ||
   fail "batch did not export the .mts and .mpg (see $WORK/clinic/batch-out)"
 "$PY" - <<'PY' || fail "batch report is not as expected"
-import json, sys
-r = json.load(open("batch-out/batch-report.json"))
+import glob, json, os, sys
+public = open("batch-out/batch-report.json").read()
+# The export folder's report names no input file; the home keeps the full one.
+(kept,) = glob.glob(os.path.join(os.environ["CONSENTCLIP_HOME"], "batch-reports", "*.json"))
+r = json.load(open(kept))
 got = {f["source"]: f["outcome"] for f in r["files"]}
 skipped = {s["source"]: s["reason"] for s in r["skipped"]}
 ok = got == {"00001.mts": "exported", "old.mpg": "exported"} and "notes.txt" in skipped
+ok = ok and "notes.txt" not in public and "old.mpg" not in public
 sys.exit(0 if ok else f"files {got}, skipped {skipped}")
 PY
 "$C" audit verify >/dev/null || fail "the audit chain does not verify"
