@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from consentclip.atomic import write_text_atomic
 from consentclip.consent.records import Purpose
 from consentclip.errors import (
     ConsentClipError,
@@ -851,7 +852,7 @@ def keep_mapping(home: Home, out_dir: Path, report: BatchReport) -> Path | None:
     data = {**report.to_dict(), "root": report.root, "out_dir": str(out_dir)}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except OSError:
         return None
     return target
@@ -862,16 +863,6 @@ def write_report(out_dir: Path, report: BatchReport) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_dir / REPORT_JSON, out_dir / REPORT_CSV
     public = report.to_dict(with_sources=False)
-    _write_text_atomic(json_path, json.dumps(public, indent=2, ensure_ascii=False) + "\n")
-    _write_text_atomic(csv_path, report_csv(report))
+    write_text_atomic(json_path, json.dumps(public, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(csv_path, report_csv(report))
     return json_path, csv_path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

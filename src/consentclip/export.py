@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from consentclip import __version__
+from consentclip.atomic import PARTIAL_MARK, write_json_atomic
 from consentclip.consent.records import Grant, Purpose
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import (
@@ -68,8 +68,6 @@ MANIFEST_FORMAT = "consentclip-export-manifest/1"
 VIDEO_SUFFIX = ".mp4"
 # Photos are re-encoded as PNG: lossless, so the lesion's detail survives, and PNG carries no EXIF.
 PHOTO_SUFFIX = ".png"
-# Hidden, so that batch discovery and people browsing the folder ignore half-made files.
-PARTIAL_MARK = ".partial-"
 
 ExportState = Literal["absent", "verified", "partial"]
 
@@ -621,7 +619,7 @@ def _commit(
                 manifest = build_manifest(plan, result, output_sha)
                 if plan.approved is not None:
                     manifest["review"] = plan.approved.manifest_entry()
-                _write_json_atomic(plan.manifest, manifest)
+                write_json_atomic(plan.manifest, manifest)
                 registry.record_export_decision(
                     consent_id=plan.consent_id,
                     sha256=plan.input_sha256,
@@ -688,25 +686,6 @@ def _claim(tmp: Path, plan: ExportPlan) -> None:
                 output, plan.input_sha256, "remove it first or choose another --out"
             ) from None
         os.replace(tmp, output)
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    # The process id in the name lets a later export tell a dead writer's leftover from a
-    # running one's (sweep_stale_partials).
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}{PARTIAL_MARK}{os.getpid()}-", dir=path.parent
-    )
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
 
 
 # --- manifest ----------------------------------------------------------------------------

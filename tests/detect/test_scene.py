@@ -3,14 +3,13 @@ limbs (bench/skinsynth.py), and on the committed sample media. Real OpenCV, no m
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from benchmods import bench_module
 from consentclip.detect.lesion import find_lesion
 from consentclip.detect.scene import SceneKind, SceneWatch, classify_scene
 from consentclip.media.photo import load_photo
@@ -18,18 +17,7 @@ from consentclip.media.photo import load_photo
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _skinsynth():
-    if "skinsynth" in sys.modules:
-        return sys.modules["skinsynth"]
-    spec = importlib.util.spec_from_file_location("skinsynth", REPO / "bench" / "skinsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["skinsynth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-skinsynth = _skinsynth()
+skinsynth = bench_module("skinsynth")
 
 
 @pytest.mark.parametrize("tone", [1, 2, 3, 4, 5, 6])

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
+from benchmods import bench_module
 from consentclip.detect.regions import Box
 from consentclip.detect.skin import (
     LabImage,
@@ -22,19 +19,7 @@ from consentclip.detect.skin import (
     skin_colour_mask,
 )
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _skinsynth():
-    spec = importlib.util.spec_from_file_location("skinsynth", BENCH / "skinsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("skinsynth", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-skinsynth = _skinsynth()
+skinsynth = bench_module("skinsynth")
 
 
 def lab_of(bgr: tuple[int, int, int]) -> tuple[float, float, float]:

@@ -6,8 +6,6 @@ Ground truth comes from bench/skinsynth.py, which draws every mark into a label 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from benchmods import bench_module
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.tattoos import TattooDetector, clip_away, subtract_box
 from consentclip.errors import UsageError
@@ -24,18 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_media"
 
 
-def _skinsynth():
-    if "skinsynth" in sys.modules:
-        return sys.modules["skinsynth"]
-    spec = importlib.util.spec_from_file_location("skinsynth", REPO / "bench" / "skinsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["skinsynth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-skinsynth = _skinsynth()
+skinsynth = bench_module("skinsynth")
 
 
 def covered(regions: Sequence[Region], shape: tuple[int, ...]) -> np.ndarray:

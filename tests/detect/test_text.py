@@ -7,14 +7,13 @@ Scenes come from bench/textsynth.py, which draws every line of text into a label
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from benchmods import bench_module
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.text import (
     MODEL_PATH,
@@ -29,22 +28,8 @@ from consentclip.detect.text import (
 )
 from consentclip.errors import MediaError, UsageError
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ts = _load("textsynth")
-skinsynth = _load("skinsynth")
+ts = bench_module("textsynth")
+skinsynth = bench_module("skinsynth")
 
 
 @pytest.fixture(scope="module")

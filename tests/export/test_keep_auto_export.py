@@ -3,38 +3,24 @@ and the QA sheet. The photo is a generated skin close-up (bench/skinsynth.py).""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 
+from benchmods import bench_module
 from consentclip.cli.export import engine_options
 from consentclip.consent.records import Purpose
 from consentclip.export import ExportRequest, export_clip, link_clips, manifest_path
 from consentclip.home import Home
 from consentclip.settings import RedactMode
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _skinsynth():
-    if "skinsynth" in sys.modules:
-        return sys.modules["skinsynth"]
-    spec = importlib.util.spec_from_file_location("skinsynth", REPO / "bench" / "skinsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["skinsynth"] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_export_keep_auto_records_scene_and_kept_box(
     registry_home: Home, make_consent: Callable[..., str], tmp_path: Path
 ) -> None:
-    image, lesion = _skinsynth().dermoscopy_field(5, vignette=False, seed=3)
+    image, lesion = bench_module("skinsynth").dermoscopy_field(5, vignette=False, seed=3)
     photo = tmp_path / "closeup.png"
     cv2.imwrite(str(photo), image)
     cid = make_consent("teaching")

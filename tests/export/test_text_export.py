@@ -6,10 +6,8 @@ line must have been redacted in any case.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from benchmods import bench_module
 from consentclip.cli import app
 from consentclip.consent.records import Grant, Purpose
 from consentclip.errors import ConsentRefused
@@ -29,22 +28,10 @@ from consentclip.redact.colours import bgr
 from .test_export_cli import export, link
 from .test_export_library import decision_for
 
-REPO = Path(__file__).resolve().parents[2]
 HAS_TESSERACT = shutil.which("tesseract") is not None
 
 
-def _textsynth():
-    if "textsynth" in sys.modules:
-        return sys.modules["textsynth"]
-    spec = importlib.util.spec_from_file_location("textsynth", REPO / "bench" / "textsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["textsynth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ts = _textsynth()
+ts = bench_module("textsynth")
 OBJECTS = ("label", "wristband", "screen")
 
 

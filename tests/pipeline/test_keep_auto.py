@@ -5,15 +5,14 @@ fields and close-ups from bench/skinsynth.py, written to tmp_path."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 from typer.testing import CliRunner
 
+from benchmods import bench_module
 from consentclip.cli import app
 from consentclip.cli.export import keep_auto_asked, parse_geometry
 from consentclip.detect.regions import Box
@@ -21,21 +20,7 @@ from consentclip.pipeline import anonymise
 from consentclip.qa_sheet import QaInput, kept_boxes
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _skinsynth():
-    if "skinsynth" in sys.modules:
-        return sys.modules["skinsynth"]
-    spec = importlib.util.spec_from_file_location("skinsynth", REPO / "bench" / "skinsynth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["skinsynth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-skinsynth = _skinsynth()
+skinsynth = bench_module("skinsynth")
 
 
 def _write(tmp_path: Path, name: str, image: np.ndarray) -> Path:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from consentclip.atomic import write_json_atomic
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import HomeError, IntegrityError, RollbackError
 from consentclip.home import Home
@@ -278,16 +279,7 @@ def _advance_one(path: Path, signed: Anchor, *, force: bool) -> None:
                     and existing.seq >= signed.seq
                 ):
                     return  # another process already moved it as far or further
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(signed.to_dict(), fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_json_atomic(path, signed.to_dict())
 
 
 @contextlib.contextmanager

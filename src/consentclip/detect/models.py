@@ -1,5 +1,5 @@
 """The model files consentclip relies on: MediaPipe's, bundled in the pinned 0.10.21 wheel, and
-CenterFace's, bundled in this package (detect/weights).
+CenterFace's and the PP-OCRv4 text detector's, bundled in this package (detect/weights).
 
 Nothing is ever downloaded: if a file is missing, the install is wrong and we say so.
 Only ``model_complexity=1`` pose is bundled (lite and heavy would be fetched at run time).

@@ -2,7 +2,7 @@
 
 Detection, not reading: nothing needs to be understood to be hidden. The model is PaddleOCR's
 PP-OCRv4 text *detector* (a DB - differentiable binarisation - network, Apache-2.0), the ONNX file
-shipped inside the ``rapidocr_onnxruntime`` 1.4.4 wheel, vendored here in ``text_model/`` with its
+shipped inside the ``rapidocr_onnxruntime`` 1.4.4 wheel, vendored here in ``weights/`` with its
 licence. It runs in the DNN module of the OpenCV that mediapipe brings: its output matched
 onnxruntime's to 4e-5 and it was ~2.5x faster on these machines, so there is no new dependency
 and no second OpenCV (rapidocr itself requires opencv-python). The post-processing is ours,
@@ -40,7 +40,7 @@ from consentclip.detect.tracking import Tracker, TrackerConfig
 from consentclip.errors import MediaError, UsageError
 from consentclip.health import Check
 
-MODEL_PATH = Path(__file__).with_name("text_model") / "ch_PP-OCRv4_det_infer.onnx"
+MODEL_PATH = Path(__file__).with_name("weights") / "ch_PP-OCRv4_det_infer.onnx"
 MODEL_SHA256 = "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
 # PP-OCR's normalisation: (pixel / 255 - 0.5) / 0.5, RGB order as trained (BGR frames are swapped).
 _MEAN, _STD = 0.5, 0.5

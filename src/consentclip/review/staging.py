@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 
 from consentclip import __version__
+from consentclip.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from consentclip.consent.records import Purpose
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import ConsentClipError, MediaError, NotFoundError
@@ -146,28 +146,6 @@ class Session:
 
 
 # --- files -------------------------------------------------------------------------------
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def canonical_sha256(data: Any) -> str:
