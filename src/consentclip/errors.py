@@ -116,3 +116,14 @@ class ClockError(IntegrityError):
 
 class TooLargeError(MediaError):
     """An image, page or video frame is over the pixel/memory budget; refused before decoding."""
+
+
+# --- people and the signing key (issue 17): one line each ------------------------------------
+class PersonRequired(UsageError):
+    """The clinic requires a named person for every change (clinic.toml ``[audit]
+    require_person``) and none was given: exit 2, nothing was changed."""
+
+
+class KeyPassphraseError(HomeError):
+    """The clinic key is encrypted and the passphrase is missing or wrong: exit 1, nothing was
+    changed or written."""

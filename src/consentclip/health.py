@@ -10,3 +10,5 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # A risk that does not stop the work (doctor prints WARN; the verdict stays "ready").
+    warning: bool = False

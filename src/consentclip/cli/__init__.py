@@ -19,6 +19,7 @@ from consentclip.cli import (
     doctor,
     export,
     init,
+    key,
     link,
     preview,
     review,
@@ -69,6 +70,7 @@ def _root(
 app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
 app.add_typer(review.app, name="review")
+app.add_typer(key.app, name="key")
 app.command("link", help=link.HELP, epilog=EXIT_CODES)(link.link_cli)
 app.command("preview", help=preview.HELP, epilog=EXIT_CODES)(preview.preview_cli)
 app.command("export", help=export.HELP, epilog=EXIT_CODES)(export.export_cli)

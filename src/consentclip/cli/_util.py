@@ -57,8 +57,12 @@ def cli_command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("json_out"))
+        from consentclip.cli.options import command_context
+
+        user = kwargs.pop("user", None)  # --user (cli/options.py): applied here, for every command
         try:
-            return fn(*args, **kwargs)
+            with command_context(user):
+                return fn(*args, **kwargs)
         except ConsentClipError as exc:
             report_error(exc.one_line(), exc.exit_code, as_json, kind=_kind(exc))
         except OSError as exc:  # a full disk or a read-only folder, surfacing outside media/
@@ -101,6 +105,8 @@ def _kind(exc: ConsentClipError) -> str:
     from consentclip import errors
 
     for cls, name in (
+        (errors.PersonRequired, "person_required"),
+        (errors.KeyPassphraseError, "passphrase"),
         (errors.UsageError, "usage"),
         (errors.ConsentRefused, "refused"),
         (errors.NotFoundError, "not_found"),

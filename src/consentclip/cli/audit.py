@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
-from consentclip.cli.options import EXIT_CODES
+from consentclip.cli.options import EXIT_CODES, UserOption
+from consentclip.consent.audit import AuditEntry
 from consentclip.consent.registry import Registry
 from consentclip.errors import IntegrityError, UsageError
 
@@ -29,7 +30,8 @@ def log_cli(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Show audit entries, oldest first: time, operating-system user, event, consent, detail."""
+    """Show audit entries, oldest first: time, who (the person, and the operating-system
+    account in brackets), event, consent, detail."""
     with Registry.open(home_from(ctx)) as registry:
         entries = registry.audit_entries(consent)
     if limit is not None:
@@ -40,11 +42,17 @@ def log_cli(
     for e in entries:
         detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         typer.echo(
-            f"{e.seq:>5}  {e.ts:%Y-%m-%d %H:%M:%S}  {e.os_user:<10} {e.event:<15} "
+            f"{e.seq:>5}  {e.ts:%Y-%m-%d %H:%M:%S}  {who(e):<22} {e.event:<15} "
             f"{e.consent_id or '-':<7} {detail}"
         )
     if not entries:
         typer.echo("no audit entries")
+
+
+def who(entry: AuditEntry) -> str:
+    """The person and, in brackets, the login ("Dr Ada Lee (clinic)"); the login alone when
+    no person was named (every entry from before people were recorded)."""
+    return f"{entry.person} ({entry.os_user})" if entry.person else entry.os_user
 
 
 @app.command("verify", epilog=EXIT_CODES)
@@ -112,6 +120,7 @@ def reanchor_cli(
     reason: Annotated[
         str, typer.Option("--reason", help="Why (e.g. 'disk failure, restored last night').")
     ] = "",
+    user: UserOption = None,
 ) -> None:
     """Recover from a refused rollback: record it in the audit log, anchor the current head,
     and apply again every withdrawal the withdrawal ledger holds that the copy lacks."""

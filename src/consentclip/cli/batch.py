@@ -26,6 +26,7 @@ from consentclip.cli.export import (
     ThresholdOption,
     engine_options,
 )
+from consentclip.cli.options import UserOption
 from consentclip.settings import EngineSettings, RedactMode
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ def batch_cli(
     ] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
     from consentclip.consent.records import Purpose

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
-from consentclip.cli.options import EXIT_CODES
+from consentclip.cli.audit import who
+from consentclip.cli.options import EXIT_CODES, UserOption
 from consentclip.consent import actions, documents
 from consentclip.consent.actions import ConsentRequest
 from consentclip.consent.audit import AuditEntry
 from consentclip.consent.records import ConsentRecord, Purpose, SignerRole, State, parse_date
-from consentclip.consent.registry import Registry
+from consentclip.consent.registry import RECORD_EVENTS, Registry
 from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(
@@ -106,6 +107,7 @@ def new_cli(
         str | None, typer.Option("--supersedes", help="Id this consent replaces once signed.")
     ] = None,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     """Create a draft consent record with one grant per purpose; prints its id."""
     request = ConsentRequest(
@@ -200,6 +202,7 @@ def sign_cli(
         ),
     ] = None,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     """File a signed form: --scan FILE, or --signature-image PNG --signed-by NAME --agree ..."""
     home = home_from(ctx)
@@ -250,6 +253,7 @@ def revoke_cli(
         ),
     ] = None,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     """Withdraw one grant or all; lists what was already exported, for takedown requests."""
     result = actions.revoke(
@@ -275,7 +279,10 @@ def revoke_cli(
     typer.echo(f"already exported under {result.record.id} (cannot be recalled; ask for takedown):")
     for entry in result.exports:
         e = _export_json(entry)
-        typer.echo(f"  {e['when']}  {e['purpose']:<15} {e['output']}  -> {e['destination']}")
+        typer.echo(
+            f"  {e['when']}  {e['purpose']:<15} {e['output']}  -> {e['destination']}"
+            f"  by {who(entry)}"
+        )
 
 
 @app.command("void", epilog=EXIT_CODES)
@@ -286,6 +293,7 @@ def void_cli(
     reason: Annotated[
         str, typer.Option("--reason", help="Why the record is void (e.g. made in error).")
     ],
+    user: UserOption = None,
 ) -> None:
     """Mark a record void (made in error). Nothing can be exported under it."""
     with Registry.open(home_from(ctx)) as registry:
@@ -301,12 +309,23 @@ def show_cli(ctx: typer.Context, consent_id: IdArg, json_out: JsonOption = False
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
         links = registry.list_links(record.id)
+        history = [e for e in registry.audit_entries(record.id) if e.event in HISTORY_EVENTS]
     doc = documents.find(home, record.signature.document_sha256) if record.signature else None
     if json_out:
-        emit_json({**_record_json(record), "document": doc, "clips": len(links)})
+        emit_json(
+            {
+                **_record_json(record),
+                "document": doc,
+                "clips": len(links),
+                "history": [_history_json(e) for e in history],
+            }
+        )
         return
     for line in _describe(record, doc, len(links)):
         typer.echo(line)
+    typer.echo("history")
+    for e in history:
+        typer.echo(f"  {e.ts:%Y-%m-%d %H:%M} UTC  {e.event:<10} by {who(e)}")
 
 
 @app.command("list", epilog=EXIT_CODES)
@@ -364,6 +383,21 @@ def _record_json(record: ConsentRecord) -> dict[str, Any]:
     return data
 
 
+# What happened to the record itself, and by whom: consent show's history (exports and links
+# are in 'audit log --consent ID').
+HISTORY_EVENTS = RECORD_EVENTS
+
+
+def _history_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "when": entry.ts.isoformat(),
+        "event": entry.event,
+        "person": entry.person,
+        "os_user": entry.os_user,
+    }
+
+
 def _export_json(entry: AuditEntry) -> dict[str, Any]:
     d = entry.detail
     return {
@@ -372,6 +406,8 @@ def _export_json(entry: AuditEntry) -> dict[str, Any]:
         "output": d.get("output") or d.get("output_name") or "?",
         "destination": d.get("destination") or d.get("out_dir") or "?",
         "sha256": d.get("sha256"),
+        "person": entry.person,  # who exported it ("" before people were recorded)
+        "os_user": entry.os_user,
     }
 
 

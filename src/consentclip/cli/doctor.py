@@ -66,7 +66,8 @@ def doctor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
         emit_json({"ok": healthy, "checks": [c.__dict__ for c in checks]})
     else:
         for c in checks:
-            typer.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+            label = "FAIL" if not c.ok else ("WARN" if c.warning else "ok  ")
+            typer.echo(f"{label}  {c.name}: {c.detail}")
         typer.echo("verdict: ready" if healthy else "verdict: NOT ready (fix the FAIL lines above)")
     if not healthy:
         raise typer.Exit(1)

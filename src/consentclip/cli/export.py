@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.options import OutOption, PurposeOption
+from consentclip.cli.options import OutOption, PurposeOption, UserOption
 from consentclip.detect.regions import Box
 from consentclip.errors import UsageError
 from consentclip.media.encode import PRESETS
@@ -172,6 +172,7 @@ def export_cli(
     ] = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     # Imported here so that the rest of the CLI works while the engine or registry is broken.
     from consentclip.consent.records import Purpose

@@ -8,8 +8,12 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.cli.key import new_passphrase
+from consentclip.cli.options import UserOption
+from consentclip.consent import signing
 from consentclip.consent.registry import Registry
 from consentclip.consent.signing import ClinicKey
+from consentclip.errors import UsageError
 
 HELP = "Create the consent home: registry database, clinic signing key, settings. Safe to re-run."
 
@@ -25,10 +29,27 @@ def init_cli(
             file_okay=False,
         ),
     ] = None,
+    encrypt_key: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt-key",
+            help="Store the new clinic key encrypted with a passphrase (asked twice, or "
+            "$CONSENTCLIP_KEY_PASSPHRASE); every command then needs it.",
+        ),
+    ] = False,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     home = home_from(ctx, home_dir)
-    created = Registry.initialise(home)
+    passphrase = None
+    if encrypt_key:
+        if home.private_key_path.exists():
+            raise UsageError(
+                f"the consent home {home.root} already has a clinic key",
+                hint="encrypt it with 'consentclip key encrypt'",
+            )
+        passphrase = new_passphrase(first=True)
+    created = Registry.initialise(home, key_passphrase=passphrase)
     key = ClinicKey.load(home)
     if json_out:
         emit_json(
@@ -36,6 +57,7 @@ def init_cli(
                 "home": home.root,
                 "created": created,
                 "key_fingerprint": key.fingerprint(),
+                "key_encrypted": signing.is_encrypted(home.private_key_path),
                 "clinic_settings": home.settings_path,
             }
         )
@@ -45,6 +67,11 @@ def init_cli(
         typer.echo(
             f"clinic signing key {key.fingerprint()} (keep {home.keys_dir} private and backed up)"
         )
+        if passphrase is not None:
+            typer.echo(
+                "the key is encrypted: every command asks for its passphrase "
+                "(services: set CONSENTCLIP_KEY_PASSPHRASE); a lost passphrase cannot be recovered"
+            )
         typer.echo(
             f"edit {home.settings_path} to put your clinic's name, address and logo on forms"
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.cli.options import UserOption
 from consentclip.errors import UsageError
 from consentclip.home import Home
 
@@ -40,6 +41,7 @@ def link_cli(
         bool, typer.Option("--list", help="Show links (all, or one consent's with --consent).")
     ] = False,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     from consentclip.export import link_clips, read_link_csv
 

@@ -1,9 +1,11 @@
 """Options that several commands share, spelled once: the purpose (a choice list in --help),
 the output folder (``--out``/``-o`` everywhere; ``--output`` is a hidden alias), and the exit
-codes every command's --help lists."""
+codes every command's --help lists; ``--user`` and the context every command runs in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -46,3 +48,78 @@ def pick_out(out: Path | None, alias: Path | None) -> Path:
     if chosen is None:
         raise UsageError("missing option --out / -o")
     return chosen
+
+
+# Every command that changes the registry takes --user. ``cli_command`` takes the value out of
+# the call and runs the command inside ``command_context``, so a command's body never handles
+# it and the person reaches each audit entry (and each batch worker) the same way.
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        metavar="NAME",
+        help="The person acting, recorded in the audit log besides the login "
+        "(default: $CONSENTCLIP_USER, else [audit] user in clinic.toml).",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def command_context(user: str | None) -> Iterator[None]:
+    """What every command runs inside: ``--user NAME`` as ``$CONSENTCLIP_USER``, and a prompt
+    for the clinic key's passphrase when the key is encrypted and no variable gives it."""
+    from consentclip.consent import people, signing
+
+    with (
+        people.named_user(user),
+        _kept_env(signing.PASSPHRASE_ENV),
+        signing.passphrase_source(_ask_passphrase),
+    ):
+        yield
+
+
+def _ask_passphrase(path: Path) -> str | None:
+    """Ask once per command, on stderr; the answer is kept in $CONSENTCLIP_KEY_PASSPHRASE for
+    the rest of the command, so later opens and batch worker processes use it without asking
+    again. None when there is nobody to ask (end of input)."""
+    import os
+
+    import click
+
+    from consentclip.consent import signing
+
+    if not interactive():
+        return None
+    try:
+        answer = click.prompt(
+            f"passphrase for the clinic signing key {path}", hide_input=True, err=True
+        )
+    except (click.Abort, EOFError):
+        return None
+    os.environ[signing.PASSPHRASE_ENV] = answer
+    return str(answer)
+
+
+def interactive() -> bool:
+    """Whether a person can be asked: stdin is a terminal. A service or a script with a pipe
+    on stdin is never asked (it would hang, or read a line meant for something else); it sets
+    the environment variable instead. Tests replace this to answer through CliRunner."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+@contextmanager
+def _kept_env(name: str) -> Iterator[None]:
+    """Put the environment variable ``name`` back as it was when the block ends."""
+    import os
+
+    old = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old

@@ -21,7 +21,7 @@ from consentclip.cli.export import (
     ThresholdOption,
     check_preset,
 )
-from consentclip.cli.options import EXIT_CODES
+from consentclip.cli.options import EXIT_CODES, UserOption
 from consentclip.settings import EngineSettings, RedactMode
 
 app = typer.Typer(
@@ -71,6 +71,7 @@ def open_cli(
     preset: PresetOption = EngineSettings.preset,
     faces: FacesOption = None,
     tattoos: TattoosOption = None,
+    user: UserOption = None,
 ) -> None:
     """Anonymise into the review staging area (in the consent home) and serve the review page
     on 127.0.0.1 until you press Done on the page or Ctrl-C here."""
@@ -143,6 +144,7 @@ def approve_cli(
     tattoos: TattoosOption = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     """Approve from the terminal: renders first if the staged file does not match the
     decisions, then records the signed approval in the audit log."""

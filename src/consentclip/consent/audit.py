@@ -5,6 +5,10 @@ reordering any entry breaks the chain from that point on. The newest hash (the h
 with the clinic key, so cutting entries off the end is caught too. SQLite triggers refuse
 UPDATE and DELETE on the table, which stops accidents; the chain and the signed head catch
 anyone who drops the triggers.
+
+Each entry names the operating-system account and, since schema version 2, the person acting
+(``consent/people.py``; "" when nobody was named). The person is hashed only when there is one,
+so every entry written before people were recorded keeps its hash and still verifies.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from consentclip.consent import people
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import ClockError
 
@@ -31,6 +36,7 @@ class AuditEntry:
     seq: int
     ts: datetime
     os_user: str
+    person: str
     event: str
     consent_id: str | None
     detail: dict[str, Any]
@@ -42,6 +48,7 @@ class AuditEntry:
             "seq": self.seq,
             "ts": self.ts.isoformat(),
             "os_user": self.os_user,
+            "person": self.person,
             "event": self.event,
             "consent_id": self.consent_id,
             "detail": self.detail,
@@ -90,9 +97,12 @@ def require_forward(conn: sqlite3.Connection, now: datetime) -> None:
         )
 
 
-def entry_hash(row: tuple[int, str, str, str, str | None, str, str]) -> str:
-    seq, ts, user, event, consent_id, detail_text, prev_hash = row
-    payload = _SEP.join([str(seq), ts, user, event, consent_id or "", detail_text, prev_hash])
+def entry_hash(row: tuple[int, str, str, str, str, str | None, str, str]) -> str:
+    seq, ts, user, person, event, consent_id, detail_text, prev_hash = row
+    # Without a person the payload is exactly the one schema version 1 hashed (old entries keep
+    # their hashes); with one it has a field more, so the two can never be confused.
+    who = [user, person] if person else [user]
+    payload = _SEP.join([str(seq), ts, *who, event, consent_id or "", detail_text, prev_hash])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -114,12 +124,13 @@ def append(
     ts = now_utc()
     require_forward(conn, ts)
     user = os_user()
+    person = people.acting()
     detail_text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
-    digest = entry_hash((seq, ts.isoformat(), user, event, consent_id, detail_text, prev))
+    digest = entry_hash((seq, ts.isoformat(), user, person, event, consent_id, detail_text, prev))
     conn.execute(
-        "INSERT INTO audit (seq, ts, os_user, event, consent_id, detail, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, ts.isoformat(), user, event, consent_id, detail_text, prev, digest),
+        "INSERT INTO audit (seq, ts, os_user, person, event, consent_id, detail, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, ts.isoformat(), user, person, event, consent_id, detail_text, prev, digest),
     )
     conn.execute(
         "INSERT INTO audit_head (id, seq, hash, signature) VALUES (1, ?, ?, ?)"
@@ -127,11 +138,11 @@ def append(
         " signature = excluded.signature",
         (seq, digest, key.sign(head_message(seq, digest))),
     )
-    return AuditEntry(seq, ts, user, event, consent_id, detail, prev, digest)
+    return AuditEntry(seq, ts, user, person, event, consent_id, detail, prev, digest)
 
 
 def entries(conn: sqlite3.Connection, consent_id: str | None = None) -> list[AuditEntry]:
-    sql = "SELECT seq, ts, os_user, event, consent_id, detail, prev_hash, hash FROM audit"
+    sql = "SELECT seq, ts, os_user, person, event, consent_id, detail, prev_hash, hash FROM audit"
     args: tuple[Any, ...] = ()
     if consent_id is not None:
         sql += " WHERE consent_id = ?"
@@ -140,13 +151,13 @@ def entries(conn: sqlite3.Connection, consent_id: str | None = None) -> list[Aud
 
 
 def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    seq, ts, user, event, consent_id, detail_text, prev, digest = row
+    seq, ts, user, person, event, consent_id, detail_text, prev, digest = row
     try:
         detail = json.loads(detail_text)
     except json.JSONDecodeError:
         detail = {"unreadable": detail_text}
     return AuditEntry(
-        seq, datetime.fromisoformat(ts), user, event, consent_id, detail, prev, digest
+        seq, datetime.fromisoformat(ts), user, person, event, consent_id, detail, prev, digest
     )
 
 
@@ -154,14 +165,14 @@ def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
     """Every problem found in the chain, oldest first; empty when the log is intact."""
     problems: list[str] = []
     rows = conn.execute(
-        "SELECT seq, ts, os_user, event, consent_id, detail, prev_hash, hash FROM audit"
+        "SELECT seq, ts, os_user, person, event, consent_id, detail, prev_hash, hash FROM audit"
         " ORDER BY rowid"
     ).fetchall()
     prev = GENESIS
     expected_seq = 1
     newest: datetime | None = None
     for row in rows:
-        seq, stored_hash, stored_prev = row[0], row[7], row[6]
+        seq, stored_hash, stored_prev = row[0], row[8], row[7]
         when = _parse_ts(row[1])
         if when is not None and newest is not None and when < newest:
             problems.append(f"audit entry {seq} is dated {row[1]}, before the entry before it")
@@ -173,9 +184,9 @@ def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
             )
         if stored_prev != prev:
             problems.append(f"audit entry {seq} does not chain to the entry before it")
-        recomputed = entry_hash((seq, row[1], row[2], row[3], row[4], row[5], stored_prev))
+        recomputed = entry_hash((seq, row[1], row[2], row[3], row[4], row[5], row[6], stored_prev))
         if recomputed != stored_hash:
-            problems.append(f"audit entry {seq} ({row[3]}) was edited: its hash does not match")
+            problems.append(f"audit entry {seq} ({row[4]}) was edited: its hash does not match")
         prev = stored_hash
         expected_seq = seq + 1
     head = conn.execute("SELECT seq, hash, signature FROM audit_head WHERE id = 1").fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from consentclip.consent import schema
+from consentclip.consent import privacy, schema, signing
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import HomeError
 from consentclip.health import Check
@@ -43,13 +43,52 @@ def home_checks(home: Home) -> list[Check]:
             checks.append(Check("registry schema", False, f"cannot read {home.db_path}: {exc}"))
         else:
             checks.append(_schema_check(version))
+    checks.append(_key_check(home))
+    checks.append(_privacy_check(home))
+    return checks
+
+
+def _key_check(home: Home) -> Check:
+    """Whether the key opens, and whether it is encrypted. Doctor never asks for a passphrase:
+    an encrypted key is opened only when $CONSENTCLIP_KEY_PASSPHRASE gives one."""
+    path = home.private_key_path
+    try:
+        encrypted = path.exists() and signing.is_encrypted(path)
+    except OSError as exc:
+        return Check("signing key", False, f"cannot read {path}: {exc.strerror}")
+    if encrypted and not os.environ.get(signing.PASSPHRASE_ENV):
+        return Check(
+            "signing key",
+            True,
+            f"Ed25519, encrypted with a passphrase (set ${signing.PASSPHRASE_ENV} to check "
+            "that it opens)",
+        )
     try:
         key = ClinicKey.load(home)
     except HomeError as exc:
-        checks.append(Check("signing key", False, exc.one_line()))
-    else:
-        checks.append(Check("signing key", True, f"Ed25519 {key.fingerprint()}"))
-    return checks
+        return Check("signing key", False, exc.one_line())
+    if encrypted:
+        return Check("signing key", True, f"Ed25519 {key.fingerprint()}, encrypted, opens")
+    return Check(
+        "signing key",
+        True,
+        f"Ed25519 {key.fingerprint()}, not encrypted (a copy of the home can sign; "
+        "'consentclip key encrypt' adds a passphrase)",
+    )
+
+
+def _privacy_check(home: Home) -> Check:
+    loose = privacy.loose_paths(home)
+    if not loose:
+        return Check("home privacy", True, "readable by its owner only")
+    more = f" and {len(loose) - 1} more" if len(loose) > 1 else ""
+    return Check(
+        "home privacy",
+        True,
+        f"{loose[0]}{more}: other local accounts can read patient data "
+        f"(chmod -R go-rwx {home.root})",
+        warning=True,
+    )
 
 
 def _schema_check(version: int) -> Check:

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import anchor, audit, documents, ids, rows, schema
+from consentclip.consent import anchor, audit, documents, ids, people, privacy, rows, schema
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
@@ -90,19 +90,22 @@ class Registry:
 
     # --- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def initialise(cls, home: Home) -> bool:
-        """Create the home, the clinic key, the database and clinic.toml. True if created."""
+    def initialise(cls, home: Home, *, key_passphrase: bytes | None = None) -> bool:
+        """Create the home, the clinic key (encrypted with ``key_passphrase`` when given), the
+        database and clinic.toml. True if created."""
         from consentclip.consent.clinic import write_default
 
         try:
-            home.root.mkdir(parents=True, exist_ok=True)
-            home.documents_dir.mkdir(exist_ok=True)
+            # Owner-only: the registry holds patient names (consent/privacy.py).
+            privacy.make_private_dir(home.root)
+            privacy.make_private_dir(home.documents_dir)
         except OSError as exc:
             raise HomeError(f"cannot create the consent home at {home.root}: {exc}") from None
         if not os.access(home.root, os.W_OK):
             raise HomeError(f"the consent home {home.root} is not writable")
         created_db = not home.db_path.exists()
-        key, _ = ClinicKey.create(home)
+        key, _ = ClinicKey.create(home, passphrase=key_passphrase)
+        privacy.create_private_file(home.db_path)
         conn = _connect(home)
         try:
             registry = cls(home, conn, key)
@@ -174,7 +177,9 @@ class Registry:
         Before the commit, anchor locations not yet recorded in the log are recorded (so that
         removing one later is noticed); after it, the anchors move forward to the new head.
         """
-        with _transaction(self._conn, self.home) as conn:
+        acting = people.resolve(self.home)
+        acting.require()  # before the lock: nothing is written for nobody
+        with people.acting_as(acting.person), _transaction(self._conn, self.home) as conn:
             yield conn
             for path in anchor.unestablished(self.home, conn):
                 audit.append(
@@ -187,7 +192,9 @@ class Registry:
 
     def check_writable(self) -> None:
         """Fail now (one line) if a write would fail later: a read-only home, a lock held
-        past the limit. Export calls this before spending minutes on a clip."""
+        past the limit, no person where the clinic requires one. Export calls this before
+        spending minutes on a clip."""
+        people.resolve(self.home).require()
         with _transaction(self._conn, self.home):
             pass
 
@@ -204,7 +211,9 @@ class Registry:
                 hint="restore a copy whose log verifies, then reanchor",
             )
         found = anchor.problems(self.home, self._conn, self.key)
-        with _transaction(self._conn, self.home) as conn:
+        acting = people.resolve(self.home)
+        acting.require()
+        with people.acting_as(acting.person), _transaction(self._conn, self.home) as conn:
             entry = audit.append(
                 conn,
                 self.key,

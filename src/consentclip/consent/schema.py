@@ -106,8 +106,36 @@ CREATE TRIGGER versions_no_delete BEFORE DELETE ON record_versions
 BEGIN SELECT RAISE(ABORT, 'record versions are append-only'); END;
 """
 
+# Version 2 (issue 17): the audit log names the person acting besides the OS account. SQLite
+# adds a column only at the end, so the table is rebuilt to keep the agreed column order
+# (``person`` right after ``os_user``, as in the PostgreSQL schema); existing entries get
+# person '' and keep their hashes (audit.entry_hash leaves an empty person out). DROP TABLE
+# runs no DELETE trigger, and the triggers and index are made again on the new table.
+_V2 = """
+CREATE TABLE audit_v2 (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    os_user TEXT NOT NULL,
+    person TEXT NOT NULL DEFAULT '',
+    event TEXT NOT NULL,
+    consent_id TEXT,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_v2 (seq, ts, os_user, person, event, consent_id, detail, prev_hash, hash)
+    SELECT seq, ts, os_user, '', event, consent_id, detail, prev_hash, hash FROM audit ORDER BY seq;
+DROP TABLE audit;
+ALTER TABLE audit_v2 RENAME TO audit;
+CREATE INDEX audit_consent ON audit (consent_id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
 # Index i holds the script that takes the database from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 CURRENT_VERSION = len(MIGRATIONS)
 
 
