@@ -247,7 +247,12 @@ def test_doctor_reports_the_home(initialised: Home, runner: CliRunner) -> None:
     from consentclip.consent.registry import home_checks
 
     names = {c.name: c.ok for c in home_checks(initialised)}
-    assert names == {"consent home": True, "registry schema": True, "signing key": True}
+    assert names == {
+        "consent home": True,
+        "registry schema": True,
+        "signing key": True,
+        "home privacy": True,
+    }
 
 
 def test_consent_verify_rehashes_signed_documents(
