@@ -148,7 +148,8 @@ def test_key_encrypt_at_a_terminal_then_change_the_passphrase(
     assert code == 0, out
     assert "encrypted with a passphrase" in out
     # Changing it: the present passphrase first, then the new one twice.
-    code, out = invoke(runner, "key", "encrypt", input=f"{PASS}\nnew passphrase 2\nnew passphrase 2\n")
+    answers = f"{PASS}\nnew passphrase 2\nnew passphrase 2\n"
+    code, out = invoke(runner, "key", "encrypt", input=answers)
     assert code == 0, out
     assert "passphrase changed" in out
     monkeypatch.setenv(ENV, PASS)
@@ -216,7 +217,7 @@ def test_doctor_says_whether_the_key_is_encrypted_and_never_asks(
     assert not key.ok and "does not open" in key.detail
     monkeypatch.delenv(ENV)
     at_a_terminal(monkeypatch)
-    code, out = invoke(runner, "doctor", "--json", input="")
+    _, out = invoke(runner, "doctor", "--json", input="")
     report = json.loads(out)
     key_check = next(c for c in report["checks"] if c["name"] == "signing key")
     assert key_check["ok"] and "encrypted with a passphrase" in key_check["detail"]
