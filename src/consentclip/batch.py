@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from consentclip.atomic import write_text_atomic
+from consentclip.consent import people
 from consentclip.consent.records import Purpose
 from consentclip.errors import (
     ConsentClipError,
@@ -389,9 +390,17 @@ _BATCH_PID: int | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _init_worker(stop: Any, progress: Any, batch_pid: int | None = None) -> None:
+def _init_worker(
+    stop: Any,
+    progress: Any,
+    batch_pid: int | None = None,
+    acting: dict[str, str | None] | None = None,
+) -> None:
     global _STOP, _PROGRESS, _BATCH_PID
     _STOP, _PROGRESS, _BATCH_PID = stop, progress, batch_pid
+    # The person and the key passphrase of *this* batch: a forkserver started by an earlier
+    # batch in the same process would otherwise hand its workers that batch's environment.
+    people.apply_environment(acting or {})
     # The parent decides when to stop and tells us through _STOP; a terminal's Ctrl-C reaching
     # a worker directly would otherwise kill it mid-write, out of order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -753,7 +762,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(stop, progress, os.getpid()),
+        initargs=(stop, progress, os.getpid(), people.worker_environment()),
     )
     pending: dict[Future[FileOutcome], _Job] = {}
     try:

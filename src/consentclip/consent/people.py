@@ -159,3 +159,20 @@ def named_user(name: str | None) -> Iterator[None]:
             os.environ.pop(USER_ENV, None)
         else:
             os.environ[USER_ENV] = old
+
+
+def worker_environment() -> dict[str, str | None]:
+    """The variables a worker process needs to act for the same person with the same key:
+    ``$CONSENTCLIP_USER`` and ``$CONSENTCLIP_KEY_PASSPHRASE`` as they are now (None: unset)."""
+    from consentclip.consent.signing import PASSPHRASE_ENV
+
+    return {name: os.environ.get(name) for name in (USER_ENV, PASSPHRASE_ENV)}
+
+
+def apply_environment(values: dict[str, str | None]) -> None:
+    """In a worker: take over ``worker_environment()`` from the process that started it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
