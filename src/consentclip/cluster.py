@@ -55,6 +55,7 @@ from consentclip.batch import (
     _Job,
     _run_job,
 )
+from consentclip.consent import people
 from consentclip.errors import ConsentClipError, UsageError
 from consentclip.export import PARTIAL_MARK
 
@@ -228,6 +229,10 @@ class _Task:
     batch: str  # names this batch's metadata branch and stop event
     machine: str  # the client's machine: with SQLite, every worker must be on it
     code: str
+    # The person acting ($CONSENTCLIP_USER of the client; "" for nobody): a worker may have
+    # been started before, or for another batch. The key passphrase is never sent over Dask's
+    # unauthenticated connection; workers of an encrypted key need it in their environment.
+    person: str = ""
 
 
 def _attempt_record() -> dict[str, Any]:
@@ -323,6 +328,7 @@ def run_file(task: _Task) -> FileOutcome:
             # Every earlier attempt is gone: what it claimed but did not log is redone, and
             # what it finished and logged is kept (resume semantics for this file only).
             job = replace(job, request=replace(job.request, resume=True))
+    people.apply_environment({people.USER_ENV: task.person or None})
     try:
         outcome = _run_job(job, _Reporter(client, stop, task.batch))
     except KeyboardInterrupt:
@@ -507,7 +513,9 @@ class ClusterRunner:
         pending: dict[Future, _Job] = {}
         try:
             for job in jobs:
-                task = _Task(job, self.batch, machine_id(), code_fingerprint())
+                task = _Task(
+                    job, self.batch, machine_id(), code_fingerprint(), people.from_environment()
+                )
                 future = client.submit(
                     run_file, task, key=f"consentclip-file-{self.batch}-{job.key}", pure=False
                 )
