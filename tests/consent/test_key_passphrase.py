@@ -101,7 +101,7 @@ def test_init_refuses_a_short_passphrase_and_leaves_no_home(
 ) -> None:
     monkeypatch.setenv(ENV, "short")
     code, out = invoke(runner, "init", "--encrypt-key")
-    assert code == 2 and "at least 8 characters" in out
+    assert code == 2 and "at least 12 characters" in out
     assert not home.root.exists()
 
 
@@ -180,9 +180,9 @@ def test_key_encrypt_without_a_new_passphrase_writes_nothing(
     before = snapshot(home)
     code, out = invoke(runner, "key", "encrypt")  # no variable, no terminal
     assert code == 1 and "no new passphrase was given; nothing was written" in out
-    monkeypatch.setenv(NEW_PASSPHRASE_ENV, "1234567")
+    monkeypatch.setenv(NEW_PASSPHRASE_ENV, "eleven char")
     code, out = invoke(runner, "key", "encrypt")
-    assert code == 2 and "at least 8 characters" in out
+    assert code == 2 and "at least 12 characters" in out
     assert snapshot(home) == before
 
 
@@ -221,4 +221,8 @@ def test_doctor_says_whether_the_key_is_encrypted_and_never_asks(
     report = json.loads(out)
     key_check = next(c for c in report["checks"] if c["name"] == "signing key")
     assert key_check["ok"] and "encrypted with a passphrase" in key_check["detail"]
+    fingerprint = ClinicKey(signing.Ed25519PrivateKey.generate()).fingerprint()  # another key
+    assert fingerprint not in key_check["detail"]
+    monkeypatch.setenv(ENV, PASS)
+    assert ClinicKey.load(home).fingerprint() in key_check["detail"]
     assert "passphrase for" not in out

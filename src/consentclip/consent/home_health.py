@@ -60,8 +60,8 @@ def _key_check(home: Home) -> Check:
         return Check(
             "signing key",
             True,
-            f"Ed25519, encrypted with a passphrase (set ${signing.PASSPHRASE_ENV} to check "
-            "that it opens)",
+            f"Ed25519{_public_fingerprint(home)}, encrypted with a passphrase (set "
+            f"${signing.PASSPHRASE_ENV} to check that it opens)",
         )
     try:
         key = ClinicKey.load(home)
@@ -75,6 +75,21 @@ def _key_check(home: Home) -> Check:
         f"Ed25519 {key.fingerprint()}, not encrypted (a copy of the home can sign; "
         "'consentclip key encrypt' adds a passphrase)",
     )
+
+
+def _public_fingerprint(home: Home) -> str:
+    """ " <fingerprint> (public key file)" for display, or "" when that file is unreadable. Only
+    shown: nothing is verified with the file (see signing.py)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        public = serialization.load_pem_public_key(home.public_key_path.read_bytes())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(public, Ed25519PublicKey):
+        return ""
+    return f" {signing.public_fingerprint(public)} (public key file)"
 
 
 def _privacy_check(home: Home) -> Check:
