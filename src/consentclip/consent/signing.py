@@ -28,7 +28,7 @@ from consentclip.home import Home
 
 PASSPHRASE_ENV = "CONSENTCLIP_KEY_PASSPHRASE"
 # PKCS#8 as the cryptography package writes it is PBES2: PBKDF2-HMAC-SHA256 with 2048
-# iterations and AES-256-CBC; a guess costs about 1.3 ms on one core, so the passphrase itself
+# iterations and AES-256-CBC; a guess costs about 0.3 ms on one core, so the passphrase itself
 # must carry the strength (docs/threat-model.md): four or more random words.
 MIN_PASSPHRASE = 12
 _ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
