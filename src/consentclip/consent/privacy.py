@@ -30,8 +30,10 @@ def make_private_dir(path: Path) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.mkdir(mode=PRIVATE_DIR)
-    except FileExistsError:  # another process made it first
-        return False
+    except FileExistsError:
+        if not path.is_dir():  # a file in the way: the caller reports it as it always did
+            raise
+        return False  # another process made it first
     # mkdir's mode is filtered by the umask only to remove bits; chmod makes it exact.
     os.chmod(path, PRIVATE_DIR)
     return True
