@@ -5,8 +5,8 @@ football pitch: decoding first and asking later lets the kernel, not consentclip
 command. Here only headers are read (Pillow's lazy open, PDFium's page sizes, ffprobe's frame
 size), and anything over budget is refused with one line (TooLargeError, exit 1).
 
-Top level (like ``hashing``) because both ``consent/`` (scans, signature images) and ``media/``
-(photos, video frames) need it and neither may import the other.
+Top level (like ``hashing``): ``media/`` checks photos, video frames and scanned forms with it,
+and the tests and benches call it on its own.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_IMAGE_PIXELS = 110_000_000
 MAX_VIDEO_PIXELS = 36_000_000
 # Bytes per pixel at the peak of processing one still (see above): for the refusal's message.
 PEAK_BYTES_PER_PIXEL = 12
-SCAN_DPI = 200  # what consent/scan renders PDF pages at
+SCAN_DPI = 200  # what media/raster renders scanned PDF pages at
 
 
 @dataclass(frozen=True)

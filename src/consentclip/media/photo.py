@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from consentclip.errors import DiskFullError, MediaError
 from consentclip.image_budget import Size, check_pixels, too_large_for_pillow
@@ -26,16 +27,15 @@ JPEG_QUALITY = 92
 
 
 @functools.cache
-def _register_heif() -> None:
-    from pillow_heif import register_heif_opener
-
+def register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (phone photos), once per process."""
     register_heif_opener()
 
 
 def open_photo(path: Path) -> Image.Image:
     """Open a photo lazily; MediaError for anything that is not one of PHOTO_FORMATS."""
     check_readable(path)
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             # Our own budget (below) decides what is too large, with a message that says so.
