@@ -772,7 +772,7 @@ def _qa_sheet(
     qa_dir: Path,
 ) -> tuple[Path | None, str | None]:
     """The QA sheet is a review aid, not part of the export: a failure to draw it is a warning."""
-    from consentclip.qa_sheet import QaInput, write_qa_sheet
+    from consentclip.qa.sheet import QaInput, write_qa_sheet
 
     target = qa_sheet_path(qa_dir, plan.output)
     try:

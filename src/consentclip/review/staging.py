@@ -41,6 +41,9 @@ from consentclip.detect.regions import Box, Region
 from consentclip.errors import ConsentClipError, MediaError, NotFoundError
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.media.decode import frames_at
+from consentclip.media.photo import load_photo
+from consentclip.media.probe import probe_video
 from consentclip.review.decisions import Decisions, TrackOff
 from consentclip.review.decisions import load as load_decisions
 from consentclip.settings import EngineResult, EngineSettings, VerificationReport
@@ -524,8 +527,6 @@ def _write_original(session: Session, progress: RenderProgress | None) -> None:
     Decoded and re-encoded through media/ rather than served as is: phone clips are often HEVC
     or rotated by a display matrix, and the outlines must sit on the frames they were found in.
     """
-    from consentclip.media.photo import load_photo
-
     target = session.original_path
     tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
     try:
@@ -594,23 +595,11 @@ def _frames_at(session: Session, indices: list[int]) -> list[tuple[int, np.ndarr
     if not indices:
         return []
     if session.media_kind == "photo":
-        image = cv2.imread(str(session.original_path), cv2.IMREAD_COLOR)
-        return [(0, image)] if image is not None else []
-    capture = cv2.VideoCapture(str(session.original_path))
-    out: list[tuple[int, np.ndarray]] = []
-    try:
-        index = 0
-        for target in indices:
-            while index < target and capture.grab():
-                index += 1
-            ok, frame = capture.read()
-            if not ok:
-                break
-            out.append((target, frame))
-            index = target + 1
-    finally:
-        capture.release()
-    return out
+        try:
+            return [(0, load_photo(session.original_path))]
+        except MediaError:
+            return []
+    return frames_at(probe_video(session.original_path), indices)
 
 
 def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
