@@ -17,6 +17,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pypdfium2 as pdfium
+from PIL import Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
 from consentclip.errors import MediaError, TooLargeError
 
 # A 108 MP phone photo (12000x9000) is the largest still a clinic is likely to take; decoding
@@ -88,8 +92,6 @@ def check_image_budget(path: Path, *, limit: int = MAX_IMAGE_PIXELS, dpi: int = 
 
 
 def _pdf_page_sizes(path: Path, dpi: int) -> list[Size]:
-    import pypdfium2 as pdfium
-
     try:
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError:
@@ -105,17 +107,14 @@ def _pdf_page_sizes(path: Path, dpi: int) -> list[Size]:
 
 
 @functools.cache
-def _register_heif() -> None:
-    from pillow_heif import register_heif_opener
-
+def register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (phone photos), once per process."""
     register_heif_opener()
 
 
 def _image_size(path: Path) -> Size | None:
     """Width and height from the header (Pillow opens lazily; nothing is decoded)."""
-    from PIL import Image, UnidentifiedImageError
-
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

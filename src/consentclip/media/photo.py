@@ -7,16 +7,14 @@ array is written, so EXIF/GPS, MakerNote, XMP, IPTC, ICC and embedded thumbnails
 from __future__ import annotations
 
 import errno
-import functools
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pillow_heif import register_heif_opener
 
 from consentclip.errors import DiskFullError, MediaError
-from consentclip.image_budget import Size, check_pixels, too_large_for_pillow
+from consentclip.image_budget import Size, check_pixels, register_heif, too_large_for_pillow
 from consentclip.media.probe import check_readable
 
 # Pillow's format names for what we accept. MPO is what Pillow calls a multi-picture JPEG
@@ -24,12 +22,6 @@ from consentclip.media.probe import check_readable
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "HEIF", "WEBP", "TIFF"})
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 JPEG_QUALITY = 92
-
-
-@functools.cache
-def register_heif() -> None:
-    """Teach Pillow HEIC/HEIF (phone photos), once per process."""
-    register_heif_opener()
 
 
 def open_photo(path: Path) -> Image.Image:

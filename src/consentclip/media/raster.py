@@ -17,8 +17,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from consentclip.errors import UsageError
-from consentclip.image_budget import SCAN_DPI, check_image_budget
-from consentclip.media.photo import register_heif
+from consentclip.image_budget import SCAN_DPI, check_image_budget, register_heif
 
 MAX_PAGES = 4  # the QR code is on page 1; a stapled multi-page scan may put it later
 MAX_SIGNATURE_PIXELS = 4000 * 4000
