@@ -29,9 +29,10 @@ import psutil
 from distributed import Client
 
 from batch_speedup import make_clips
+from consentclip import scanread
 from consentclip.batch import BatchReport, BatchRequest, run_batch
 from consentclip.cluster import start_local_cluster
-from consentclip.consent import actions, templates
+from consentclip.consent import templates
 from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.home import Home
@@ -53,7 +54,7 @@ def signed_consent(home: Home) -> str:
                 patient_name="Bench Patient",
             )
         )
-    actions.sign_electronically(
+    scanread.sign_electronically(
         home=home, consent_id=record.id, signature_image=SIGNATURE, signed_by="Bench Patient"
     )
     return record.id

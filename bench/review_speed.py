@@ -18,7 +18,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from consentclip.consent import actions, templates
+from consentclip import scanread
+from consentclip.consent import templates
 from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.detect.regions import Box
@@ -45,7 +46,7 @@ def consent(home: Home) -> str:
                 patient_name="Bench Patient",
             )
         )
-    actions.sign_electronically(
+    scanread.sign_electronically(
         home=home, consent_id=record.id, signature_image=SIGNATURE, signed_by="Bench Patient"
     )
     return record.id

@@ -23,8 +23,8 @@ import pypdfium2 as pdfium
 from consentclip.consent import actions
 from consentclip.consent.actions import ConsentRequest, create_consent
 from consentclip.consent.registry import Registry
-from consentclip.consent.scan import read_consent_ids
 from consentclip.home import Home
+from consentclip.scanread import read_consent_ids
 
 
 def _photograph(form: Path, dpi: int, seed: int, out: Path) -> Path:

@@ -3,7 +3,7 @@
 Each trial makes a real consent (en, es or ru; one to four grants) and its real printed form,
 fills fields with simulated pen strokes (bench/scansynth.py), passes the pages through a flatbed
 scanner or a phone camera (perspective, a shadow, uneven light, blur, grain, JPEG), and asks
-``scan.judge`` whether the form is signed. Blank forms, forms signed only by the clinician,
+``scanread.judge`` whether the form is signed. Blank forms, forms signed only by the clinician,
 forms without initials and scans missing a page must be refused; signed ones, faint or not,
 accepted.
 
@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scansynth
-from consentclip.consent import actions, pdf, scan, templates
+from consentclip import scanread
+from consentclip.consent import actions, pdf, templates
 from consentclip.consent.actions import ConsentRequest, create_consent
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.registry import Registry
@@ -100,7 +101,7 @@ def main() -> None:
                 for p in pages
             ]
             start = time.perf_counter()
-            check = scan.judge(shots, layout, reference, required)
+            check = scanread.judge(shots, layout, reference, required)
             seconds.append(time.perf_counter() - start)
             results[name].append(check.ok)
             for f in check.fields:
@@ -114,8 +115,8 @@ def main() -> None:
         f"(en/es/ru, 1-4 grants), simulated pen strokes, scanner at {FLATBED_DPI} dpi or phone "
         f"photo at ~{int(PHONE_DPI * 1.3)} px/inch of paper (perspective, shadow, uneven "
         "light, blur, grain, JPEG 75). Thresholds: signature ink >= "
-        f"{scan.MIN_INK_SIGNATURE:.1%} of the cell, initials >= {scan.MIN_INK_INITIALS:.1%} "
-        "of the box.",
+        f"{scanread.MIN_INK_SIGNATURE:.1%} of the cell, initials >= "
+        f"{scanread.MIN_INK_INITIALS:.1%} of the box.",
         "",
         "| case | forms | accepted | refused | should be | wrong "
         "| signature ink min / median / max | initials ink min / median / max |",

@@ -25,6 +25,8 @@ mapping (row -> input path) is kept in the consent home under ``batch-reports/``
 from __future__ import annotations
 
 import csv
+import ctypes
+import ctypes.util
 import io
 import itertools
 import json
@@ -34,6 +36,7 @@ import queue
 import re
 import signal
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,10 +49,12 @@ from typing import Any, NoReturn, Protocol
 from consentclip.atomic import write_text_atomic
 from consentclip.consent import people
 from consentclip.consent.records import Purpose
+from consentclip.detect import preload_modules
 from consentclip.errors import (
     ConsentClipError,
     ConsentRefused,
     ExitCode,
+    MediaError,
     NotFoundError,
     UsageError,
 )
@@ -60,7 +65,9 @@ from consentclip.export import (
     export_clip,
     sweep_partials,
 )
+from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.media.sniff import claims_media, classify
 from consentclip.signals import interrupt_on_signals
 
 REPORT_JSON = "batch-report.json"
@@ -318,9 +325,6 @@ class Survey:
 
 
 def survey(root: Path, *, recursive: bool, exclude: Sequence[Path] = ()) -> Survey:
-    from consentclip.errors import MediaError
-    from consentclip.media.sniff import claims_media, classify
-
     root = root.absolute()
     if not root.is_dir():
         raise NotFoundError(f"no such folder: {root}")
@@ -425,10 +429,6 @@ def _watch_batch(batch_pid: int, every_s: float = 0.5) -> None:
 def die_with_parent() -> bool:
     """Ask Linux to send SIGTERM when this process's parent exits. False where unsupported
     (other systems; the check before logging still stops an orphan from exporting)."""
-    import ctypes
-    import ctypes.util
-    import sys
-
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -493,8 +493,6 @@ class _Job:
 def _run_job(job: _Job, report: Callable[[int, int], None] | None = None) -> FileOutcome:
     """Export one file and describe what happened. Never raises for a bad file: one failure
     must not stop the others (KeyboardInterrupt does propagate: it is a stop, not a failure)."""
-    from consentclip.media.sniff import classify
-
     started = time.monotonic()
     progress = _WorkerProgress(job.key, report)
     try:
@@ -561,8 +559,6 @@ def _since(started: float) -> float:
 
 def _sha_or_none(path: Path) -> str | None:
     """The input's hash for a refused or failed row (the report names it by hash, not name)."""
-    from consentclip.hashing import sha256_file
-
     try:
         return sha256_file(path)
     except OSError:
@@ -618,6 +614,7 @@ def run_batch(home: Home, request: BatchRequest, *, sink: BatchSink | None = Non
         sweep_partials(out_dir)
     cluster = None
     if request.cluster is not None:
+        # Here, not at the top: cluster imports this module, and only --cluster loads Dask.
         from consentclip.cluster import ClusterRunner
 
         cluster = ClusterRunner.open(request.cluster, home=home, request=request, files=len(jobs))
@@ -736,7 +733,12 @@ def _run_inline(jobs: Sequence[_Job], outcomes: dict[int, FileOutcome], sink: Ba
 
 
 # What every worker needs; a forkserver imports them once and forks ready workers from it.
-_PRELOAD = ["consentclip.export", "consentclip.pipeline", "consentclip.qa_sheet", "mediapipe"]
+_PRELOAD = [
+    "consentclip.export",
+    "consentclip.pipeline",
+    "consentclip.qa.sheet",
+    *preload_modules(),
+]
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

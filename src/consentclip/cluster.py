@@ -33,7 +33,10 @@ What a cluster adds, and how each is kept safe:
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -43,6 +46,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import dask
+import psutil
+from distributed import Client, Event, Future, LocalCluster, get_client, wait
+from distributed.scheduler import KilledWorker
 
 from consentclip import __version__
 from consentclip.batch import (
@@ -56,12 +64,11 @@ from consentclip.batch import (
     _run_job,
 )
 from consentclip.consent import people
+from consentclip.detect.models import mediapipe_version
 from consentclip.errors import ConsentClipError, UsageError
 from consentclip.export import PARTIAL_MARK
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
-
     from consentclip.batch import BatchRequest
     from consentclip.home import Home
 
@@ -159,15 +166,6 @@ def code_fingerprint() -> str:
     return _CODE
 
 
-def _mediapipe_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mediapipe")
-    except PackageNotFoundError:
-        return "missing"
-
-
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -182,7 +180,7 @@ def look(registry: str, root: str, out_dir: str) -> MachineView:
         machine=machine_id(),
         host=socket.gethostname(),
         code=code_fingerprint(),
-        mediapipe=_mediapipe_version(),
+        mediapipe=mediapipe_version(),
         registry=_identity(Path(registry)),
         root=_identity(Path(root)),
         out_dir=_identity(Path(out_dir)),
@@ -236,16 +234,12 @@ class _Task:
 
 
 def _attempt_record() -> dict[str, Any]:
-    import psutil
-
     return {"pid": os.getpid(), "born": psutil.Process().create_time(), "machine": machine_id()}
 
 
 def _alive(attempt: dict[str, Any]) -> bool:
     """Whether the process of an attempt still runs (on this machine). A zombie or a new
     process that reuses the pid does not count."""
-    import psutil
-
     try:
         proc = psutil.Process(int(attempt["pid"]))
         if abs(proc.create_time() - float(attempt["born"])) > 0.01:
@@ -300,8 +294,6 @@ class _Reporter:
 def run_file(task: _Task) -> FileOutcome:
     """One file of a batch, on a Dask worker. Never raises for a bad file (a report row says
     what happened); a dead worker is Dask's to retry."""
-    from distributed import Event, get_client
-
     job = task.job
     if machine_id() != task.machine or code_fingerprint() != task.code:
         # A worker that joined after the check at the start of the batch.
@@ -376,9 +368,6 @@ def heap_for_frames() -> None:
     values set here are where glibc's own adaptive thresholds end up after the first large
     free, so the worker allocates like a local batch worker again.
     """
-    import ctypes
-    import ctypes.util
-
     name = ctypes.util.find_library("c")
     if name is None:
         return
@@ -399,11 +388,6 @@ def start_local_cluster(workers: int) -> Any:
     """A LocalCluster of ``workers`` processes with one thread each (the engine has its own
     threads). The scheduler hands a worker one file at a time (saturation 1.0), so a worker that
     dies takes only its running file with it. Workers run ``dask_setup`` above."""
-    import logging
-
-    import dask
-    from distributed import LocalCluster
-
     settings = {
         "distributed.scheduler.worker-saturation": 1.0,
         # The nanny would write MALLOC_TRIM_THRESHOLD_ and OMP_NUM_THREADS=1 into this very
@@ -437,8 +421,6 @@ class ClusterRunner:
     @classmethod
     def open(cls, value: str, *, home: Home, request: BatchRequest, files: int) -> ClusterRunner:
         """Refuses (ClusterError) a cluster that cannot be reached or has unsuitable workers."""
-        from distributed import Client
-
         spec = parse_cluster(value)
         if request.workers is not None:
             raise UsageError(
@@ -506,8 +488,6 @@ class ClusterRunner:
     def run(self, jobs: Sequence[_Job], outcomes: dict[int, FileOutcome], sink: BatchSink) -> None:
         """Fill ``outcomes`` as files finish. KeyboardInterrupt: stop the tasks, wait for the
         running ones to clean up, close, re-raise. Closes the cluster whatever happens."""
-        from distributed import Event
-
         client = self.client
         stop = Event(f"{_ROOT}-{self.batch}-stop", client=client)
         pending: dict[Future, _Job] = {}
@@ -579,8 +559,6 @@ class ClusterRunner:
     ) -> None:
         """After Ctrl-C: files that never started are cancelled; files that did stop at their
         next frame (the event) and clean up; wait for those, keeping what finished meanwhile."""
-        from distributed import wait
-
         stop.set()
         started = self.client.get_metadata([_ROOT, self.batch, "attempts"], default={})
         running = {f: j for f, j in pending.items() if str(j.key) in started}
@@ -611,8 +589,6 @@ class ClusterRunner:
 
 
 def _outcome_of(future: Future, job: _Job) -> FileOutcome:
-    from distributed.scheduler import KilledWorker
-
     if future.status == "cancelled":
         return FileOutcome(job.relative, NOT_RUN, "cancelled on the cluster")
     try:

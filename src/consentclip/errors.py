@@ -6,6 +6,7 @@ package decides exit codes.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -84,8 +85,6 @@ class NotBuiltError(ConsentClipError):
 
 def from_os_error(exc: OSError) -> ConsentClipError:
     """An operating-system failure (a full disk, a read-only folder) as a one-line error."""
-    import errno
-
     where = f": {exc.filename}" if exc.filename else ""
     if exc.errno == errno.ENOSPC:
         return DiskFullError()

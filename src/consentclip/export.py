@@ -27,6 +27,8 @@ name (which is often the patient's name). The manifest holds no patient name or 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import itertools
 import json
 import os
@@ -39,7 +41,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from consentclip import __version__
 from consentclip.atomic import PARTIAL_MARK, write_json_atomic
+from consentclip.consent import audit
+from consentclip.consent.gate import GateRequest, evaluate
+from consentclip.consent.ids import normalise
 from consentclip.consent.records import Grant, Purpose
+from consentclip.consent.registry import Registry
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import (
     ConsentClipError,
@@ -51,6 +57,10 @@ from consentclip.errors import (
 )
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.media.ffmpeg import version as tool_version
+from consentclip.media.sniff import classify
+from consentclip.pipeline import anonymise
+from consentclip.qa.sheet import QaInput, write_qa_sheet
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
 from consentclip.signals import interrupt_on_signals
 
@@ -59,7 +69,7 @@ if TYPE_CHECKING:
 
     from consentclip.consent.gate import GateDecision
     from consentclip.consent.records import ConsentRecord
-    from consentclip.consent.registry import ClipLink, Registry
+    from consentclip.consent.registry import ClipLink
     from consentclip.progress import ProgressSink
     from consentclip.review.approval import ApprovedStaging, ExportReview
 
@@ -88,8 +98,6 @@ class ExportExists(ConsentClipError):
 def today() -> date:
     """The date the gate judges expiry and coming-of-age against (local calendar day, as on
     the signed form), from the registry's one clock (tests inject it)."""
-    from consentclip.consent import audit
-
     return audit.clock().astimezone().date()
 
 
@@ -274,7 +282,7 @@ def _evaluate(
 ) -> tuple[GateDecision, ClipLink | None, ConsentRecord | None, ExportReview | None]:
     """The gate over the registry as it is now: the link, the record, its integrity, and the
     review the purpose needs (none while staging a clip for review)."""
-    from consentclip.consent.gate import GateRequest, evaluate
+    # Here, not at the top: review/ imports this module (export.decide asks the approval).
     from consentclip.review.approval import review_for_export
 
     link = registry.find_link(sha)
@@ -366,10 +374,6 @@ def link_clips(home: Home, pairs: Sequence[tuple[Path, str]]) -> list[ClipLink]:
     link is written, so a typo in row 40 of a CSV does not leave rows 1-39 linked. The registry
     refuses unsigned, withdrawn and voided consents (ConsentRefused).
     """
-    from consentclip.consent.ids import normalise
-    from consentclip.consent.registry import Registry
-    from consentclip.media.sniff import classify
-
     prepared: list[tuple[str, str, str, str]] = []
     for path, consent_id in pairs:
         kind = classify(Path(path))
@@ -386,9 +390,6 @@ def link_clips(home: Home, pairs: Sequence[tuple[Path, str]]) -> list[ClipLink]:
 def read_link_csv(path: Path) -> list[tuple[Path, str]]:
     """``path,consent_id`` rows (a header row is allowed); relative paths are taken from the
     CSV's own folder, so a shoot's CSV can travel with its folder."""
-    import csv
-    import io
-
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -530,8 +531,6 @@ def _export_clip(
     on_frame_regions: Callable[[int, Sequence[Region]], None] | None,
     before_commit: Callable[[], None] | None,
 ) -> ExportResult:
-    from consentclip.consent.registry import Registry
-
     with Registry.open(home) as registry:
         plan = decide(registry, request)
         sweep_stale_partials(plan.output)
@@ -652,8 +651,6 @@ def _run_engine(
     progress: ProgressSink | None,
     on_frame_regions: Callable[[int, Sequence[Region]], None],
 ) -> EngineResult:
-    from consentclip.pipeline import anonymise
-
     return anonymise(
         plan.source, dst, plan.settings, progress=progress, on_frame_regions=on_frame_regions
     )
@@ -696,8 +693,6 @@ def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -
 
     Deliberately absent: the patient's name and reference, and the input file name.
     """
-    from consentclip.media.ffmpeg import version as tool_version
-
     grant = plan.grant
     return {
         "format": MANIFEST_FORMAT,
@@ -772,8 +767,6 @@ def _qa_sheet(
     qa_dir: Path,
 ) -> tuple[Path | None, str | None]:
     """The QA sheet is a review aid, not part of the export: a failure to draw it is a warning."""
-    from consentclip.qa_sheet import QaInput, write_qa_sheet
-
     target = qa_sheet_path(qa_dir, plan.output)
     try:
         write_qa_sheet(

@@ -5,8 +5,8 @@ football pitch: decoding first and asking later lets the kernel, not consentclip
 command. Here only headers are read (Pillow's lazy open, PDFium's page sizes, ffprobe's frame
 size), and anything over budget is refused with one line (TooLargeError, exit 1).
 
-Top level (like ``hashing``) because both ``consent/`` (scans, signature images) and ``media/``
-(photos, video frames) need it and neither may import the other.
+Top level (like ``hashing``): ``media/`` checks photos, video frames and scanned forms with it,
+and the tests and benches call it on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from consentclip.errors import MediaError, TooLargeError
 
@@ -27,7 +31,7 @@ MAX_IMAGE_PIXELS = 110_000_000
 MAX_VIDEO_PIXELS = 36_000_000
 # Bytes per pixel at the peak of processing one still (see above): for the refusal's message.
 PEAK_BYTES_PER_PIXEL = 12
-SCAN_DPI = 200  # what consent/scan renders PDF pages at
+SCAN_DPI = 200  # what media/raster renders scanned PDF pages at
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,6 @@ def check_image_budget(path: Path, *, limit: int = MAX_IMAGE_PIXELS, dpi: int = 
 
 
 def _pdf_page_sizes(path: Path, dpi: int) -> list[Size]:
-    import pypdfium2 as pdfium
-
     try:
         pdf = pdfium.PdfDocument(path)
     except pdfium.PdfiumError:
@@ -105,17 +107,14 @@ def _pdf_page_sizes(path: Path, dpi: int) -> list[Size]:
 
 
 @functools.cache
-def _register_heif() -> None:
-    from pillow_heif import register_heif_opener
-
+def register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (phone photos), once per process."""
     register_heif_opener()
 
 
 def _image_size(path: Path) -> Size | None:
     """Width and height from the header (Pillow opens lazily; nothing is decoded)."""
-    from PIL import Image, UnidentifiedImageError
-
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect import Detector
+from consentclip.detect.lesion import find_lesion
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.errors import MediaError, VerificationError
@@ -102,6 +103,7 @@ def _missing(what: str, exc: ImportError) -> MediaError:
 
 def _face_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.faces import FaceDetector
     except ImportError as exc:
         raise _missing("face detection", exc) from exc
@@ -110,6 +112,7 @@ def _face_detector(settings: EngineSettings, lookahead: int) -> Detector:
 
 def _tattoo_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.tattoos import TattooDetector
     except ImportError as exc:
         raise _missing("tattoo detection", exc) from exc
@@ -118,6 +121,7 @@ def _tattoo_detector(settings: EngineSettings, lookahead: int) -> Detector:
 
 def _tracker(lookahead: int) -> TrackerLike:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.tracking import Tracker
     except ImportError as exc:
         raise _missing("tracking", exc) from exc
@@ -126,6 +130,7 @@ def _tracker(lookahead: int) -> TrackerLike:
 
 def _manual_tracker(regions: Sequence[ManualRegion], fps: float) -> ManualLike:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.manual import ManualTracker
     except ImportError as exc:
         raise _missing("manual region tracking", exc) from exc
@@ -134,6 +139,7 @@ def _manual_tracker(regions: Sequence[ManualRegion], fps: float) -> ManualLike:
 
 def _text_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.text import TextDetector, text_tuning_for
     except ImportError as exc:
         raise _missing("text detection", exc) from exc
@@ -142,6 +148,7 @@ def _text_detector(settings: EngineSettings, lookahead: int) -> Detector:
 
 def _text_tracker(lookahead: int) -> TrackerLike:
     try:
+        # In the function: a missing detector module is a one-line MediaError (_missing).
         from consentclip.detect.text import text_tracker
     except ImportError as exc:
         raise _missing("tracking", exc) from exc
@@ -248,8 +255,6 @@ class _FrameFlow:
 
     def _keep_auto(self, frame: np.ndarray) -> None:
         """--keep auto: the lesion found on the first frame joins the keep boxes."""
-        from consentclip.detect.lesion import find_lesion
-
         found = find_lesion(frame)
         keep = (*self.settings.keep, *found)
         self.tally.auto_keep = found

@@ -37,6 +37,8 @@ class _PlainLines:
 
 class _RichBar:
     def __init__(self, label: str, stream: TextIO) -> None:
+        # Here, not at the top: rich takes ~70 ms to import, and only a bar on a terminal
+        # needs it (the pipeline imports this module for every clip).
         from rich.console import Console
         from rich.progress import (
             BarColumn,

@@ -332,7 +332,7 @@ def test_scan_that_is_skewed_noisy_and_jpeg_still_reads(
     photo += np.random.default_rng(1).normal(0, 8, photo.shape).astype(np.float32)
     shot = tmp_path / "photo.jpg"
     cv2.imwrite(str(shot), np.clip(photo, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
-    from consentclip.consent.scan import read_consent_ids
+    from consentclip.scanread import read_consent_ids
 
     assert read_consent_ids(shot) == [rec.id]
 
@@ -398,7 +398,7 @@ def test_phone_photo_in_heic_is_read(
     rec = new_consent()
     page = Image.fromarray(signed_pages(ready_home, rec, dpi=120)[0]).convert("RGB")
     page.save(tmp_path / "IMG_0001.HEIC", quality=80)
-    from consentclip.consent.scan import read_consent_ids
+    from consentclip.scanread import read_consent_ids
 
     assert read_consent_ids(tmp_path / "IMG_0001.HEIC") == [rec.id]
     # One photo holds one page; the signature block is on page 2, so it is refused, saying so.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from consentclip import scanread
 from consentclip.consent import actions, schema
 from consentclip.consent.records import ConsentRecord, Purpose, State, Status
 from consentclip.consent.registry import Registry, home_checks
@@ -21,7 +22,7 @@ SHA = "ab" * 32
 
 
 def sign(home: Home, record: ConsentRecord, png: Path) -> ConsentRecord:
-    return actions.sign_electronically(
+    return scanread.sign_electronically(
         home=home, consent_id=record.id, signature_image=png, signed_by=record.signer.name
     ).record
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from consentclip.consent import actions, templates
+from consentclip import scanread
+from consentclip.consent import templates
 from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.home import Home
@@ -69,7 +70,7 @@ def make_consent(registry_home: Home) -> Callable[..., str]:
             )
             record = registry.create(new, today=created)
         if signed:
-            actions.sign_electronically(
+            scanread.sign_electronically(
                 home=registry_home,
                 consent_id=record.id,
                 signature_image=SIGNATURE_PNG,

@@ -10,15 +10,15 @@ import numpy as np
 import pypdfium2
 
 from consentclip.detect.regions import Box, Region, RegionKind
-from consentclip.qa_sheet import (
+from consentclip.qa.frames import (
     KEEP_BGR,
     KIND_BGR,
     THUMB_WIDTH,
     QaInput,
     read_samples,
     sample_indices,
-    write_qa_sheet,
 )
+from consentclip.qa.sheet import write_qa_sheet
 from consentclip.settings import EngineResult, VerificationReport
 
 

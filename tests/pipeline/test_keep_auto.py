@@ -17,7 +17,7 @@ from consentclip.cli import app
 from consentclip.cli.export import keep_auto_asked, parse_geometry
 from consentclip.detect.regions import Box
 from consentclip.pipeline import anonymise
-from consentclip.qa_sheet import QaInput, kept_boxes
+from consentclip.qa.frames import QaInput, kept_boxes
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion
 
 skinsynth = bench_module("skinsynth")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from consentclip import scanread
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.audit import who
 from consentclip.cli.options import EXIT_CODES, UserOption
@@ -213,7 +214,7 @@ def sign_cli(
             raise UsageError(
                 "--signed-by, --agree and --initials go with --signature-image, not with --scan"
             )
-        result = actions.sign_with_scan(home=home, consent_id=consent_id, scan_path=scan)
+        result = scanread.sign_with_scan(home=home, consent_id=consent_id, scan_path=scan)
     else:
         if not signed_by:
             raise UsageError("an electronic signature needs --signed-by NAME (the signer's intent)")
@@ -223,7 +224,7 @@ def sign_cli(
             )
         assert signature_image is not None
         agreed = None if Agreement.ALL in agree else [Purpose(a.value) for a in agree]
-        result = actions.sign_electronically(
+        result = scanread.sign_electronically(
             home=home,
             consent_id=consent_id,
             signature_image=signature_image,

@@ -6,8 +6,8 @@
 - ``audit``: the hash-chained, append-only log with a signed head
 - ``signing``: the clinic's Ed25519 key
 - ``templates`` / ``pdf``: consent forms (the only reportlab import)
-- ``scan``: reading the QR code back from a signed scan, and judging its signature fields
-- ``markers``: the corner registration marks printed on every form page
+- ``markers``: the corner registration marks printed on every form page (read back by
+  ``consentclip.scanread``, outside this package: reading a scan is pixel work)
 - ``actions``: the plain functions behind ``consentclip consent ...``
 
 Nothing is imported here, so ``import consentclip.consent.records`` stays cheap (no reportlab,

@@ -6,16 +6,13 @@ directly. Each opens the registry, does one thing, and leaves nothing half-done 
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
-from consentclip.consent import documents, pdf, scan, templates
+from consentclip.consent import documents, pdf, templates
 from consentclip.consent.audit import now_utc
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.records import (
@@ -33,8 +30,6 @@ from consentclip.consent.records import (
 from consentclip.consent.registry import NewConsent, Registry, Revocation
 from consentclip.errors import UsageError
 from consentclip.home import Home
-
-MAX_SIGNATURE_PIXELS = 4000 * 4000
 
 
 @dataclass(frozen=True)
@@ -65,6 +60,20 @@ class ConsentRequest:
 class SignResult:
     record: ConsentRecord
     document: Path
+
+
+@dataclass(frozen=True)
+class ScanReader:
+    """The pixel work of filing a scan, which consent/ does not do (it knows no pixels):
+    ``consentclip.scanread`` supplies it. Called here, inside the registry session, so that a
+    draft is checked before any page is decoded."""
+
+    consent_ids: Callable[[Path], list[str]]  # every consentclip QR code's id, in page order
+    # what keeps the scan from being filed (pages missing, empty fields); empty when it may be
+    problems: Callable[
+        [Sequence[Path], pdf.FormLayout, bytes, Sequence[tuple[str, str]]], tuple[str, ...]
+    ]
+    is_pdf: Callable[[bytes], bool]
 
 
 def create_consent(*, home: Home, request: ConsentRequest) -> ConsentRecord:
@@ -115,7 +124,9 @@ def write_form(*, home: Home, consent_id: str, out: Path) -> Path:
     return _write_output(out, data)
 
 
-def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Path]) -> SignResult:
+def sign_with_scan(
+    *, home: Home, consent_id: str, scan_path: Path | Sequence[Path], reader: ScanReader
+) -> SignResult:
     """File a wet-ink-signed form: its QR code must name this consent, every page must be there
     and the signer's signature and initials must be on it.
 
@@ -129,7 +140,7 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Pa
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
         _require_draft(record)
-        found = [cid for p in paths for cid in scan.read_consent_ids(p)]
+        found = [cid for p in paths for cid in reader.consent_ids(p)]
         found = list(dict.fromkeys(found))
         if not found:
             raise UsageError(
@@ -142,24 +153,28 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Pa
                 f"the scan {label} carries the QR code of consent {', '.join(others)}, "
                 f"not {record.id}; file it under that consent"
             )
-        _require_ink(home, record, paths)
+        _require_ink(home, record, paths, reader)
         signature = Signature("wet_ink_scan", now_utc(), record.signer.name, "")
         if len(paths) == 1:
             data = paths[0].read_bytes()
-            suffix = ".pdf" if scan.is_pdf(data) else (paths[0].suffix.lower() or ".img")
+            suffix = ".pdf" if reader.is_pdf(data) else (paths[0].suffix.lower() or ".img")
             return _file_signed(registry, record, data, suffix, signature)
-        return _file_signed_pages(registry, record, paths, signature)
+        return _file_signed_pages(registry, record, paths, signature, reader)
 
 
 def _file_signed_pages(
-    registry: Registry, record: ConsentRecord, paths: list[Path], signature: Signature
+    registry: Registry,
+    record: ConsentRecord,
+    paths: list[Path],
+    signature: Signature,
+    reader: ScanReader,
 ) -> SignResult:
     created: list[Path] = []
     pages = []
     try:
         for path in paths:
             data = path.read_bytes()
-            suffix = ".pdf" if scan.is_pdf(data) else (path.suffix.lower() or ".img")
+            suffix = ".pdf" if reader.is_pdf(data) else (path.suffix.lower() or ".img")
             digest, stored, new = documents.store(registry.home, data, suffix)
             if new:
                 created.append(stored)
@@ -184,16 +199,18 @@ def required_fields(record: ConsentRecord) -> list[tuple[str, str]]:
     return [("signature", signer), *(("initials", g.purpose.value) for g in record.grants)]
 
 
-def _require_ink(home: Home, record: ConsentRecord, paths: Sequence[Path]) -> None:
+def _require_ink(
+    home: Home, record: ConsentRecord, paths: Sequence[Path], reader: ScanReader
+) -> None:
     """Refuse a scan whose pages are missing or whose signature or initials are empty: the
     form it is checked against is the one ``consent pdf`` printed for this record."""
     template = templates.load_for(record.template, home)
     reference, layout = pdf.render_form_layout(pdf.FormInput(record, template, Clinic.load(home)))
-    check = scan.check_signatures(paths, layout, reference, required_fields(record))
-    if not check.ok:
+    problems = reader.problems(paths, layout, reference, required_fields(record))
+    if problems:
         raise UsageError(
             f"the scan {', '.join(p.name for p in paths)} is not a signed consent {record.id}: "
-            + "; ".join(check.problems),
+            + "; ".join(problems),
             hint="scan every page, flat and whole, into one PDF or one --scan per page",
         )
 
@@ -202,7 +219,7 @@ def sign_electronically(
     *,
     home: Home,
     consent_id: str,
-    signature_image: Path,
+    signature_png: Callable[[], bytes],
     signed_by: str,
     agreed: Sequence[Purpose] | None = None,
     initials: str | None = None,
@@ -213,6 +230,8 @@ def sign_electronically(
     ``agreed`` is the patient's choice per purpose, as on the paper form; it must be exactly the
     purposes the draft grants (a purpose the patient declines is not granted: void the draft
     and make a new one). None means the caller vouches for every granted purpose.
+    ``signature_png`` gives the signature image re-encoded as a plain PNG (``media/raster``);
+    it is asked for once the draft and the signer have been checked.
     """
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
@@ -223,7 +242,7 @@ def sign_electronically(
                 f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
                 f"('{record.signer.name}'); the person named on the form must sign"
             )
-        image = _signature_png(signature_image)
+        image = signature_png()
         template = templates.load_for(record.template, home)
         signed_at = now_utc()
         esign = pdf.ElectronicSignature(
@@ -292,25 +311,6 @@ def _require_draft(record: ConsentRecord) -> None:
             f"consent {record.id} is already {record.state.value}; it cannot be signed again "
             "(create a new consent with --supersedes)"
         )
-
-
-def _signature_png(path: Path) -> bytes:
-    """Re-encode the signature as a plain PNG: proves it is an image and drops its metadata."""
-    try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_SIGNATURE_PIXELS:
-                raise UsageError(
-                    f"signature image {path.name} is too large ({img.width}x{img.height})"
-                )
-            img.load()
-            rgba = img.convert("RGBA")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise UsageError(
-            f"signature image {path.name} is not an image (PNG or JPEG expected)"
-        ) from None
-    buf = io.BytesIO()
-    rgba.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _write_output(out: Path, data: bytes) -> Path:

@@ -41,6 +41,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no fcntl (see _locked)
+    fcntl = None  # type: ignore[assignment]
+
 ANCHOR_NAME = "audit-anchor.json"
 ENV_VAR = "CONSENTCLIP_AUDIT_ANCHOR"
 SETTING = "audit_anchor"  # in clinic.toml: one path or a list of paths
@@ -285,9 +290,7 @@ def _advance_one(path: Path, signed: Anchor, *, force: bool) -> None:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive advisory lock beside the anchor, so read-compare-write is one step."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock, the forward-only check remains
+    if fcntl is None:  # pragma: no cover - Windows: no lock, the forward-only check remains
         yield
         return
     lock_path = path.with_name(f".{path.name}.lock")

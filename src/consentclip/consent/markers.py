@@ -39,11 +39,33 @@ def corner_points(page_w: float, page_h: float, corner: int) -> list[tuple[float
     return [(x, y), (x + SIZE, y), (x + SIZE, y + SIZE), (x, y + SIZE)]
 
 
+# The 4x4 payload of DICT_4X4_50's first 48 markers (4 per page, MAX_PAGES pages), row by row
+# from the top, the most significant bit the top-left cell, 1 = white. Written down here so that
+# drawing a form needs no OpenCV (consent/ knows no pixels); tests/test_architecture.py checks
+# every entry against OpenCV's own generateImageMarker, which is what the scan reader detects.
+PAYLOADS = (
+    0xB532, 0x0F9A, 0x332D, 0x9946, 0x549E, 0x79CD, 0x9E2E, 0xC4F2,
+    0xFEDA, 0xCF56, 0xF991, 0x11A7, 0x0EB7, 0x2A0F, 0x24B1, 0x263E,
+    0x4665, 0x6600, 0x6C5E, 0x76AF, 0x868B, 0xB02B, 0xCCD5, 0xDD82,
+    0xFE47, 0x9471, 0xACE4, 0xA554, 0x2123, 0x346F, 0x4415, 0x57B2,
+    0x9ECF, 0xF0CB, 0x08AE, 0x0929, 0x1875, 0x04FF, 0x0DF6, 0x1C5A,
+    0x1718, 0x2A28, 0x328C, 0x38B2, 0x24E8, 0x2EEB, 0x2D3F, 0x4B64,
+)  # fmt: skip
+
+
 @functools.cache
 def bits(marker: int) -> tuple[tuple[bool, ...], ...]:
     """The marker's 6x6 cells, True where black, row by row from the top."""
-    import cv2
-
-    dictionary = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
-    image = cv2.aruco.generateImageMarker(dictionary, marker, CELLS)
-    return tuple(tuple(bool(v < 128) for v in row) for row in image)
+    payload = PAYLOADS[marker]
+    inner = CELLS - 2
+    rows = []
+    for row in range(CELLS):
+        cells = []
+        for col in range(CELLS):
+            if row in (0, CELLS - 1) or col in (0, CELLS - 1):
+                cells.append(True)  # the black border
+            else:
+                shift = inner * inner - 1 - ((row - 1) * inner + (col - 1))
+                cells.append(not (payload >> shift) & 1)
+        rows.append(tuple(cells))
+    return tuple(rows)

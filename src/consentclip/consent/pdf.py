@@ -21,6 +21,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -191,8 +192,6 @@ class _SignatureField(Flowable):
     def draw(self) -> None:
         self.fields.record(self, "signature", self.key, self.w, self.h)
         if self.image is not None:
-            from reportlab.lib.utils import ImageReader
-
             self.canv.drawImage(
                 ImageReader(io.BytesIO(self.image)),
                 0,

@@ -49,6 +49,8 @@ class FaceHit:
 
 def _solutions() -> Any:
     try:
+        # Here, not at the top: mediapipe takes over a second to import, paid only when a
+        # detector builds its first graph (never by `--help`, `consent` or `doctor`).
         import mediapipe as mp
     except ImportError as exc:  # the install is broken, not the input
         raise MediaError(

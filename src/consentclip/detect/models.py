@@ -8,8 +8,14 @@ Only ``model_complexity=1`` pose is bundled (lite and heavy would be fetched at 
 from __future__ import annotations
 
 import importlib.util
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
+
+from consentclip.detect._mp import Placement
+from consentclip.detect.centerface import CenterFaceModel, model_path
+from consentclip.errors import MediaError
 from consentclip.health import Check
 
 PINNED_MEDIAPIPE = "0.10.21"
@@ -33,12 +39,18 @@ def mediapipe_root() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def mediapipe_version() -> str:
+    """The installed mediapipe wheel's version, which is the version of its bundled models."""
+    try:
+        return version("mediapipe")
+    except PackageNotFoundError:
+        return "missing"
+
+
 def model_checks() -> list[Check]:
     root = mediapipe_root()
     if root is None:
         return [Check("mediapipe", False, "not installed; run 'make setup'")]
-    from importlib.metadata import version
-
     installed = version("mediapipe")
     checks = [
         Check(
@@ -58,12 +70,6 @@ def model_checks() -> list[Check]:
 
 def centerface_check() -> Check:
     """The bundled CenterFace model loads in OpenCV's DNN and finds nothing in a blank image."""
-    import numpy as np
-
-    from consentclip.detect._mp import Placement
-    from consentclip.detect.centerface import CenterFaceModel, model_path
-    from consentclip.errors import MediaError
-
     name = "model: face detection, CenterFace (OpenCV DNN)"
     try:
         hits = CenterFaceModel().detect(np.zeros((64, 64, 3), np.uint8), Placement(), 64)

@@ -6,6 +6,7 @@ patients or files.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -93,8 +94,6 @@ class Box:
 
     def int_corners(self) -> tuple[int, int, int, int]:
         """Integer (x1, y1, x2, y2) that contains the box: rounds outwards, never inwards."""
-        import math
-
         return math.floor(self.x), math.floor(self.y), math.ceil(self.x2), math.ceil(self.y2)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from consentclip.detect._mp import started
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
@@ -129,11 +130,11 @@ class PersonMask:
         landscape = w > 1.3 * h
         if self._graph is None or landscape != self._landscape:
             self.close()
+            # Here, not at the top: mediapipe takes over a second to import, and only the
+            # tattoo detector with a person mask needs this graph.
             from mediapipe.python.solutions import selfie_segmentation
 
             # 1 = landscape (144x256 input), 0 = general (256x256); both ship in the wheel.
-            from consentclip.detect._mp import started
-
             self._graph = started(
                 lambda: selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
             )

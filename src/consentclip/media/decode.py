@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO
 
 import cv2
@@ -200,3 +200,20 @@ class FrameReader:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+
+def frames_at(info: VideoInfo, indices: Sequence[int]) -> list[tuple[int, np.ndarray]]:
+    """The frames at ``indices``, numbered as the engine numbers them (the same decoder), in
+    order; decoding stops after the last one. Fewer when the clip ends first. For the QA sheet's
+    samples and the review page's thumbnails."""
+    wanted = sorted(set(indices))
+    out: list[tuple[int, np.ndarray]] = []
+    if not wanted:
+        return out
+    with FrameReader(info) as reader:
+        for index, frame in reader:
+            if index == wanted[len(out)]:
+                out.append((index, frame))
+                if len(out) == len(wanted):
+                    break
+    return out

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from consentclip.errors import MediaError
 from consentclip.media.probe import ffprobe_json
 from consentclip.settings import VerificationReport
@@ -168,8 +170,6 @@ def verify_video(
 
 def verify_photo(path: Path, *, planted: Iterable[bytes] = ()) -> VerificationReport:
     """Re-open the written photo: no EXIF, no ICC, no text chunks, only neutral info keys."""
-    from PIL import Image
-
     problems: list[str] = []
     with Image.open(path) as img:
         fmt = img.format or "?"

@@ -7,7 +7,6 @@ array is written, so EXIF/GPS, MakerNote, XMP, IPTC, ICC and embedded thumbnails
 from __future__ import annotations
 
 import errno
-import functools
 import warnings
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from consentclip.errors import DiskFullError, MediaError
-from consentclip.image_budget import Size, check_pixels, too_large_for_pillow
+from consentclip.image_budget import Size, check_pixels, register_heif, too_large_for_pillow
 from consentclip.media.probe import check_readable
 
 # Pillow's format names for what we accept. MPO is what Pillow calls a multi-picture JPEG
@@ -25,17 +24,10 @@ OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 JPEG_QUALITY = 92
 
 
-@functools.cache
-def _register_heif() -> None:
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-
-
 def open_photo(path: Path) -> Image.Image:
     """Open a photo lazily; MediaError for anything that is not one of PHOTO_FORMATS."""
     check_readable(path)
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             # Our own budget (below) decides what is too large, with a message that says so.

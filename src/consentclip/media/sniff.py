@@ -8,6 +8,8 @@ from enum import Enum
 from pathlib import Path
 
 from consentclip.errors import MediaError
+from consentclip.media.photo import open_photo
+from consentclip.media.probe import check_readable, probe_video
 
 
 class MediaKind(str, Enum):
@@ -31,9 +33,6 @@ def classify(path: Path) -> MediaKind:
 
     ``export`` and ``batch`` both decide with this, so batch processes exactly what export
     accepts."""
-    from consentclip.media.photo import open_photo
-    from consentclip.media.probe import check_readable, probe_video
-
     check_readable(path)
     try:
         open_photo(path).close()

@@ -18,23 +18,26 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from consentclip.consent.audit import os_user
+from consentclip.consent.clinic import ReviewPolicy
 from consentclip.consent.records import ConsentRecord, Purpose
+from consentclip.consent.registry import ClipLink, Registry
+from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.errors import ConsentRefused, MediaError, UsageError
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
 from consentclip.review import staging
 from consentclip.review.decisions import Decisions
+from consentclip.review.risk import risk_frames
+from consentclip.settings import EngineResult, EngineSettings
 
 if TYPE_CHECKING:
-    from consentclip.consent.registry import ClipLink, Registry
-    from consentclip.detect.regions import Region
-    from consentclip.export import EngineOptions
-    from consentclip.settings import EngineResult, EngineSettings
+    from consentclip.export import EngineOptions  # export imports this module (a cycle)
 
 EVENT = "review.approved"
 APPROVAL_FORMAT = "consentclip-review-approval/1"
@@ -67,8 +70,6 @@ def consent_fingerprint(record: ConsentRecord, purpose: Purpose) -> dict[str, An
 
 def exporter_identity() -> str:
     """Who is exporting: ``$CONSENTCLIP_USER`` when set (a shared workstation), else the login."""
-    from consentclip.consent.audit import os_user
-
     return os.environ.get(USER_ENV, "").strip() or os_user()
 
 
@@ -148,8 +149,6 @@ def approve(
     file does not match the decisions or the present engine, it is rendered again before the
     approval, so the approval always names a file made from exactly these decisions.
     """
-    from consentclip.consent.registry import Registry
-
     name = " ".join(reviewer.split())
     if not name:
         raise UsageError("the reviewer's name is required to approve")
@@ -173,8 +172,6 @@ def approve(
         )
         consent = registry.get(plan.consent_id)
         regions = json.loads(session.regions_path.read_text(encoding="utf-8"))["regions"]
-        from consentclip.review.risk import risk_frames
-
         body = {
             "format": APPROVAL_FORMAT,
             "consent_id": plan.consent_id,
@@ -226,8 +223,6 @@ class ApprovedStaging:
 
     def regions(self) -> dict[int, list[Region]]:
         """The redacted regions per frame, for the QA sheet."""
-        from consentclip.detect.regions import Box, Region, RegionKind
-
         data = json.loads(self.session.regions_path.read_text(encoding="utf-8"))
         out: dict[int, list[Region]] = {}
         for index, rows in enumerate(data["regions"]):
@@ -269,8 +264,6 @@ class ExportReview:
 
     def options(self, base: EngineOptions) -> EngineOptions:
         """The export's engine options with the approved decisions' regions and keeps."""
-        from dataclasses import replace
-
         if self.session is None:
             return base
         decisions = self.session.decisions()
@@ -336,8 +329,6 @@ def _engine_diff(then: dict[str, Any], now: dict[str, Any]) -> str:
 
 
 def review_for_export(registry: Registry, link: ClipLink, purpose: Purpose) -> ExportReview:
-    from consentclip.consent.clinic import ReviewPolicy
-
     policy = ReviewPolicy.load(registry.home)
     approval = latest_approval(registry, link.consent_id, link.clip_number, purpose)
     session = (
@@ -374,8 +365,6 @@ class ListedReview:
 def list_reviews(home: Home) -> list[ListedReview]:
     """What awaits review and what is approved. "approval_stale" means the staged file or the
     decisions no longer match the newest approval (export will refuse until approved again)."""
-    from consentclip.consent.registry import Registry
-
     listed = []
     with Registry.open(home) as registry:
         for session in staging.list_sessions(home):

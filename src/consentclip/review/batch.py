@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from consentclip.batch import discover
 from consentclip.consent.records import Purpose
-from consentclip.errors import ConsentClipError, ConsentRefused, ExitCode
+from consentclip.errors import ConsentClipError, ConsentRefused, ExitCode, NotFoundError
 from consentclip.home import Home
 from consentclip.review.staging import BaseOptions, open_session, render, render_is_current
 
@@ -51,9 +52,6 @@ def stage_folder(
     exclude: tuple[Path, ...] = (),
     on_file: Callable[[StagedFile], None] | None = None,
 ) -> list[StagedFile]:
-    from consentclip.batch import discover
-    from consentclip.errors import NotFoundError
-
     candidates, _ignored = discover(root, recursive=recursive, exclude=list(exclude))
     if not candidates:
         raise NotFoundError(f"no media files found in {root}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from consentclip.detect.regions import Box
-from consentclip.errors import UsageError
+from consentclip.errors import NotFoundError, UsageError
 from consentclip.settings import ManualRegion
 
 FORMAT = "consentclip-review-decisions/1"
@@ -191,7 +191,5 @@ def load(path: Path) -> Decisions:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        from consentclip.errors import NotFoundError
-
         raise NotFoundError(f"cannot read decisions {path}: {exc.strerror or exc}") from None
     return loads(text, source=Path(path).name)

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from consentclip.consent.registry import Registry
 from consentclip.errors import ConsentClipError
 from consentclip.home import Home
 from consentclip.redact.colours import legend
@@ -177,7 +179,6 @@ def create_app(state: ReviewState, hosts: frozenset[str]) -> ASGIApp:
             regions = json.loads(session.regions_path.read_text(encoding="utf-8"))["regions"]
         decisions = session.decisions()
         approval_info = None
-        from consentclip.consent.registry import Registry
 
         with Registry.open(state.home) as registry:
             approval = latest_approval(
@@ -329,8 +330,6 @@ class ReviewServer:
 
     @classmethod
     def create(cls, home: Home, session: Session, port: int = 0) -> ReviewServer:
-        import uvicorn
-
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -37,13 +37,21 @@ import numpy as np
 from consentclip import __version__
 from consentclip.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from consentclip.consent.records import Purpose
+from consentclip.consent.registry import Registry
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import ConsentClipError, MediaError, NotFoundError
+from consentclip.export import EngineOptions, ExportRequest, decide, jsonable
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
-from consentclip.review.decisions import Decisions, TrackOff
+from consentclip.media.decode import FrameReader, frames_at
+from consentclip.media.encode import EncodeSpec, FrameWriter
+from consentclip.media.ffmpeg import version as tool_version
+from consentclip.media.photo import load_photo
+from consentclip.media.probe import probe_video
+from consentclip.pipeline import EngineComponents, anonymise, default_components
+from consentclip.review.decisions import Decisions, TrackOff, from_dict
 from consentclip.review.decisions import load as load_decisions
-from consentclip.settings import EngineResult, EngineSettings, VerificationReport
+from consentclip.settings import EngineResult, EngineSettings, RedactMode, VerificationReport
 
 REVIEW_DIRNAME = "review"
 SESSION_FORMAT = "consentclip-review-session/1"
@@ -218,8 +226,6 @@ def open_session(home: Home, clip: Path, purpose: Purpose, options: BaseOptions)
     """Check that the clip's consent allows the purpose (the gate, less the review rule), and
     create or reuse its staging folder. A staging folder made for an earlier version of the clip
     (the clip was re-linked under the same number) is started afresh."""
-    from consentclip.consent.registry import Registry
-
     clip = Path(clip).absolute()
     with Registry.open(home) as registry:
         plan = gate_for_review(registry, clip, purpose, Decisions(), options)
@@ -283,10 +289,6 @@ def _now() -> str:
 
 def engine_options(base: BaseOptions, decisions: Decisions) -> Any:
     """``export.EngineOptions`` for a review: the base options plus the reviewer's regions."""
-    from consentclip.export import EngineOptions
-    from consentclip.review.decisions import from_dict
-    from consentclip.settings import RedactMode
-
     # Through the canonical form, so that 450 and 450.0 make the same engine settings (and hash).
     decisions = from_dict(decisions.to_dict())
     return EngineOptions(
@@ -307,8 +309,6 @@ def gate_for_review(
 ) -> Any:
     """``export.decide`` for staging: the full consent gate, except the rule that asks for the
     review this is. Refusals are logged and raised like an export's."""
-    from consentclip.export import ExportRequest, decide
-
     request = ExportRequest(
         clip=clip,
         purpose=purpose,
@@ -322,12 +322,9 @@ def gate_for_review(
 
 def engine_fingerprint(settings: EngineSettings) -> dict[str, Any]:
     """What "the engine" means for an approval: our version, ffmpeg's, and every setting."""
-    from consentclip.export import jsonable
-    from consentclip.media.ffmpeg import version
-
     return {
         "consentclip": __version__,
-        "ffmpeg": version("ffmpeg"),
+        "ffmpeg": tool_version("ffmpeg"),
         "settings": jsonable(settings),
     }
 
@@ -362,8 +359,6 @@ class _SwitchOff:
 
 
 def _components(off: frozenset[str], dropped: dict[int, list[Region]]) -> Any:
-    from consentclip.pipeline import EngineComponents, default_components
-
     base = default_components()
     if not off:
         return base
@@ -405,8 +400,6 @@ def _region_row(region: Region, off: bool) -> list[Any]:
 
 
 def result_to_dict(result: EngineResult) -> dict[str, Any]:
-    from consentclip.export import jsonable
-
     data = jsonable(result)
     data.pop("output", None)
     return data
@@ -441,9 +434,6 @@ def render(
     rendered again, and the decisions file is updated: a new tattoo must never be let through
     because its number was reused.
     """
-    from consentclip.consent.registry import Registry
-    from consentclip.pipeline import anonymise
-
     with Registry.open(home) as registry:
         plan = gate_for_review(registry, session.clip, session.purpose, decisions, session.options)
     if plan.input_sha256 != session.clip_sha256:
@@ -524,8 +514,6 @@ def _write_original(session: Session, progress: RenderProgress | None) -> None:
     Decoded and re-encoded through media/ rather than served as is: phone clips are often HEVC
     or rotated by a display matrix, and the outlines must sit on the frames they were found in.
     """
-    from consentclip.media.photo import load_photo
-
     target = session.original_path
     tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
     try:
@@ -542,10 +530,6 @@ def _write_original(session: Session, progress: RenderProgress | None) -> None:
 
 
 def _copy_video(session: Session, tmp: Path, progress: RenderProgress | None) -> None:
-    from consentclip.media.decode import FrameReader
-    from consentclip.media.encode import EncodeSpec, FrameWriter
-    from consentclip.media.probe import probe_video
-
     info = probe_video(session.clip)
     spec = EncodeSpec(info.width, info.height, info.fps, crf=23, preset="veryfast")
     reader, writer = FrameReader(info), FrameWriter(spec, tmp)
@@ -594,23 +578,11 @@ def _frames_at(session: Session, indices: list[int]) -> list[tuple[int, np.ndarr
     if not indices:
         return []
     if session.media_kind == "photo":
-        image = cv2.imread(str(session.original_path), cv2.IMREAD_COLOR)
-        return [(0, image)] if image is not None else []
-    capture = cv2.VideoCapture(str(session.original_path))
-    out: list[tuple[int, np.ndarray]] = []
-    try:
-        index = 0
-        for target in indices:
-            while index < target and capture.grab():
-                index += 1
-            ok, frame = capture.read()
-            if not ok:
-                break
-            out.append((target, frame))
-            index = target + 1
-    finally:
-        capture.release()
-    return out
+        try:
+            return [(0, load_photo(session.original_path))]
+        except MediaError:
+            return []
+    return frames_at(probe_video(session.original_path), indices)
 
 
 def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
@@ -633,7 +605,6 @@ def render_is_current(home: Home, session: Session, decisions: Decisions) -> boo
         return False
     if record.get("output", {}).get("sha256") != sha256_file(session.staged_path):
         return False
-    from consentclip.consent.registry import Registry
 
     with Registry.open(home) as registry:
         plan = gate_for_review(registry, session.clip, session.purpose, decisions, session.options)

@@ -1,37 +1,34 @@
-"""Reading the consent id back from a scanned, wet-ink-signed form (PDF or image).
+"""Reading a scanned or photographed consent form: the consent id from its QR code, which page is
+which from its ArUco corner marks, and whether the hand-filled fields hold ink; and the two ways
+of filing a signed form that need pixels (a scan, an electronic signature image).
 
-A PDF is rasterised with PDFium (pypdfium2); an image is decoded by OpenCV; the QR code is found
-with OpenCV's ``QRCodeDetector``. Only codes in consentclip's namespace count.
+This is pixel work, so it sits outside ``consent/`` (which knows no pixels) and above it, as
+``export`` does for clips: it imports the form's geometry from ``consent/markers`` and
+``consent/pdf``, decodes pages through ``media/raster``, and hands ``consent/actions`` what it
+needs to file the form (docs/architecture.md). Only codes in consentclip's namespace count.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import pypdfium2 as pdfium
 
-from consentclip.consent import markers
+from consentclip.consent import actions, markers
 from consentclip.consent.ids import parse_qr_payload
-from consentclip.errors import UsageError
-from consentclip.image_budget import check_image_budget
-
-if TYPE_CHECKING:
-    from consentclip.consent.pdf import FormLayout
-
-SCAN_DPI = 200
-MAX_PAGES = 4  # the QR code is on page 1; a stapled multi-page scan may put it later
+from consentclip.consent.pdf import FormLayout
+from consentclip.consent.records import Purpose
+from consentclip.home import Home
+from consentclip.media import raster
 
 
 def read_consent_ids(path: Path) -> list[str]:
     """The consent ids in every consentclip QR code of the scan, in page order, deduplicated."""
     found: list[str] = []
-    for page in _pages(path):
+    for page in raster.gray_pages(path):
         if _later_page(page):
             continue  # the QR code is on page 1; a page without one costs every reader's try
         for payload in _decode(page):
@@ -51,52 +48,6 @@ def _marker_detector() -> cv2.aruco.ArucoDetector:
     return cv2.aruco.ArucoDetector(
         cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50), cv2.aruco.DetectorParameters()
     )
-
-
-def is_pdf(data: bytes) -> bool:
-    return data[:5] == b"%PDF-"
-
-
-def _pages(path: Path, max_pages: int = MAX_PAGES) -> list[np.ndarray]:
-    check_image_budget(path)  # pixel budget and empty file, from headers, before decoding
-    data = path.read_bytes()
-    if is_pdf(data):
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise UsageError(f"{path.name} is not a readable PDF: {exc}") from None
-        try:
-            pages = []
-            for index in range(min(len(pdf), max_pages)):
-                bitmap = pdf[index].render(scale=SCAN_DPI / 72, grayscale=True)
-                pages.append(np.array(bitmap.to_pil().convert("L")))
-            return pages
-        finally:
-            pdf.close()
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        image = _decode_with_pillow(data, path.name)
-    if image is None:
-        raise UsageError(f"{path.name} is neither a PDF nor an image (PNG, JPEG, TIFF, HEIC)")
-    return [image]
-
-
-def _decode_with_pillow(data: bytes, name: str) -> np.ndarray | None:
-    """Phones photograph forms as HEIC, which OpenCV cannot read; Pillow with pillow-heif can.
-    None when no reader knows the format; a damaged file of a known format says what broke."""
-    import pillow_heif
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    pillow_heif.register_heif_opener()
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return np.array(ImageOps.exif_transpose(img).convert("L"))
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        return None
-    except (OSError, ValueError, EOFError, RuntimeError) as exc:
-        # pillow-heif reports a truncated HEIC as ValueError, Pillow a cut JPEG as OSError.
-        why = " ".join(str(exc).split()) or type(exc).__name__
-        raise UsageError(f"{name} is truncated or damaged: {why}") from None
 
 
 def _decode(gray: np.ndarray) -> list[str]:
@@ -194,7 +145,7 @@ def check_signatures(
     initials box). The printed form itself (``reference_pdf``) is subtracted, so a box's own
     lines and nearby text never count as a signature."""
     files = [paths] if isinstance(paths, Path) else list(paths)
-    pages = [page for path in files for page in _pages(path, max_pages=layout.pages + 2)]
+    pages = [page for path in files for page in raster.gray_pages(path, layout.pages + 2)]
     return judge(pages, layout, reference_pdf, required)
 
 
@@ -219,7 +170,7 @@ def judge(
             f"page{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} of "
             f"{layout.pages} missing from the scan (or its corner marks are not visible)"
         )
-    references = _render_reference(reference_pdf, scale)
+    references = raster.render_pdf_gray(reference_pdf, scale)
     results: list[FieldInk] = []
     empty: list[str] = []
     for kind, key in required:
@@ -283,17 +234,6 @@ def _detect_markers(
     return [], []
 
 
-def _render_reference(reference_pdf: bytes, scale: float) -> list[np.ndarray]:
-    pdf = pdfium.PdfDocument(reference_pdf)
-    try:
-        return [
-            np.array(pdf[i].render(scale=scale, grayscale=True).to_pil().convert("L"))
-            for i in range(len(pdf))
-        ]
-    finally:
-        pdf.close()
-
-
 def _local_shift(
     page: np.ndarray, reference: np.ndarray, area: tuple[int, int, int, int], search: int
 ) -> tuple[int, int]:
@@ -354,3 +294,48 @@ def field_ink(
         int(stats[i, cv2.CC_STAT_AREA]) for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 6
     )
     return strokes / float(field.size)
+
+
+# --- filing a signed form -----------------------------------------------------------------
+
+
+def _problems(
+    paths: Sequence[Path],
+    layout: FormLayout,
+    reference_pdf: bytes,
+    required: Sequence[tuple[str, str]],
+) -> tuple[str, ...]:
+    return check_signatures(list(paths), layout, reference_pdf, required).problems
+
+
+READER = actions.ScanReader(consent_ids=read_consent_ids, problems=_problems, is_pdf=raster.is_pdf)
+
+
+def sign_with_scan(
+    *, home: Home, consent_id: str, scan_path: Path | Sequence[Path]
+) -> actions.SignResult:
+    """File a wet-ink-signed form (``consent/actions.sign_with_scan``, read by this module)."""
+    return actions.sign_with_scan(
+        home=home, consent_id=consent_id, scan_path=scan_path, reader=READER
+    )
+
+
+def sign_electronically(
+    *,
+    home: Home,
+    consent_id: str,
+    signature_image: Path,
+    signed_by: str,
+    agreed: Sequence[Purpose] | None = None,
+    initials: str | None = None,
+) -> actions.SignResult:
+    """Sign a draft with a signature image (``consent/actions.sign_electronically``), the image
+    re-encoded as a plain PNG by ``media/raster``."""
+    return actions.sign_electronically(
+        home=home,
+        consent_id=consent_id,
+        signature_png=lambda: raster.signature_png(signature_image),
+        signed_by=signed_by,
+        agreed=agreed,
+        initials=initials,
+    )
