@@ -21,6 +21,7 @@ from consentclip.cli import (
     init,
     link,
     preview,
+    registry,
     review,
 )
 from consentclip.cli._util import ConsentClipGroup
@@ -69,6 +70,7 @@ def _root(
 app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
 app.add_typer(review.app, name="review")
+app.add_typer(registry.app, name="registry")
 app.command("link", help=link.HELP, epilog=EXIT_CODES)(link.link_cli)
 app.command("preview", help=preview.HELP, epilog=EXIT_CODES)(preview.preview_cli)
 app.command("export", help=export.HELP, epilog=EXIT_CODES)(export.export_cli)

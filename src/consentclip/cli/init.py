@@ -25,10 +25,18 @@ def init_cli(
             file_okay=False,
         ),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Keep the registry in this PostgreSQL database (postgresql://USER@HOST/DB), "
+            "shared by several workstations; stored in the home's clinic.toml.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     home = home_from(ctx, home_dir)
-    created = Registry.initialise(home)
+    created = Registry.initialise(home, database=database)
     key = ClinicKey.load(home)
     if json_out:
         emit_json(
