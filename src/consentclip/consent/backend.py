@@ -195,7 +195,9 @@ def pg_error(exc: BaseException, backend: Backend, *, connecting: bool = False) 
             f"the consent registry {backend.where} is being written by another workstation",
             hint="wait for it to finish and retry",
         )
-    if connecting or state.startswith("08"):
+    # psycopg's OperationalError without a SQLSTATE: the server was never reached.
+    unreached = type(orig).__name__ == "OperationalError" and not state
+    if connecting or unreached or state.startswith("08"):
         return RegistryError(
             f"cannot reach the consent registry at {backend.where}: {text}",
             hint="check the server, the URL and the password (~/.pgpass or PGPASSWORD)",

@@ -170,6 +170,12 @@ class Registry:
             raise HomeError(
                 f"no consent registry at {home.root}", hint="run 'consentclip init' first"
             )
+        if where.is_postgres and not home.private_key_path.exists():
+            raise HomeError(
+                f"the consent home {home.root} has not joined the registry at {where.where}",
+                hint="run 'consentclip init' first (with the clinic's keys/ folder copied in; "
+                "see docs/deploy.md)",
+            )
         key = ClinicKey.load(home)
         conn = _connect(home, where)
         try:
