@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from consentclip.consent.backend import URL_ENV
 from consentclip.home import ENV_VAR, Home
-
 from pgserver import PgServer, PgUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,17 +31,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
 # A test that asks for ``registry_backend`` (tests/consent does for every test, through its
 # ``home``) runs once on SQLite and once on a throwaway PostgreSQL (tests/pgserver.py), each
 # PostgreSQL run in its own empty schema. ``@pytest.mark.sqlite_only("why")`` keeps a test about
-# the SQLite file itself to that backend.
+# the SQLite file itself to that backend; ``postgres_only`` one about sharing to PostgreSQL.
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself")
+    config.addinivalue_line("markers", "postgres_only(reason): needs the shared registry")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "registry_backend" in metafunc.fixturenames:
         only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        kinds = ["sqlite"] if only_sqlite else ["sqlite", "postgresql"]
+        only_pg = metafunc.definition.get_closest_marker("postgres_only") is not None
+        kinds = (
+            ["sqlite"] if only_sqlite else ["postgresql"] if only_pg else ["sqlite", "postgresql"]
+        )
         metafunc.parametrize("registry_backend", kinds, indirect=True)
 
 

@@ -10,6 +10,7 @@ the tests fail with it, they are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -111,9 +112,7 @@ class PgServer:
 
     def stop(self) -> None:
         if self._started:
-            try:
+            with contextlib.suppress(PgUnavailable):
                 self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-            except PgUnavailable:
-                pass
             self._started = False
         shutil.rmtree(self.root, ignore_errors=True)

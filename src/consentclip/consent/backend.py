@@ -118,7 +118,10 @@ def store_url(home: Home, url: str) -> bool:
         )
     path = home.settings_path
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    line = f"# The shared consent registry (PostgreSQL); see docs/deploy.md.\n{SETTING} = {_toml_str(url)}\n\n"
+    line = (
+        "# The shared consent registry (PostgreSQL); see docs/deploy.md.\n"
+        f"{SETTING} = {_toml_str(url)}\n\n"
+    )
     # At the top: a key after a [table] header would belong to that table.
     write_text_atomic(path, line + text)
     return True
@@ -149,12 +152,10 @@ class PgConnection:
         from sqlalchemy.pool import NullPool
 
         self.backend = backend
-        self._engine = create_engine(
-            backend.url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
+        self._engine = create_engine(backend.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         try:
             self._sa = self._engine.connect()
-        except Exception as exc:  # noqa: BLE001 - sqlalchemy/psycopg: one line, not a trace
+        except Exception as exc:
             self._engine.dispose()
             raise pg_error(exc, backend, connecting=True) from None
 
@@ -163,7 +164,7 @@ class PgConnection:
             if not params:  # no parameters: psycopg reads the text as it is (no %-escapes)
                 return self._sa.exec_driver_sql(sql)
             return self._sa.exec_driver_sql(_qmarks_to_format(sql), tuple(params))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise pg_error(exc, self.backend) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
@@ -172,7 +173,7 @@ class PgConnection:
             return None
         try:
             return self._sa.exec_driver_sql(_qmarks_to_format(sql), batch)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise pg_error(exc, self.backend) from None
 
     @property
