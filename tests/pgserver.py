@@ -3,8 +3,9 @@
 Debian's ``postgresql`` package (scripts/install-system-deps.sh installs it): ``initdb`` and
 ``pg_ctl`` refuse to run as root, so as root they run as the ``postgres`` account (``runuser``),
 otherwise as the current user. The cluster lives in a temporary folder, listens on 127.0.0.1 on a
-free port with trust authentication (nothing else can reach it), runs without fsync (test data
-only) and is stopped and removed at the end. Any failure raises PgUnavailable with the reason:
+free port with trust authentication (nothing else can reach it), runs without fsync for the
+tests (``durable=True``, for benchmarks, keeps PostgreSQL's defaults) and is stopped and removed
+at the end. Any failure raises PgUnavailable with the reason:
 the tests fail with it, they are never skipped.
 """
 
@@ -44,7 +45,8 @@ def _free_port() -> int:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync and synchronous commits on (benchmarks), off for tests
         self.root = Path(tempfile.mkdtemp(prefix="consentclip-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -85,10 +87,10 @@ class PgServer:
             initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
             "--no-sync", "--locale=C",
         )  # fmt: skip
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        options += " -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
             "-w", "-t", "60", "start",

@@ -194,3 +194,45 @@ def test_copy_from_a_postgres_home_is_refused(tmp_path: Path, url: str) -> None:
     a = workstation(tmp_path, "a", url)
     code, out = cli(a, "registry", "copy", "--to", url)
     assert code == 2 and "already uses the PostgreSQL registry" in out
+
+
+# --- the application role of docs/deploy.md -------------------------------------------------
+APP_GRANTS = """
+GRANT USAGE ON SCHEMA {schema} TO {role};
+GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role};
+GRANT INSERT ON audit, record_versions TO {role};
+GRANT INSERT, UPDATE ON consents, audit_head TO {role};
+GRANT INSERT, DELETE ON grants, clip_links TO {role};
+"""
+
+
+def test_the_app_role_appends_but_cannot_rewrite_the_log(
+    tmp_path: Path, url: str, signature_png: Path, make_clip: Callable[..., Path]
+) -> None:
+    """The grants docs/deploy.md gives the workstations' role (kept identical to APP_GRANTS):
+    every command works, and the
+    database itself refuses to change or delete an audit entry, even with the triggers gone."""
+    import psycopg
+
+    owner_home = workstation(tmp_path, "owner", url)  # the owner creates the schema
+    schema_name = url.rsplit("%3D", 1)[1]
+    role = f"app_{schema_name}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")  # type: ignore[arg-type]
+        for statement in APP_GRANTS.format(schema=schema_name, role=role).split(";"):
+            if statement.strip():
+                conn.execute(statement)  # type: ignore[arg-type]
+    app_url = url.replace("postgres@", f"{role}@", 1)
+    app = workstation(tmp_path, "app", app_url, keys_from=owner_home)
+    cid = make_signed(app, signature_png, "teaching", "journal")
+    clip = make_clip("c.mp4", seconds=0.5, size="160x120", audio=False)
+    assert cli(app, "link", str(clip), "--consent", cid)[0] == 0
+    actions.revoke(home=app, consent_id=cid, purpose="journal", reason="no")
+    with Registry.open(app) as reg:
+        assert reg.verify().ok and reg.verify_audit().ok
+    app_dsn = app_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as owner:  # even without the trigger, the grants refuse
+        owner.execute("DROP TRIGGER audit_no_update ON audit")
+    for sql in ("UPDATE audit SET event = 'x'", "DELETE FROM audit", "TRUNCATE audit"):
+        with psycopg.connect(app_dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(sql)  # type: ignore[arg-type]
