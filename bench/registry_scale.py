@@ -109,7 +109,8 @@ def run(kind: str, url: str | None, sizes: list[int], writers: int, per_writer: 
                 "verify_s": seconds,
             }
             print(
-                f"{kind:<10} {checked:>7} entries (filled in {fill_s:.0f} s): {one:6.0f} writes/s (1 writer), "
+                f"{kind:<10} {checked:>7} entries (filled in {fill_s:.0f} s): "
+                f"{one:6.0f} writes/s (1 writer), "
                 f"{many:6.0f} writes/s ({writers} writers), audit verify {seconds:5.2f} s",
                 flush=True,
             )
