@@ -971,7 +971,8 @@ def _with_lock_wait(home: Home, attempt: Callable[[], Any]) -> Any:
             waited = time.monotonic() - started
             if waited >= limit:
                 raise RegistryBusy(
-                    f"the consent registry {home.db_path} stayed locked by another process for "
+                    f"the consent registry {backend.for_home(home).where} stayed locked by "
+                    "another process for "
                     f"{waited:.0f} s",
                     hint=f"nothing was changed; retry when it is done ({LOCK_WAIT_ENV} sets "
                     "the wait)",
