@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from consentclip.cli import app
 from consentclip.consent import actions, backend
 from consentclip.consent.registry import Registry
-from consentclip.errors import HomeError
+from consentclip.errors import HomeError, RollbackError
 from consentclip.home import ENV_VAR, Home
 
 from .conftest import FUTURE
@@ -77,6 +77,33 @@ def test_init_database_is_stored_and_a_second_home_joins(tmp_path: Path, url: st
         assert reg.verify_audit().ok
     code, out = cli(a, "init", "--database", url)  # re-run: nothing changes
     assert code == 0 and "already exists" in out
+
+
+def test_workstations_with_the_same_home_path_keep_their_own_anchors(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every workstation's home is often at the same default path. The log names an anchor
+    with its machine, so one workstation's anchor is not another's "missing" one."""
+    import socket
+
+    a = workstation(tmp_path, "home", url)
+    with Registry.open(a) as reg:
+        reg.append_audit("note", detail={"at": "reception"})
+    a.root.rename(tmp_path / "reception")  # reception's disk, out of sight of the other machine
+    monkeypatch.setattr(socket, "gethostname", lambda: "photo-room")
+    b = workstation(tmp_path, "home", url, keys_from=Home(tmp_path / "reception"))
+    with Registry.open(b) as reg:
+        reg.append_audit("note", detail={"at": "photo-room"})
+        assert reg.verify_audit().ok
+    monkeypatch.undo()
+    b.root.rename(tmp_path / "photo-room")
+    (tmp_path / "reception").rename(a.root)  # reception again: its anchor, now behind, is fine
+    with Registry.open(a) as reg:
+        notes = [e.detail["at"] for e in reg.audit_entries() if e.event == "note"]
+        assert notes == ["reception", "photo-room"]
+    (tmp_path / "home" / "audit-anchor.json").unlink()  # but removing its own is still caught
+    with pytest.raises(RollbackError, match="is missing"):
+        Registry.open(a)
 
 
 def test_a_home_with_another_key_is_refused(tmp_path: Path, url: str) -> None:

@@ -149,7 +149,7 @@ class Registry:
                         consent_id=None,
                         detail={
                             "schema_version": schema.CURRENT_VERSION,
-                            "anchors": [str(p) for p in anchor.locations(home)],
+                            "anchors": [anchor.place(conn, p) for p in anchor.locations(home)],
                         },
                     )
             else:
@@ -225,7 +225,11 @@ class Registry:
             yield conn
             for path in anchor.unestablished(self.home, conn):
                 audit.append(
-                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                    conn,
+                    self.key,
+                    anchor.EVENT,
+                    consent_id=None,
+                    detail={"path": anchor.place(conn, path)},
                 )
             new_head = anchor.head(conn)
         if new_head is not None:
@@ -261,7 +265,11 @@ class Registry:
             )
             for path in anchor.unestablished(self.home, conn):
                 audit.append(
-                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                    conn,
+                    self.key,
+                    anchor.EVENT,
+                    consent_id=None,
+                    detail={"path": anchor.place(conn, path)},
                 )
             new_head = anchor.head(conn)
         assert new_head is not None
