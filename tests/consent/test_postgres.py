@@ -185,6 +185,8 @@ def test_copy_moves_a_clinic_and_verifies_it(
     Registry.initialise(home)
     cid = make_signed(home, signature_png, "teaching", "journal")
     actions.revoke(home=home, consent_id=cid, purpose="journal", reason="changed mind")
+    code, out = cli(home, "init", "--database", url)  # not before the copy
+    assert code == 2 and "already has a SQLite registry" in out
     code, out = cli(home, "registry", "copy", "--to", url, "--json")
     assert code == 0, out
     result = json.loads(out)
@@ -196,8 +198,16 @@ def test_copy_moves_a_clinic_and_verifies_it(
         assert reg.verify().ok and reg.verify_audit().ok
         copied = [e for e in reg.audit_entries() if e.event != "registry.copy"]
         assert [e.hash for e in copied] == [e.hash for e in old.audit_entries()]
+    # This home switches to the copy: the anchor it kept still matches, nothing was lost.
+    code, out = cli(home, "init", "--database", url)
+    assert code == 0, out
+    with Registry.open(home) as reg:
+        assert reg.backend.is_postgres and reg.get(cid).state.value == "partially_withdrawn"
+        assert reg.verify().ok and reg.verify_audit().ok
     # A target that holds a registry is refused, one line, nothing added.
-    code, out = cli(home, "registry", "copy", "--to", url)
+    other = Home(tmp_path / "another-clinic")
+    Registry.initialise(other)
+    code, out = cli(other, "registry", "copy", "--to", url)
     assert code == 2 and "already holds a consent registry" in out
     assert len(out.strip().splitlines()) == 1
 

@@ -120,12 +120,13 @@ class Registry:
                     f"{where.where}",
                     hint=f"unset {backend.URL_ENV} or edit 'database' in {home.settings_path}",
                 )
-            if not where.is_postgres and home.db_path.exists():
+            target = backend.postgres_backend(database)
+            if not where.is_postgres and home.db_path.exists() and not _copied(home, target):
                 raise UsageError(
                     f"this home already has a SQLite registry at {home.db_path}",
                     hint="move it with 'consentclip registry copy --to URL' first",
                 )
-            where = backend.postgres_backend(database)
+            where = target
         created_db = not home.db_path.exists()
         key, new_key = ClinicKey.create(home)
         if where.is_postgres:
@@ -912,6 +913,24 @@ def _db_call(home: Home, fn: Callable[[], Any], where: backend.Backend | None = 
         raise backend.pg_error(exc, where or backend.for_home(home)) from None
     except SQLAlchemyError as exc:
         raise backend.pg_error(exc, where or backend.for_home(home)) from None
+
+
+def _copied(home: Home, target: backend.Backend) -> bool:
+    """Whether ``target`` holds a copy of this home's SQLite registry (``registry copy``):
+    the same first audit entry. Only then may the home switch to it."""
+    conn = _connect(home, backend.sqlite_backend(home))
+    try:
+        first = conn.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
+    finally:
+        conn.close()
+    pg = backend.PgConnection(target)
+    try:
+        if schema.read_version(pg) == 0:
+            return False
+        theirs = pg.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
+    finally:
+        pg.close()
+    return first is not None and theirs is not None and first[0] == theirs[0]
 
 
 def _require_clinic_key(
