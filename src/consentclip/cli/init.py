@@ -48,6 +48,10 @@ def init_cli(
             }
         )
         return
+    if database is not None:
+        from consentclip.consent.backend import redact
+
+        typer.echo(f"the registry of this home is the PostgreSQL database {redact(database)}")
     if created:
         typer.echo(f"created consent home at {home.root}")
         typer.echo(
