@@ -50,6 +50,7 @@ bench: setup
 	$(PY) bench/text_bench.py --out bench/results/text.md
 	$(PY) bench/batch_speedup.py
 	$(PY) bench/consent_registry.py
+	nice -n 10 $(PY) bench/registry_scale.py
 
 sample-media: setup
 	$(PY) -m pip install -q scikit-image

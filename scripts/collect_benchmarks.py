@@ -24,6 +24,7 @@ ORDER = [
     "batch",
     "cluster",
     "consent",
+    "registry",
     "scan",
     "scan_signatures",
     "hardening",

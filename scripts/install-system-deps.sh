@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the OS packages consentclip needs when they are missing: ffmpeg/ffprobe, the libraries
 # the OpenCV wheel that mediapipe brings links against, Python's venv module, and chromium (the
-# review page's browser test drives Debian's chromium through Playwright; no browser download).
+# review page's browser test drives Debian's chromium through Playwright; no browser download),
+# and PostgreSQL for the registry tests.
 # Debian/Ubuntu only; elsewhere it says what to install and stops.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Tesseract is the independent reader the text tests and bench/text_bench.py judge redaction by
 # (can any word still be read?); consentclip itself never reads text.
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+# PostgreSQL: the registry tests run every registry test on a throwaway server as well
+# (tests/pgserver.py runs Debian's initdb/pg_ctl as the 'postgres' account the package creates).
+command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  || need+=(postgresql)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -28,6 +28,10 @@ What a cluster adds, and how each is kept safe:
   must run on the client's machine (same kernel boot id) and see the same registry file, batch
   folder and output folder; a cluster that does not is refused before the first task, with the
   reason in one line. See docs/deploy.md.
+- **A PostgreSQL registry** (consent.backend) is shared by design: then workers may run on other
+  machines, provided every one uses the same database (the URL its home or environment names),
+  sees the consent home (clinic key, signed forms) and the batch and output folders at the same
+  paths (shared storage), and runs the same code.
 """
 
 from __future__ import annotations
@@ -138,9 +142,10 @@ class MachineView:
     host: str
     code: str  # consentclip version and a hash of its source files
     mediapipe: str  # the detection models ship inside the mediapipe wheel
-    registry: tuple[int, int] | None
+    registry: tuple[int, int] | None  # SQLite: the file; PostgreSQL: the home's clinic key
     root: tuple[int, int] | None
     out_dir: tuple[int, int] | None
+    database: str | None = None  # the PostgreSQL registry (URL without password); None: SQLite
 
 
 def machine_id() -> str:
@@ -174,8 +179,19 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def look(registry: str, root: str, out_dir: str) -> MachineView:
-    """What this process sees. Run on the client, and on every worker through ``Client.run``."""
+def look(registry: str, root: str, out_dir: str, home: str | None = None) -> MachineView:
+    """What this process sees. Run on the client, and on every worker through ``Client.run``.
+    ``home``: the consent home, whose settings (or this process's environment) may name a
+    shared PostgreSQL registry."""
+    database = None
+    if home is not None:
+        from consentclip.consent import backend
+        from consentclip.home import Home as _Home
+
+        where = backend.for_home(_Home(Path(home)))
+        if where.is_postgres:
+            database = where.where
+            registry = str(_Home(Path(home)).private_key_path)
     return MachineView(
         machine=machine_id(),
         host=socket.gethostname(),
@@ -184,12 +200,21 @@ def look(registry: str, root: str, out_dir: str) -> MachineView:
         registry=_identity(Path(registry)),
         root=_identity(Path(root)),
         out_dir=_identity(Path(out_dir)),
+        database=database,
     )
 
 
 def refusal(client: MachineView, worker: str, view: MachineView) -> str | None:
     """Why ``worker`` must not run this batch, in one line; None when it may."""
-    if view.machine != client.machine:
+    if view.database != client.database:
+        return (
+            f"worker {worker} uses {view.database or 'a SQLite registry'}, this client "
+            f"{client.database or 'a SQLite registry'}: every worker must use the same consent "
+            "registry (see docs/deploy.md)"
+        )
+    shared = client.database is not None
+    remote = view.machine != client.machine
+    if remote and not shared:
         return (
             f"worker {worker} runs on {view.host}, another machine: the SQLite consent registry "
             "cannot be shared between machines, not even on shared storage (its WAL index lives "
@@ -210,6 +235,8 @@ def refusal(client: MachineView, worker: str, view: MachineView) -> str | None:
         ("batch folder", client.root, view.root),
         ("output folder", client.out_dir, view.out_dir),
     ):
+        if remote and theirs is not None:
+            continue  # (device, inode) means nothing on another machine; the path is there
         if theirs != mine:
             return (
                 f"worker {worker} does not see the same {what} as this client: workers need "
@@ -231,6 +258,7 @@ class _Task:
     # been started before, or for another batch. The key passphrase is never sent over Dask's
     # unauthenticated connection; workers of an encrypted key need it in their environment.
     person: str = ""
+    shared: bool = False  # a PostgreSQL registry: workers on other machines may run it
 
 
 def _attempt_record() -> dict[str, Any]:
@@ -295,7 +323,8 @@ def run_file(task: _Task) -> FileOutcome:
     """One file of a batch, on a Dask worker. Never raises for a bad file (a report row says
     what happened); a dead worker is Dask's to retry."""
     job = task.job
-    if machine_id() != task.machine or code_fingerprint() != task.code:
+    elsewhere = machine_id() != task.machine and not task.shared
+    if elsewhere or code_fingerprint() != task.code:
         # A worker that joined after the check at the start of the batch.
         return FileOutcome(
             job.relative,
@@ -415,6 +444,7 @@ class ClusterRunner:
     def __init__(self, spec: ClusterSpec, client: Client, cluster: Any, out_dir: Path) -> None:
         self.spec, self.client, self.cluster, self.out_dir = spec, client, cluster, out_dir
         self.batch = uuid.uuid4().hex[:12]
+        self.shared = False  # set by _check: a PostgreSQL registry lets workers be elsewhere
         info = client.scheduler_info()["workers"]
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
@@ -468,8 +498,9 @@ class ClusterRunner:
                 f"the Dask cluster at {self.spec.label} has no workers",
                 hint="start workers with 'dask worker ADDRESS'; see docs/deploy.md",
             ) from None
-        args = (str(home.db_path), str(root), str(out_dir))
+        args = (str(home.db_path), str(root), str(out_dir), str(home.root))
         mine = look(*args)
+        self.shared = mine.database is not None
         try:
             views = self.client.run(look, *args)
         except (ImportError, AttributeError) as exc:  # a worker without (this) consentclip
@@ -494,7 +525,12 @@ class ClusterRunner:
         try:
             for job in jobs:
                 task = _Task(
-                    job, self.batch, machine_id(), code_fingerprint(), people.from_environment()
+                    job,
+                    self.batch,
+                    machine_id(),
+                    code_fingerprint(),
+                    people.from_environment(),
+                    self.shared,
                 )
                 future = client.submit(
                     run_file, task, key=f"consentclip-file-{self.batch}-{job.key}", pure=False

@@ -19,6 +19,12 @@ FUTURE = date.today() + timedelta(days=365)
 
 
 @pytest.fixture
+def home(home: Home, registry_backend: str) -> Home:
+    """Every registry test runs on both backends (see tests/conftest.py)."""
+    return home
+
+
+@pytest.fixture
 def ready_home(home: Home) -> Home:
     Registry.initialise(home)
     return home

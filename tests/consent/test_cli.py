@@ -43,6 +43,7 @@ def test_init_twice_is_safe_and_says_so(initialised: Home, runner: CliRunner) ->
     assert (initialised.root / "clinic.toml").exists()
 
 
+@pytest.mark.sqlite_only("the SQLite file in the home")
 def test_init_with_explicit_home(tmp_path: Path, runner: CliRunner) -> None:
     target = tmp_path / "elsewhere"
     code, _ = run(runner, "init", "--home", str(target))

@@ -16,7 +16,7 @@ from consentclip.consent.registry import Registry, home_checks
 from consentclip.errors import ConsentRefused, HomeError, NotFoundError, RollbackError, UsageError
 from consentclip.home import Home
 
-from .dbtools import db_dump, tamper
+from .dbtools import DatabaseRefused, db_dump, tamper
 
 SHA = "ab" * 32
 
@@ -259,7 +259,7 @@ def test_audit_tampering_is_caught(
 def test_audit_is_append_only_at_the_database_level(
     ready_home: Home, signed: ConsentRecord
 ) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(DatabaseRefused, match="append-only"):
         tamper(ready_home, "DELETE FROM audit WHERE seq = 1")
 
 
@@ -360,20 +360,45 @@ def test_revoke_lists_what_was_already_exported(
     assert result.record.status is Status.SIGNED and result.record.state is State.WITHDRAWN
 
 
-def test_older_database_is_migrated_and_keeps_its_data(
-    ready_home: Home,
-    new_consent: Callable[..., ConsentRecord],
-    monkeypatch: pytest.MonkeyPatch,
+V1_HOME = Path(__file__).with_name("data") / "registry-v1-home.tar.gz"
+
+
+@pytest.mark.sqlite_only("a SQLite registry made before Alembic")
+def test_registry_made_before_alembic_migrates_forward_without_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rec = new_consent()
-    v2 = "ALTER TABLE clip_links ADD COLUMN note TEXT;"
-    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, v2))
-    monkeypatch.setattr(schema, "CURRENT_VERSION", len(schema.MIGRATIONS))
-    with Registry.open(ready_home) as reg:
-        assert schema.read_version(reg._conn) == schema.CURRENT_VERSION
-        cols = [row[1] for row in reg._conn.execute("PRAGMA table_info(clip_links)")]
-        assert "note" in cols
-        assert reg.get(rec.id) == rec and reg.verify().ok
+    """data/registry-v1-home.tar.gz was made by consentclip at main ae5121c (schema_version 1,
+    data/make_registry_v1.py): two signed consents, a withdrawal, a clip link."""
+    import tarfile
+
+    with tarfile.open(V1_HOME) as tar:
+        tar.extractall(tmp_path, filter="data")
+    home = Home(tmp_path / "home")
+    monkeypatch.setenv("CONSENTCLIP_HOME", str(home.root))
+    old = sqlite3.connect(home.db_path)
+    tables = ("consents", "grants", "record_versions", "clip_links", "audit", "audit_head")
+    before = {t: old.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    assert schema.read_version(old) == 1
+    old.close()
+    with Registry.open(home) as reg:
+        conn = reg._conn
+        assert schema.read_version(conn) == schema.CURRENT_VERSION == 2
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("r0002",)]
+        cols = [row[1] for row in conn.execute("PRAGMA table_info(audit)")]
+        assert "person" in cols
+        for table in tables:
+            rows = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+            if table == "audit":
+                rows = [row[:-1] for row in rows if row[-1] == ""]  # person: '' for old entries
+            assert rows == before[table], table
+        assert reg.verify().ok and reg.verify_audit().ok
+        withdrawn = reg.get("C-E949")
+        assert withdrawn.state is State.PARTIALLY_WITHDRAWN
+        assert reg.find_link("ab" * 32) is not None
+        entry = reg.append_audit("note", detail={"after": "migration"})
+        assert reg.verify_audit().ok and entry.seq == len(before["audit"]) + 1
+    with Registry.open(home) as reg:  # migrated once: the second open changes nothing
+        assert schema.read_version(reg._conn) == 2
 
 
 def test_failed_write_leaves_nothing_behind(

@@ -25,6 +25,13 @@ from consentclip.home import Home
 from .conftest import SMALL, snapshot
 
 
+@pytest.fixture
+def home(home: Home, registry_backend: str) -> Home:
+    """The export gate's in-transaction recheck and the takedown list on both registry backends
+    (see tests/conftest.py)."""
+    return home
+
+
 def revoke_during_engine(monkeypatch: pytest.MonkeyPatch, home: Home, cid: str) -> list:
     revocations: list[Revocation] = []
     real = export_module._run_engine

@@ -22,6 +22,7 @@ from consentclip.cli import (
     key,
     link,
     preview,
+    registry,
     review,
 )
 from consentclip.cli._util import ConsentClipGroup
@@ -71,6 +72,7 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(audit.app, name="audit")
 app.add_typer(review.app, name="review")
 app.add_typer(key.app, name="key")
+app.add_typer(registry.app, name="registry")
 app.command("link", help=link.HELP, epilog=EXIT_CODES)(link.link_cli)
 app.command("preview", help=preview.HELP, epilog=EXIT_CODES)(preview.preview_cli)
 app.command("export", help=export.HELP, epilog=EXIT_CODES)(export.export_cli)

@@ -37,6 +37,14 @@ def init_cli(
             "$CONSENTCLIP_KEY_PASSPHRASE); every command then needs it.",
         ),
     ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Keep the registry in this PostgreSQL database (postgresql://USER@HOST/DB), "
+            "shared by several workstations; stored in the home's clinic.toml.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
     user: UserOption = None,
 ) -> None:
@@ -49,7 +57,7 @@ def init_cli(
                 hint="encrypt it with 'consentclip key encrypt'",
             )
         passphrase = new_passphrase(first=True)
-    created = Registry.initialise(home, key_passphrase=passphrase)
+    created = Registry.initialise(home, key_passphrase=passphrase, database=database)
     key = ClinicKey.load(home)
     if json_out:
         emit_json(
@@ -62,6 +70,10 @@ def init_cli(
             }
         )
         return
+    if database is not None:
+        from consentclip.consent.backend import redact
+
+        typer.echo(f"the registry of this home is the PostgreSQL database {redact(database)}")
     if created:
         typer.echo(f"created consent home at {home.root}")
         typer.echo(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -168,6 +169,17 @@ def head(conn: sqlite3.Connection) -> Head | None:
     return Head(int(last[0]), str(last[1]), str(first[0]))
 
 
+def place(conn: Any, path: Path) -> str:
+    """How the log names an anchor location. On a shared PostgreSQL registry each workstation
+    keeps its own anchors, often at the same path (the default home), so the machine is part of
+    the name: one workstation's anchor is not another's missing one."""
+    from consentclip.consent import backend
+
+    if backend.is_pg(conn):
+        return f"{socket.gethostname()}:{path}"
+    return str(path)
+
+
 def established(conn: sqlite3.Connection, path: Path) -> bool:
     """Whether the log records that an anchor was made at ``path`` (an ``anchor`` entry, or
     the ``init`` entry of a registry created with anchors)."""
@@ -176,8 +188,9 @@ def established(conn: sqlite3.Connection, path: Path) -> bool:
     ):
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             data = json.loads(detail)
-            if (event == EVENT and data.get("path") == str(path)) or (
-                event == "init" and str(path) in (data.get("anchors") or ())
+            name = place(conn, path)
+            if (event == EVENT and data.get("path") == name) or (
+                event == "init" and name in (data.get("anchors") or ())
             ):
                 return True
     return False

@@ -166,7 +166,7 @@ def verify(conn: sqlite3.Connection, key: ClinicKey) -> list[str]:
     problems: list[str] = []
     rows = conn.execute(
         "SELECT seq, ts, os_user, person, event, consent_id, detail, prev_hash, hash FROM audit"
-        " ORDER BY rowid"
+        " ORDER BY seq"  # on SQLite the rowid itself (INTEGER PRIMARY KEY)
     ).fetchall()
     prev = GENESIS
     expected_seq = 1

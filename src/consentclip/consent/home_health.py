@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from consentclip.consent import privacy, schema, signing
+from consentclip.consent import backend, privacy, schema, signing
 from consentclip.consent.signing import ClinicKey
-from consentclip.errors import HomeError
+from consentclip.errors import ConsentClipError, HomeError
 from consentclip.health import Check
 from consentclip.home import Home
 
@@ -25,7 +25,10 @@ def home_checks(home: Home) -> list[Check]:
             else f"{home.root} is not writable",
         )
     ]
-    if not home.db_path.exists():
+    where = backend.for_home(home)
+    if where.is_postgres:
+        checks.append(_postgres_check(where))
+    elif not home.db_path.exists():
         checks.append(
             Check(
                 "registry schema", False, f"no database at {home.db_path}; run 'consentclip init'"
@@ -115,3 +118,21 @@ def _schema_check(version: int) -> Check:
         return Check("registry schema", False, detail)
     detail = f"version {version} is older than {current}; any consentclip command migrates it"
     return Check("registry schema", False, detail)
+
+
+def _postgres_check(where: backend.Backend) -> Check:
+    """Reads the version only (no migration, no write)."""
+    try:
+        conn = backend.PgConnection(where)
+        try:
+            version = schema.read_version(conn)
+        finally:
+            conn.close()
+    except ConsentClipError as exc:
+        return Check("registry schema", False, exc.one_line())
+    if version == 0:
+        return Check(
+            "registry schema", False, f"no registry in {where.where}; run 'consentclip init'"
+        )
+    check = _schema_check(version)
+    return Check(check.name, check.ok, f"{check.detail}, PostgreSQL {where.where}")

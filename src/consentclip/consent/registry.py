@@ -1,9 +1,10 @@
-"""The consent registry: SQLite in the consent home, every record version signed, every change
-an audit entry.
+"""The consent registry: SQLite in the consent home (or a shared PostgreSQL database, see
+consent.backend), every record version signed, every change an audit entry.
 
-Concurrency: WAL journal, a busy timeout, and every write in one ``BEGIN IMMEDIATE``
-transaction that also appends its audit entry, so two processes writing at once serialise and
-neither loses a write nor forks the audit chain.
+Concurrency: on SQLite, WAL journal, a busy timeout, and every write in one ``BEGIN IMMEDIATE``
+transaction that also appends its audit entry; on PostgreSQL, every write transaction first
+takes one advisory lock. Either way two processes writing at once serialise and neither loses a
+write nor forks the audit chain.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import anchor, audit, documents, ids, people, privacy, rows, schema
+from consentclip.consent import anchor, audit, backend, documents, ids, people, privacy, rows, schema
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
@@ -83,16 +84,27 @@ class Revocation:
 
 
 class Registry:
-    def __init__(self, home: Home, conn: sqlite3.Connection, key: ClinicKey) -> None:
+    def __init__(self, home: Home, conn: Any, key: ClinicKey) -> None:
         self.home = home
-        self._conn = conn
+        self._conn = conn  # sqlite3.Connection or backend.PgConnection: the same SQL on both
         self.key = key
+
+    @property
+    def backend(self) -> backend.Backend:
+        if isinstance(self._conn, backend.PgConnection):
+            return self._conn.backend
+        return backend.sqlite_backend(self.home)
 
     # --- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def initialise(cls, home: Home, *, key_passphrase: bytes | None = None) -> bool:
+    def initialise(
+        cls, home: Home, *, key_passphrase: bytes | None = None, database: str | None = None
+    ) -> bool:
         """Create the home, the clinic key (encrypted with ``key_passphrase`` when given), the
-        database and clinic.toml. True if created."""
+        database and clinic.toml. True if created.
+
+        ``database``: a PostgreSQL URL to create (or join) the registry in; recorded in the
+        home's clinic.toml once the registry there is ready."""
         from consentclip.consent.clinic import write_default
 
         try:
@@ -103,13 +115,37 @@ class Registry:
             raise HomeError(f"cannot create the consent home at {home.root}: {exc}") from None
         if not os.access(home.root, os.W_OK):
             raise HomeError(f"the consent home {home.root} is not writable")
+        where = backend.for_home(home)
+        if database is not None:
+            backend.check_url(database)
+            if where.is_postgres and where.url != backend.sqlalchemy_url(database):
+                raise UsageError(
+                    f"--database names {backend.redact(database)} but this home already uses "
+                    f"{where.where}",
+                    hint=f"unset {backend.URL_ENV} or edit 'database' in {home.settings_path}",
+                )
+            target = backend.postgres_backend(database)
+            if not where.is_postgres and home.db_path.exists() and not _copied(home, target):
+                raise UsageError(
+                    f"this home already has a SQLite registry at {home.db_path}",
+                    hint="move it with 'consentclip registry copy --to URL' first",
+                )
+            where = target
         created_db = not home.db_path.exists()
-        key, _ = ClinicKey.create(home, passphrase=key_passphrase)
-        privacy.create_private_file(home.db_path)
-        conn = _connect(home)
+        key, new_key = ClinicKey.create(home, passphrase=key_passphrase)
+        if where.is_postgres:
+            start = _db_call(home, lambda: schema.migrate(where), where)
+            conn = _connect(home, where)
+            created_db = start == 0
+        else:
+            privacy.create_private_file(home.db_path)
+            conn = _connect(home, where)
         try:
             registry = cls(home, conn, key)
-            start = _db_call(home, lambda: schema.migrate(conn))
+            if not where.is_postgres:
+                start = _db_call(home, lambda: schema.migrate(where), where)
+            if start != 0 and where.is_postgres:
+                _require_clinic_key(conn, key, where, new_key=new_key)
             if start == 0:
                 with registry.transaction() as tx:
                     audit.append(
@@ -119,7 +155,7 @@ class Registry:
                         consent_id=None,
                         detail={
                             "schema_version": schema.CURRENT_VERSION,
-                            "anchors": [str(p) for p in anchor.locations(home)],
+                            "anchors": [anchor.place(conn, p) for p in anchor.locations(home)],
                         },
                     )
             else:
@@ -127,20 +163,34 @@ class Registry:
         finally:
             conn.close()
         write_default(home)
+        if database is not None:
+            backend.store_url(home, database)
         return created_db
 
     @classmethod
     def open(cls, home: Home, *, check_anchor: bool = True) -> Registry:
         """Open the registry. Refuses (RollbackError) one that is behind its audit anchor,
         unless ``check_anchor`` is False (only ``audit reanchor`` and ``audit anchor`` do)."""
-        if not home.db_path.exists():
+        where = backend.for_home(home)
+        if not where.is_postgres and not home.db_path.exists():
             raise HomeError(
                 f"no consent registry at {home.root}", hint="run 'consentclip init' first"
             )
+        if where.is_postgres and not home.private_key_path.exists():
+            raise HomeError(
+                f"the consent home {home.root} has not joined the registry at {where.where}",
+                hint="run 'consentclip init' first (with the clinic's keys/ folder copied in; "
+                "see docs/deploy.md)",
+            )
         key = ClinicKey.load(home)
-        conn = _connect(home)
+        conn = _connect(home, where)
         try:
             version = schema.read_version(conn)
+            if version == 0 and where.is_postgres:
+                raise HomeError(
+                    f"no consent registry in the database {where.where}",
+                    hint="run 'consentclip init --database URL' first",
+                )
             if version > schema.CURRENT_VERSION:
                 raise HomeError(
                     f"the registry database is schema version {version}, newer than this "
@@ -148,7 +198,7 @@ class Registry:
                     hint="upgrade consentclip; the database was left untouched",
                 )
             if version < schema.CURRENT_VERSION:
-                _db_call(home, lambda: schema.migrate(conn))
+                _db_call(home, lambda: schema.migrate(where), where)
             if check_anchor:
                 anchor.check(home, conn, key)
         except BaseException:
@@ -183,7 +233,11 @@ class Registry:
             yield conn
             for path in anchor.unestablished(self.home, conn):
                 audit.append(
-                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                    conn,
+                    self.key,
+                    anchor.EVENT,
+                    consent_id=None,
+                    detail={"path": anchor.place(conn, path)},
                 )
             new_head = anchor.head(conn)
         if new_head is not None:
@@ -223,7 +277,11 @@ class Registry:
             )
             for path in anchor.unestablished(self.home, conn):
                 audit.append(
-                    conn, self.key, anchor.EVENT, consent_id=None, detail={"path": str(path)}
+                    conn,
+                    self.key,
+                    anchor.EVENT,
+                    consent_id=None,
+                    detail={"path": anchor.place(conn, path)},
                 )
             new_head = anchor.head(conn)
         assert new_head is not None
@@ -852,17 +910,64 @@ def _writable(home: Home) -> bool:
     )
 
 
-def _db_call(home: Home, fn: Callable[[], Any]) -> Any:
+def _db_call(home: Home, fn: Callable[[], Any], where: backend.Backend | None = None) -> Any:
+    """Run ``fn`` (a migration: through SQLAlchemy) and name any database failure in one line."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     try:
         return fn()
     except sqlite3.Error as exc:
         raise db_error(exc, home) from None
+    except DBAPIError as exc:
+        if isinstance(exc.orig, sqlite3.Error):
+            raise db_error(exc.orig, home) from None
+        raise backend.pg_error(exc, where or backend.for_home(home)) from None
+    except SQLAlchemyError as exc:
+        raise backend.pg_error(exc, where or backend.for_home(home)) from None
 
 
-def _connect(home: Home) -> sqlite3.Connection:
-    """A connection in WAL mode. A home this process cannot write to (a read-only mount, an
+def _copied(home: Home, target: backend.Backend) -> bool:
+    """Whether ``target`` holds a copy of this home's SQLite registry (``registry copy``):
+    the same first audit entry. Only then may the home switch to it."""
+    conn = _connect(home, backend.sqlite_backend(home))
+    try:
+        first = conn.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
+    finally:
+        conn.close()
+    pg = backend.PgConnection(target)
+    try:
+        if schema.read_version(pg) == 0:
+            return False
+        theirs = pg.execute("SELECT hash FROM audit WHERE seq = 1").fetchone()
+    finally:
+        pg.close()
+    return first is not None and theirs is not None and first[0] == theirs[0]
+
+
+def _require_clinic_key(
+    conn: Any, key: ClinicKey, where: backend.Backend, *, new_key: bool
+) -> None:
+    """A workstation joining a shared registry must sign with the clinic's key: a key of its
+    own would make every record it writes fail verification on every other workstation."""
+    row = conn.execute("SELECT seq, hash, signature FROM audit_head WHERE id = 1").fetchone()
+    if row is None or key.verify(audit.head_message(int(row[0]), row[1]), row[2]):
+        return
+    made = "a new key was just made in this home; " if new_key else ""
+    raise HomeError(
+        f"the registry at {where.where} is signed with another clinic key than this home's "
+        f"({made}every record written from here would fail verification)",
+        hint="copy the clinic's keys/ folder into this home (see docs/deploy.md), then re-run",
+    )
+
+
+def _connect(home: Home, where: backend.Backend | None = None) -> Any:
+    """PostgreSQL when the home or the environment names it (see consent.backend), else the
+    SQLite file, in WAL mode. A home this process cannot write to (a read-only mount, an
     archive copy) is opened immutable, so reading commands still work and every write fails
     with one line saying why."""
+    where = where or backend.for_home(home)
+    if where.is_postgres:
+        return backend.PgConnection(where)
     try:
         if not _writable(home):
             uri = f"{home.db_path.absolute().as_uri()}?mode=ro&immutable=1"
@@ -904,7 +1009,8 @@ def _with_lock_wait(home: Home, attempt: Callable[[], Any]) -> Any:
             waited = time.monotonic() - started
             if waited >= limit:
                 raise RegistryBusy(
-                    f"the consent registry {home.db_path} stayed locked by another process for "
+                    f"the consent registry {backend.for_home(home).where} stayed locked by "
+                    "another process for "
                     f"{waited:.0f} s",
                     hint=f"nothing was changed; retry when it is done ({LOCK_WAIT_ENV} sets "
                     "the wait)",
@@ -915,7 +1021,11 @@ def _with_lock_wait(home: Home, attempt: Callable[[], Any]) -> Any:
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection, home: Home) -> Iterator[sqlite3.Connection]:
+def _transaction(conn: Any, home: Home) -> Iterator[Any]:
+    if isinstance(conn, backend.PgConnection):
+        with _pg_transaction(conn, home) as pg:
+            yield pg
+        return
     # IMMEDIATE takes the write lock up front, so a read-then-write never hits SQLITE_BUSY
     # half-way; while another process holds it we wait (with progress, up to a limit).
     if not _writable(home):
@@ -929,6 +1039,32 @@ def _transaction(conn: sqlite3.Connection, home: Home) -> Iterator[sqlite3.Conne
     except BaseException:
         # A failed ROLLBACK (the connection already lost its transaction) must not hide why.
         with suppress(RegistryError, sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def _pg_transaction(conn: backend.PgConnection, home: Home) -> Iterator[backend.PgConnection]:
+    """One PostgreSQL write: BEGIN, then the registry's advisory lock (waited for per attempt up
+    to backend.LOCK_TIMEOUT_MS, retried with progress up to lock_wait_limit()). Statements after
+    the lock see every commit made before it (READ COMMITTED), as after BEGIN IMMEDIATE."""
+
+    def begin() -> None:
+        conn.execute("BEGIN")
+        try:
+            conn.execute(f"SET LOCAL lock_timeout = {backend.LOCK_TIMEOUT_MS}")
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (backend.WRITE_LOCK_KEY,))
+        except BaseException:
+            with suppress(RegistryError):
+                conn.execute("ROLLBACK")
+            raise
+
+    _with_lock_wait(home, begin)
+    try:
+        yield conn
+    except BaseException:
+        with suppress(RegistryError):
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
