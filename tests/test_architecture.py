@@ -60,7 +60,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "review/": FOUNDATION
     | {"batch.py", "consent/", "detect/", "export.py", "media/", "pipeline.py", "redact/"},
     "batch.py": FOUNDATION | {"cluster.py", "consent/", "detect/", "export.py", "media/"},
-    "cluster.py": FOUNDATION | {"batch.py", "detect/", "export.py"},
+    "cluster.py": FOUNDATION | {"batch.py", "consent/", "detect/", "export.py"},
     "__main__.py": frozenset({"cli/"}),
 }
 UNITS = frozenset(MAY_IMPORT) | {"cli/"}

@@ -67,14 +67,14 @@ from consentclip.batch import (
     _Job,
     _run_job,
 )
-from consentclip.consent import people
+from consentclip.consent import backend, people
 from consentclip.detect.models import mediapipe_version
 from consentclip.errors import ConsentClipError, UsageError
 from consentclip.export import PARTIAL_MARK
+from consentclip.home import Home
 
 if TYPE_CHECKING:
     from consentclip.batch import BatchRequest
-    from consentclip.home import Home
 
 LOCAL_PREFIX = "local:"
 # Scheduler metadata and event names live under this root, one branch per batch.
@@ -185,13 +185,10 @@ def look(registry: str, root: str, out_dir: str, home: str | None = None) -> Mac
     shared PostgreSQL registry."""
     database = None
     if home is not None:
-        from consentclip.consent import backend
-        from consentclip.home import Home as _Home
-
-        where = backend.for_home(_Home(Path(home)))
+        where = backend.for_home(Home(Path(home)))
         if where.is_postgres:
             database = where.where
-            registry = str(_Home(Path(home)).private_key_path)
+            registry = str(Home(Path(home)).private_key_path)
     return MachineView(
         machine=machine_id(),
         host=socket.gethostname(),

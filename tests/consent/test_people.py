@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from consentclip import scanread
 from consentclip.cli import app
-from consentclip.consent import actions, audit, people, schema
+from consentclip.consent import audit, people, schema
 from consentclip.consent.records import ConsentRecord
 from consentclip.consent.registry import Registry
 from consentclip.errors import PersonRequired, UsageError
@@ -224,7 +225,7 @@ def test_consent_show_names_who_did_what(
     monkeypatch.setenv(people.USER_ENV, "Nurse Bo")
     rec = new_consent("teaching", "journal")
     monkeypatch.setenv(people.USER_ENV, "Dr Ada Lee")
-    actions.sign_electronically(
+    scanread.sign_electronically(
         home=ready_home, consent_id=rec.id, signature_image=signature_png, signed_by="Ann Example"
     )
     monkeypatch.delenv(people.USER_ENV)
@@ -259,7 +260,7 @@ def test_takedown_list_names_who_exported(
     signature_png: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rec = actions.sign_electronically(
+    rec = scanread.sign_electronically(
         home=ready_home,
         consent_id=new_consent("teaching").id,
         signature_image=signature_png,
@@ -292,7 +293,7 @@ def test_takedown_list_text_names_the_exporter(
     signature_png: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rec = actions.sign_electronically(
+    rec = scanread.sign_electronically(
         home=ready_home,
         consent_id=new_consent("teaching").id,
         signature_image=signature_png,

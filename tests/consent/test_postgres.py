@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from consentclip import scanread
 from consentclip.cli import app
 from consentclip.consent import actions, backend
 from consentclip.consent.registry import Registry
@@ -48,7 +49,7 @@ def make_signed(home: Home, png: Path, *grants: str) -> str:
             patient_ref="P-7", grants=grants, expires=FUTURE, patient_name="Ann Example"
         ),
     )
-    actions.sign_electronically(
+    scanread.sign_electronically(
         home=home, consent_id=record.id, signature_image=png, signed_by=record.signer.name
     )
     return record.id

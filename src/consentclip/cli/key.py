@@ -9,7 +9,7 @@ import typer
 from consentclip.cli import options
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.options import EXIT_CODES, UserOption
-from consentclip.consent import people, signing
+from consentclip.consent import backend, people, signing
 from consentclip.consent.registry import Registry
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import HomeError, KeyPassphraseError
@@ -64,7 +64,7 @@ def encrypt_key(home: Home) -> dict[str, object]:
     key = ClinicKey.load(home)  # an encrypted key needs its present passphrase first
     key.store_encrypted(home, new_passphrase(first=not was_encrypted))
     detail = {"fingerprint": key.fingerprint(), "passphrase_changed": was_encrypted}
-    if home.db_path.exists():
+    if backend.for_home(home).is_postgres or home.db_path.exists():
         with Registry.open(home) as registry:
             registry.append_audit("key.encrypted", detail=detail)
     return {"key": path, **detail}

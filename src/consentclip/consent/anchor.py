@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from consentclip.atomic import write_json_atomic
+from consentclip.consent import backend
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import HomeError, IntegrityError, RollbackError
 from consentclip.home import Home
@@ -173,8 +174,6 @@ def place(conn: Any, path: Path) -> str:
     """How the log names an anchor location. On a shared PostgreSQL registry each workstation
     keeps its own anchors, often at the same path (the default home), so the machine is part of
     the name: one workstation's anchor is not another's missing one."""
-    from consentclip.consent import backend
-
     if backend.is_pg(conn):
         return f"{socket.gethostname()}:{path}"
     return str(path)

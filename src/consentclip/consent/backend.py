@@ -148,6 +148,7 @@ class PgConnection:
     kind = "postgresql"
 
     def __init__(self, backend: Backend) -> None:
+        # Lazy: SQLAlchemy and psycopg cost ~0.2 s to import and only a PostgreSQL home needs them.
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from consentclip.consent import backend, privacy, schema, signing
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import ConsentClipError, HomeError
@@ -83,9 +86,6 @@ def _key_check(home: Home) -> Check:
 def _public_fingerprint(home: Home) -> str:
     """ " <fingerprint> (public key file)" for display, or "" when that file is unreadable. Only
     shown: nothing is verified with the file (see signing.py)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     try:
         public = serialization.load_pem_public_key(home.public_key_path.read_bytes())
     except (OSError, ValueError):

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from consentclip.consent.signing import PASSPHRASE_ENV
 from consentclip.errors import HomeError, PersonRequired, UsageError
 from consentclip.home import Home
 
@@ -164,8 +165,6 @@ def named_user(name: str | None) -> Iterator[None]:
 def worker_environment() -> dict[str, str | None]:
     """The variables a worker process needs to act for the same person with the same key:
     ``$CONSENTCLIP_USER`` and ``$CONSENTCLIP_KEY_PASSPHRASE`` as they are now (None: unset)."""
-    from consentclip.consent.signing import PASSPHRASE_ENV
-
     return {name: os.environ.get(name) for name in (USER_ENV, PASSPHRASE_ENV)}
 
 

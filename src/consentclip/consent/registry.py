@@ -22,7 +22,17 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
-from consentclip.consent import anchor, audit, backend, documents, ids, people, privacy, rows, schema
+from consentclip.consent import (
+    anchor,
+    audit,
+    backend,
+    documents,
+    ids,
+    people,
+    privacy,
+    rows,
+    schema,
+)
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
