@@ -57,7 +57,7 @@ def _pg_tamper(url: str, statements: tuple[str, ...]) -> None:
 
     with psycopg.connect(url) as conn:
         for sql in statements:
-            match = re.fullmatch(r"\s*DROP TRIGGER (\w+)\s*", sql)
+            match = re.fullmatch(r"\s*DROP TRIGGER (?:IF EXISTS )?(\w+)\s*", sql)
             if match:
                 # One PostgreSQL trigger refuses both UPDATE and DELETE: it is the *_no_update one.
                 name = match.group(1).replace("_no_delete", "_no_update")

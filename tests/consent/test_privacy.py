@@ -34,6 +34,7 @@ def open_umask():
         os.umask(old)
 
 
+@pytest.mark.sqlite_only("the SQLite file and its WAL are what is checked")
 def test_init_creates_everything_owner_only(home: Home, open_umask: None) -> None:
     Registry.initialise(home)
     assert mode(home.root) == 0o700
@@ -46,6 +47,7 @@ def test_init_creates_everything_owner_only(home: Home, open_umask: None) -> Non
     assert checks["home privacy"].ok and not checks["home privacy"].warning
 
 
+@pytest.mark.sqlite_only("the SQLite file and its WAL are what is checked")
 def test_wal_and_shm_files_are_owner_only_while_open(home: Home, open_umask: None) -> None:
     Registry.initialise(home)
     wal = home.db_path.with_name("registry.sqlite3-wal")
