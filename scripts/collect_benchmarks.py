@@ -28,6 +28,7 @@ ORDER = [
     "scan_signatures",
     "hardening",
     "review",
+    "qa_decode",
 ]
 
 
