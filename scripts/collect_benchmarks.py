@@ -30,6 +30,7 @@ ORDER = [
     "hardening",
     "review",
     "people",
+    "qa_decode",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import IO
 
 import cv2
@@ -81,8 +81,18 @@ def decoder_argv(info: VideoInfo) -> list[str]:
 class FrameReader:
     """Iterate ``(index, frame)`` over a clip; frames are writable HxWx3 uint8 BGR arrays."""
 
-    def __init__(self, info: VideoInfo, *, queue_budget_bytes: int = 40 << 20) -> None:
+    def __init__(
+        self,
+        info: VideoInfo,
+        *,
+        queue_budget_bytes: int = 40 << 20,
+        only: Collection[int] | None = None,
+    ) -> None:
         self.info = info
+        # Frames outside ``only`` are read off the pipe and dropped before colour conversion:
+        # a QA sheet's nine frames of a long clip then cost little more than ffmpeg's decoding.
+        self._only = frozenset(only) if only is not None else None
+        self._decoded = 0  # frames read off the pipe (the reader thread's count)
         self.frame_bytes = frame_bytes(info.width, info.height)
         self._yuv = pipe_format(info.width, info.height) == "yuv420p"
         self._queue: queue.Queue[object] = queue.Queue(
@@ -154,12 +164,16 @@ class FrameReader:
             if got < self.frame_bytes:
                 # A partial last frame means ffmpeg stopped mid-frame: reported by rc below.
                 break
+            index = self._decoded
+            self._decoded += 1
+            if self._only is not None and index not in self._only:
+                continue
             if self._yuv:
                 planes = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
                 frame = cv2.cvtColor(planes, cv2.COLOR_YUV2BGR_I420)
             else:
                 frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
-            if not self._put(frame):
+            if not self._put((index, frame)):
                 return
         if not self._stop.is_set():
             self._finish()
@@ -180,10 +194,10 @@ class FrameReader:
                 if self._error is not None:
                     raise self._error
                 return
-            assert isinstance(item, np.ndarray)
-            index = self.frames_read
+            assert isinstance(item, tuple)
+            index, frame = item
             self.frames_read += 1
-            yield index, item
+            yield index, frame
 
     def close(self) -> None:
         self._stop.set()
@@ -210,7 +224,7 @@ def frames_at(info: VideoInfo, indices: Sequence[int]) -> list[tuple[int, np.nda
     out: list[tuple[int, np.ndarray]] = []
     if not wanted:
         return out
-    with FrameReader(info) as reader:
+    with FrameReader(info, only=wanted) as reader:
         for index, frame in reader:
             if index == wanted[len(out)]:
                 out.append((index, frame))

@@ -40,7 +40,7 @@ from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import ConsentClipError, MediaError, NotFoundError
-from consentclip.export import EngineOptions, ExportRequest, decide, jsonable
+from consentclip.export import EngineOptions, ExportPlan, ExportRequest, decide, jsonable
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
 from consentclip.media.decode import FrameReader, frames_at
@@ -287,7 +287,7 @@ def _now() -> str:
 # --- gate and engine settings --------------------------------------------------------------
 
 
-def engine_options(base: BaseOptions, decisions: Decisions) -> Any:
+def engine_options(base: BaseOptions, decisions: Decisions) -> EngineOptions:
     """``export.EngineOptions`` for a review: the base options plus the reviewer's regions."""
     # Through the canonical form, so that 450 and 450.0 make the same engine settings (and hash).
     decisions = from_dict(decisions.to_dict())
@@ -305,8 +305,8 @@ def engine_options(base: BaseOptions, decisions: Decisions) -> Any:
 
 
 def gate_for_review(
-    registry: Any, clip: Path, purpose: Purpose, decisions: Decisions, base: BaseOptions
-) -> Any:
+    registry: Registry, clip: Path, purpose: Purpose, decisions: Decisions, base: BaseOptions
+) -> ExportPlan:
     """``export.decide`` for staging: the full consent gate, except the rule that asks for the
     review this is. Refusals are logged and raised like an export's."""
     request = ExportRequest(
@@ -358,7 +358,7 @@ class _SwitchOff:
         return out
 
 
-def _components(off: frozenset[str], dropped: dict[int, list[Region]]) -> Any:
+def _components(off: frozenset[str], dropped: dict[int, list[Region]]) -> EngineComponents:
     base = default_components()
     if not off:
         return base
