@@ -70,9 +70,10 @@ class TattooTuning:
     closeup_min_share: float = 0.002  # ... a share of the work image at least this ...
     closeup_brown: float = 0.3  # ... with less than this share of melanin-like darkening ...
     closeup_compact: float = 0.7  # ... and not a compact blob (solidity above this, squat)
-    # In a scene (people, rooms: scene.SCENE) the "skin" colour can be a wall, a pavement, wood
-    # or hair, and dark clothing enclosed by it becomes one huge "ink" region (measured: 7 of 10
-    # real photos of people over half redacted). A real tattoo sits on skin that is visible:
+    # In a photo of people the "skin" colour can be a wall, a pavement, wood or hair, and dark
+    # clothing enclosed by it becomes one huge "ink" region (measured: 7 of 10 real photos of
+    # people over half redacted; a wood-panelled meeting room even passes for a skin close-up).
+    # A real tattoo sits on skin that is visible:
     background_skin_ratio: float = 1.5  # a mark larger than this x all skin pixels in view ...
     background_l_std: float = 21.0  # ... and this uneven in lightness (L* std) is background
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
@@ -458,7 +459,7 @@ class TattooDetector:
             or (solidity > t.closeup_compact and aspect < 2.5)
         ):
             reason = "pigment"  # a close-up: lesions, their network and their halo are the subject
-        elif not self._closeup and self._off_body(group, box, area):
+        elif self._off_body(group, box, area):
             reason = "background"  # clothing, hair or a wall taken for skin (see TattooTuning)
         elif solidity > 0.75 and brown > 0.6 and aspect < 3.0:
             reason = "lesion"  # compact and brown at any size: pigment, the clinical subject
@@ -481,7 +482,7 @@ class TattooDetector:
         )
 
     def _off_body(self, group: np.ndarray, box: tuple[int, int, int, int], area: float) -> bool:
-        """In a scene, is this mark background rather than ink on skin?
+        """Is this mark background rather than ink on skin?
 
         It is larger than the skin in view by far and uneven in lightness: the skin model took a
         wall, a pavement or hair for skin, and clothing, shadows and furniture enclosed by it
