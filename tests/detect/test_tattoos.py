@@ -283,3 +283,70 @@ def test_large_tattoo_running_off_the_frame_edge_is_found(tone: int) -> None:
     image, ink = _close_up_with_ink_off_the_edge(tone)
     regions = TattooDetector().process_frame(0, image)
     assert fraction(covered(regions, image.shape), ink) >= 0.95
+
+
+# --- scenes with people (issue 11): clothing enclosed by a skin-coloured wall is not ink ----------
+
+
+def _suits_against_a_skin_coloured_wall(tone: int) -> tuple[np.ndarray, list[Region]]:
+    """Two people shoulder to shoulder in dark pinstriped jackets, in front of a wall of exactly
+    their skin colour: what a beige wall, a pavement or a gold curtain is to the skin model. The
+    faces are passed as the face detector would (their skin is the wall's colour)."""
+    rng = np.random.default_rng(tone)
+    h, w = 480, 640
+    wall = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = np.ones((h, w, 3), np.float32) * wall
+    suit = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(suit, [np.array([[40, 150], [290, 150], [340, 474], [6, 474]])], 1)
+    cv2.fillPoly(suit, [np.array([[350, 150], [600, 150], [634, 474], [300, 474]])], 1)
+    yy, xx = np.mgrid[0:h, 0:w]
+    # Pinstripes and folds: cloth is uneven in lightness, a tattoo's ink is not.
+    shade = 24 + 55 * (np.sin(xx / 9.0) > 0.6) + 25 * np.sin(yy / 37.0 + xx / 53.0)
+    cloth = np.stack([shade + 6, shade, shade - 2], axis=-1)
+    img[suit > 0] = cloth[suit > 0]
+    for cx in (165, 475):
+        shirt = np.array([[cx - 35, 150], [cx + 35, 150], [cx, 300]])
+        cv2.fillPoly(img, [shirt], (235, 238, 240))
+    img += rng.normal(0, 3.0, img.shape)
+    faces = [
+        Region(Box.from_corners(cx - 50, 25, cx + 50, 155), RegionKind.FACE) for cx in (165, 475)
+    ]
+    return np.clip(img, 0, 255).astype(np.uint8), faces
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_clothing_in_front_of_a_skin_coloured_wall_is_not_a_tattoo(tone: int) -> None:
+    image, faces = _suits_against_a_skin_coloured_wall(tone)
+    det = TattooDetector()
+    assert det.process_frame(0, image, faces) == []
+    assert "background" in {c.reason for c in det.last_candidates}
+
+
+def _blackwork_sleeve(tone: int) -> tuple[np.ndarray, np.ndarray]:
+    """A forearm across a folded green drape, most of it under an even blackwork sleeve: more
+    ink than skin in view, as on real sleeve photos."""
+    rng = np.random.default_rng(10 + tone)
+    h, w = 480, 640
+    yy, xx = np.mgrid[0:h, 0:w]
+    drape = 70 + 30 * np.sin(xx / 23.0 + yy / 41.0)
+    img = np.stack([drape * 0.8, drape * 1.1, drape * 0.6], axis=-1).astype(np.float32)
+    img[150:331] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    ink = np.zeros((h, w), np.uint8)
+    ink[165:316] = 1
+    for x in range(12, w, 24):
+        for y in (190, 240, 290):
+            cv2.circle(ink, (x, y), 4, 0, -1)  # skin left bare in the design
+    img[ink > 0] = img[ink > 0] * 0.25 + np.asarray((60, 45, 35), np.float32) * 0.75
+    img += rng.normal(0, 3.0, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), ink > 0
+
+
+@pytest.mark.parametrize("tone", [1, 3, 6])
+def test_sleeve_with_more_ink_than_skin_in_view_is_still_a_tattoo(tone: int) -> None:
+    image, ink = _blackwork_sleeve(tone)
+    det = TattooDetector()
+    regions = det.process_frame(0, image)
+    assert fraction(covered(regions, image.shape), ink) >= 0.95
+    # The rule's size test does apply here: the sleeve's mark is larger than the skin in view.
+    assert det._frame is not None
+    assert max(c.ink_px for c in det.last_candidates) > 1.5 * det._frame.skin_px
