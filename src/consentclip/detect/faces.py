@@ -21,7 +21,11 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
 - pose landmarks on a cadence, and on a crop around a sizeable head that the face passes just
   lost (turned away or into profile) ("pose");
 - the whole sweep, with finer tiles instead of the regular small ones, at once on the first
-  frame and after a scene cut.
+  frame and after a scene cut;
+- CenterFace, a second family (centerface.py), on the whole frame at a scene start and on a
+  cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
+  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
+  contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -139,6 +143,8 @@ class FaceDetector:
         self._pose: PoseModel | None = None  # created on first use: it is the slowest to load
         # CenterFace keeps its own floor: below 0.3 it answers pigment networks on dermoscopy
         # photographs (0.12-0.21 on 2 of 56); a lower user threshold lowers BlazeFace's only.
+        # In a picture of people (decided at each scene start) it listens 0.1 lower, down to
+        # cf_scene_floor: there a false positive costs a blurred patch, a miss a person.
         self._cf = CenterFaceModel(threshold=max(threshold, self.config.cf_floor))
         self._cf_scene = max(threshold - 0.1, self.config.cf_scene_floor)
         self._cf_now = self._cf.threshold
