@@ -78,10 +78,6 @@ class ConsentRefused(ConsentClipError):
         self.rule = rule
 
 
-class NotBuiltError(ConsentClipError):
-    """A command whose capability has not been built yet. It says so rather than pretend."""
-
-
 def from_os_error(exc: OSError) -> ConsentClipError:
     """An operating-system failure (a full disk, a read-only folder) as a one-line error."""
     import errno

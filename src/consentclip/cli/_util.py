@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from consentclip.errors import ConsentClipError, ExitCode, NotBuiltError, from_os_error
+from consentclip.errors import ConsentClipError, ExitCode, from_os_error
 from consentclip.home import Home
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,10 +134,6 @@ def home_from(ctx: typer.Context, explicit: Path | None = None) -> Home:
     root = ctx.find_root()
     root_home = (root.obj or {}).get("home") if isinstance(root.obj, dict) else None
     return Home.resolve(root_home)
-
-
-def not_built(what: str, issue: str) -> None:
-    raise NotBuiltError(f"'{what}' is not built yet", hint=f"tracked in {issue}")
 
 
 class ConsentClipGroup(TyperGroup):
