@@ -1,6 +1,6 @@
 """The export gate: a pure decision over a consent record, a purpose and a date. No I/O.
 
-Rules are checked in the order of REFERENCE §1 and the first that fails decides; each has a
+Rules are checked in the order of docs/domain.md §1.6 and the first that fails decides; each has a
 stable id (``rule``) and a message that says what failed and what would fix it.
 """
 

@@ -19,7 +19,7 @@ AGE_OF_MAJORITY = 18
 
 
 class Purpose(str, Enum):
-    """The consent ladder of REFERENCE §1; each is granted separately, none inherits another."""
+    """The purposes of docs/domain.md §1.1; each is granted separately, none inherits another."""
 
     CLINICAL_RECORD = "clinical_record"
     TEACHING = "teaching"
