@@ -1,13 +1,29 @@
 """The consent side of consentclip: who agreed to what, provably. Knows nothing of pixels.
 
-- ``records``: Purpose, Grant, ConsentRecord, State (plain frozen data)
+Records and rules (plain data and pure functions, no I/O):
+- ``records``: Purpose, Grant, ConsentRecord, Status, State (plain frozen data)
+- ``state``: the consent state rules: which state a record is in, which grants are in force,
+  what may change from which state (pure, the date passed in)
+- ``newconsent``: NewConsent, the one request type for a new consent, and its validation
 - ``gate``: the pure export decision (``evaluate(GateRequest) -> GateDecision``)
+- ``ids``: consent ids (``C-7K2M``)
+- ``integrity``: naming the fields that no longer match a record's signature
+
+Storage and proof:
 - ``registry``: SQLite store, signed record versions, clip links, export decisions
+- ``schema`` / ``rows``: the SQLite schema and migrations; records to rows and back
 - ``audit``: the hash-chained, append-only log with a signed head
+- ``anchor``: the audit head and the withdrawal ledger kept again outside the database
 - ``signing``: the clinic's Ed25519 key
-- ``templates`` / ``pdf``: consent forms (the only reportlab import)
+- ``documents``: signed documents kept by hash, never overwritten
+- ``home_health``: read-only checks of the consent home for ``doctor``
+
+Forms:
+- ``clinic``: the clinic's settings (``clinic.toml``)
+- ``templates`` / ``pdf``: consent form templates and the PDF forms (the only reportlab import)
 - ``scan``: reading the QR code back from a signed scan, and judging its signature fields
 - ``markers``: the corner registration marks printed on every form page
+
 - ``actions``: the plain functions behind ``consentclip consent ...``
 
 Nothing is imported here, so ``import consentclip.consent.records`` stays cheap (no reportlab,

@@ -15,20 +15,21 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from consentclip.consent import documents, pdf, scan, templates
+from consentclip.consent import documents, pdf, scan, state, templates
 from consentclip.consent.audit import now_utc
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.records import (
     Clinician,
     ConsentRecord,
     Grant,
+    IntegrityReport,
     Interpreter,
     Purpose,
     Recording,
     Signature,
     Signer,
     SignerRole,
-    Status,
+    State,
 )
 from consentclip.consent.registry import NewConsent, Registry, Revocation
 from consentclip.errors import UsageError
@@ -128,7 +129,7 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Pa
     label = ", ".join(p.name for p in paths)
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
-        _require_draft(record)
+        state.require_signable(record, state.today())
         found = [cid for p in paths for cid in scan.read_consent_ids(p)]
         found = list(dict.fromkeys(found))
         if not found:
@@ -216,7 +217,7 @@ def sign_electronically(
     """
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
-        _require_draft(record)
+        state.require_signable(record, state.today())
         marks = _marks(record, agreed, initials)
         if _norm(signed_by) != _norm(record.signer.name):
             raise UsageError(
@@ -286,14 +287,6 @@ def _file_signed(
     return SignResult(signed, path)
 
 
-def _require_draft(record: ConsentRecord) -> None:
-    if record.status is not Status.DRAFT:
-        raise UsageError(
-            f"consent {record.id} is already {record.state.value}; it cannot be signed again "
-            "(create a new consent with --supersedes)"
-        )
-
-
 def _signature_png(path: Path) -> bytes:
     """Re-encode the signature as a plain PNG: proves it is an image and drops its metadata."""
     try:
@@ -322,3 +315,39 @@ def _write_output(out: Path, data: bytes) -> Path:
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """One consent as ``consent show`` prints it: the record, its signed document (None when
+    it is missing from the home) and how many clips are linked to it."""
+
+    record: ConsentRecord
+    document: Path | None
+    clips: int
+
+
+def void(*, home: Home, consent_id: str, reason: str) -> ConsentRecord:
+    with Registry.open(home) as registry:
+        return registry.void(consent_id, reason=reason)
+
+
+def show(*, home: Home, consent_id: str) -> ConsentView:
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+        clips = len(registry.list_links(record.id))
+    doc = documents.find(home, record.signature.document_sha256) if record.signature else None
+    return ConsentView(record, doc, clips)
+
+
+def list_consents(
+    *, home: Home, state: State | None = None, patient_ref: str | None = None
+) -> list[ConsentRecord]:
+    with Registry.open(home) as registry:
+        return registry.list(state=state, patient_ref=patient_ref)
+
+
+def verify(*, home: Home, consent_id: str | None = None) -> IntegrityReport:
+    """Records' signatures, history and signed documents, against the clinic key and the log."""
+    with Registry.open(home) as registry:
+        return registry.verify(consent_id, documents=True)

@@ -89,8 +89,10 @@ class Grant:
         return self.withdrawn_at is not None
 
     def expired_on(self, today: date) -> bool:
-        # The expiry date is the last day of use.
-        return today > self.expires
+        # The rule lives in consent/state.py; imported here because state.py imports records.
+        from consentclip.consent.state import grant_expired
+
+        return grant_expired(self, today)
 
     def describe(self) -> str:
         ident = "identifiable" if self.identifiable else "anonymised only"
@@ -195,31 +197,25 @@ class ConsentRecord:
                 return grant
         return None
 
+    # The state rules live in consent/state.py (one place); these delegate to them, imported
+    # when called because state.py imports this module.
     def came_of_age(self, today: date) -> bool:
         """True when a parent/guardian signed for a minor who has since turned 18."""
-        if not self.signer.role.signs_for_minor or self.birth_date is None:
-            return False
-        return age_on(self.birth_date, today) >= AGE_OF_MAJORITY
+        from consentclip.consent import state
+
+        return state.came_of_age(self, today)
 
     def state_on(self, today: date) -> State:
-        if self.status is Status.VOIDED:
-            return State.VOIDED
-        if self.status is Status.SUPERSEDED:
-            return State.SUPERSEDED
-        if self.status is Status.DRAFT:
-            return State.DRAFT
-        withdrawn = sum(1 for g in self.grants if g.withdrawn)
-        if withdrawn == len(self.grants):
-            return State.WITHDRAWN
-        if self.came_of_age(today):
-            return State.RECONSENT_REQUIRED
-        if withdrawn:
-            return State.PARTIALLY_WITHDRAWN
-        return State.SIGNED
+        from consentclip.consent import state
+
+        return state.state_of(self, today)
 
     @property
     def state(self) -> State:
-        return self.state_on(date.today())
+        """The state today, by the registry's clock."""
+        from consentclip.consent import state
+
+        return state.state_of(self, state.today())
 
     def with_grants(self, grants: tuple[Grant, ...]) -> ConsentRecord:
         return replace(self, grants=grants)
