@@ -31,9 +31,8 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,6 +50,7 @@ from consentclip.errors import (
 )
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.jsonable import jsonable
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
 from consentclip.signals import interrupt_on_signals
 
@@ -747,21 +747,6 @@ def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -
         "elapsed_s": round(result.elapsed_s, 3),
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, enums, tuples and paths as plain JSON values."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: jsonable(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (tuple, list)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _qa_sheet(

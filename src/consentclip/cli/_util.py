@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from consentclip.errors import ConsentClipError, ExitCode, from_os_error
 from consentclip.home import Home
+from consentclip.jsonable import jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,17 +115,7 @@ def _kind(exc: ConsentClipError) -> str:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    typer.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
 
 
 def home_from(ctx: typer.Context, explicit: Path | None = None) -> Home:

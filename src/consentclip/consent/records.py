@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from consentclip.errors import UsageError
+from consentclip.jsonable import jsonable
 
 # Age at which a patient signs for themselves; a guardian's consent for a minor lapses then.
 AGE_OF_MAJORITY = 18
@@ -222,7 +223,7 @@ class ConsentRecord:
 
     # --- canonical form: what the clinic key signs --------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        return jsonable(self)
 
     def canonical_bytes(self) -> bytes:
         """Deterministic JSON of every field; a change to any field changes the signature."""
@@ -251,15 +252,3 @@ def parse_date(text: str, *, what: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{what} '{text}' is not a date; use YYYY-MM-DD") from None
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
