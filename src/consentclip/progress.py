@@ -12,6 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol, TextIO
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 
 class ProgressSink(Protocol):
     def __call__(self, done: int, total: int | None) -> None: ...
@@ -35,34 +46,59 @@ class _PlainLines:
         print(f"{self.label}: {done}{of} frames, {rate:.1f} frames/s", file=self.stream, flush=True)
 
 
-class _RichBar:
-    def __init__(self, label: str, stream: TextIO) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+class Bar:
+    """The one terminal progress bar (rich): done of total, frames/s, time taken and ETA.
 
+    The export and preview frame bars and the batch's file bar are all this bar; a line
+    printed through it (``line``) appears above it, not through it."""
+
+    def __init__(self, stream: TextIO, label: str, *, unit: str = "", total: int | None = None):
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[fps]} frames/s"),
+            TextColumn(f"{unit}{{task.fields[fps]}} frames/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
             TimeRemainingColumn(),
             console=Console(file=stream),
             transient=False,
         )
-        self.task = self.progress.add_task(label, total=None, fps="-")
+        self.task = self.progress.add_task(label, total=total, fps="-")
         self.start = time.monotonic()
 
+    def frames(self, frames: int) -> None:
+        """Frames done so far, for the rate."""
+        rate = frames / max(time.monotonic() - self.start, 1e-6)
+        self.progress.update(self.task, fps=f"{rate:.1f}")
+
+    def update(self, done: int, total: int | None) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+    def advance(self) -> None:
+        self.progress.advance(self.task)
+
+    def line(self, text: str, *, style: str = "") -> None:
+        self.progress.console.print(text, style=style, markup=False, highlight=False)
+
+    def __enter__(self) -> Bar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+class _FrameBar:
+    """The engine's sink on a terminal: frames done of the clip's frames."""
+
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
+
     def __call__(self, done: int, total: int | None) -> None:
-        rate = done / max(time.monotonic() - self.start, 1e-6)
-        self.progress.update(self.task, completed=done, total=total, fps=f"{rate:.1f}")
+        self.bar.update(done, total)
+        self.bar.frames(done)
 
 
 @contextmanager
@@ -75,8 +111,7 @@ def progress_for(
         yield None
         return
     if out.isatty():
-        bar = _RichBar(label, out)
-        with bar.progress:
-            yield bar
+        with Bar(out, label) as bar:
+            yield _FrameBar(bar)
         return
     yield _PlainLines(label, out)
