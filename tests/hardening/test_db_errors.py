@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from consentclip.cli import app
 from consentclip.consent import registry as registry_module
 from consentclip.consent.registry import Registry
-from consentclip.export import link_clips
 from consentclip.home import ENV_VAR, Home
+from consentclip.link import link_clips
 
 from .conftest import SMALL, snapshot
 

@@ -12,8 +12,8 @@ from consent.dbtools import db_dump
 from consentclip.cli import app
 from consentclip.consent import actions
 from consentclip.consent.registry import Registry
-from consentclip.export import read_link_csv
 from consentclip.home import Home
+from consentclip.link import read_link_csv
 
 from .conftest import SMALL
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
 from consentclip.consent.records import Purpose
-from consentclip.export import link_clips
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.link import link_clips
 
 from .conftest import SMALL
 

@@ -19,8 +19,8 @@ from consentclip.cli import app
 from consentclip.consent import anchor
 from consentclip.consent.registry import Registry
 from consentclip.errors import RollbackError
-from consentclip.export import link_clips
 from consentclip.home import Home
+from consentclip.link import link_clips
 
 from .conftest import SMALL
 

@@ -24,11 +24,11 @@ from consentclip.export import (
     PARTIAL_MARK,
     ExportRequest,
     export_clip,
-    link_clips,
     output_name,
     sweep_stale_partials,
 )
 from consentclip.home import Home
+from consentclip.link import link_clips
 
 from .conftest import snapshot
 
