@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
+from consentclip import errors
 from consentclip.errors import ConsentClipError, ExitCode, from_os_error
 from consentclip.home import Home
 from consentclip.jsonable import jsonable
@@ -23,8 +24,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _plain_argument_help() -> None:
     """Typer 0.2x prints an argument's Python type after its name ("CLIP... <list[Path]>");
     an argument given a metavar shows the metavar alone, as options already do."""
-    from typer.core import TyperArgument
-
     original = getattr(TyperArgument, "display_type_rich", None)
     if original is None or getattr(original, "_consentclip", False):
         return
@@ -99,8 +98,6 @@ def report_error(message: str, code: int, as_json: bool, *, kind: str = "error")
 
 def _kind(exc: ConsentClipError) -> str:
     """A stable name for scripts: usage, refused, not_found, integrity, media, home, error."""
-    from consentclip import errors
-
     for cls, name in (
         (errors.UsageError, "usage"),
         (errors.ConsentRefused, "refused"),

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
+from consentclip.batch import (
+    REPORT_CSV,
+    REPORT_JSON,
+    BatchReport,
+    BatchRequest,
+    FileOutcome,
+    run_batch,
+)
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.export import (
+from consentclip.cli.options import (
     CrfOption,
     FacesOption,
     KeepAudioOption,
@@ -25,11 +33,10 @@ from consentclip.cli.export import (
     ThresholdOption,
     engine_options,
 )
+from consentclip.cli.review import stage_batch
+from consentclip.consent.records import Purpose
 from consentclip.progress import Bar
 from consentclip.settings import EngineSettings, RedactMode
-
-if TYPE_CHECKING:
-    from consentclip.batch import BatchReport, FileOutcome
 
 HELP = "Export every recording in a folder through the consent gate, resumably, with a report."
 SHOW_SKIPPED = 10  # skipped files listed on the terminal; the report lists them all
@@ -167,12 +174,7 @@ def batch_cli(
     quiet: QuietOption = False,
     json_out: JsonOption = False,
 ) -> None:
-    from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
-    from consentclip.consent.records import Purpose
-
     if review:
-        from consentclip.cli.review import stage_batch
-
         stage_batch(ctx, folder, Purpose.parse(purpose), out, recursive=recursive,
                     keep_audio=keep_audio, geometry=(region, keep), toggles=(faces, tattoos),
                     engine=(mode, threshold, tattoo_sensitivity, crf, preset),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.export import (
+from consentclip.cli.options import (
+    EXIT_CODES,
     CrfOption,
     FacesOption,
     KeepAudioOption,
@@ -21,7 +23,13 @@ from consentclip.cli.export import (
     ThresholdOption,
     check_preset,
 )
-from consentclip.cli.options import EXIT_CODES
+from consentclip.consent.records import Purpose
+from consentclip.errors import UsageError
+from consentclip.review import decisions as dec
+from consentclip.review.approval import approve, list_reviews
+from consentclip.review.batch import exit_code, stage_folder
+from consentclip.review.server import ReviewServer
+from consentclip.review.staging import BaseOptions, open_session, render_is_current
 from consentclip.settings import EngineSettings, RedactMode
 
 app = typer.Typer(
@@ -74,10 +82,6 @@ def open_cli(
 ) -> None:
     """Anonymise into the review staging area (in the consent home) and serve the review page
     on 127.0.0.1 until you press Done on the page or Ctrl-C here."""
-    from consentclip.consent.records import Purpose
-    from consentclip.review.server import ReviewServer
-    from consentclip.review.staging import BaseOptions, open_session, render_is_current
-
     check_preset(preset)
     home = home_from(ctx)
     options = BaseOptions(
@@ -91,8 +95,6 @@ def open_cli(
     if not render_is_current(home, session, session.decisions()):
         server.state.start_render()
     if not no_browser:
-        import webbrowser
-
         webbrowser.open(server.url)
     typer.echo("press Done on the page, or Ctrl-C here, to stop", err=True)
     server.serve()
@@ -103,8 +105,6 @@ def open_cli(
 @cli_command
 def list_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """What awaits review and what is approved."""
-    from consentclip.review.approval import list_reviews
-
     reviews = list_reviews(home_from(ctx))
     if json_out:
         emit_json([r.to_dict() for r in reviews])
@@ -146,11 +146,6 @@ def approve_cli(
 ) -> None:
     """Approve from the terminal: renders first if the staged file does not match the
     decisions, then records the signed approval in the audit log."""
-    from consentclip.consent.records import Purpose
-    from consentclip.review import decisions as dec
-    from consentclip.review.approval import approve
-    from consentclip.review.staging import BaseOptions, open_session
-
     check_preset(preset)
     home = home_from(ctx)
     decided = dec.load(decisions) if decisions is not None else None
@@ -185,10 +180,6 @@ def stage_batch(
     json_out: bool,
 ) -> None:
     """``batch --review``: stage a folder for review (called by cli/batch.py)."""
-    from consentclip.errors import UsageError
-    from consentclip.review.batch import exit_code, stage_folder
-    from consentclip.review.staging import BaseOptions
-
     if any(geometry):
         raise UsageError(
             "--region and --keep apply to one clip: draw them on the review page instead"

@@ -24,7 +24,8 @@ Forms:
 - ``scan``: reading the QR code back from a signed scan, and judging its signature fields
 - ``markers``: the corner registration marks printed on every form page
 
-- ``actions``: the plain functions behind ``consentclip consent ...``
+- ``actions`` / ``audit_actions``: the plain functions behind ``consentclip consent ...`` and
+  ``consentclip audit ...``
 
 Nothing is imported here, so ``import consentclip.consent.records`` stays cheap (no reportlab,
 no OpenCV) for the export and batch code that only needs the records and the gate.
