@@ -21,8 +21,7 @@ from consentclip.consent import registry as registry_module
 from consentclip.consent.registry import Registry
 from consentclip.home import ENV_VAR, Home
 from consentclip.link import link_clips
-
-from .conftest import SMALL, snapshot
+from shared import SMALL, snapshot
 
 
 def one_line(result, code: int, *needles: str) -> str:

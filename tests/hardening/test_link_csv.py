@@ -14,8 +14,7 @@ from consentclip.consent import actions
 from consentclip.consent.registry import Registry
 from consentclip.home import Home
 from consentclip.link import read_link_csv
-
-from .conftest import SMALL
+from shared import SMALL
 
 
 def test_a_refused_row_leaves_no_row_linked(

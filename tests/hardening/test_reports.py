@@ -16,8 +16,7 @@ from consentclip.consent.records import Purpose
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
 from consentclip.link import link_clips
-
-from .conftest import SMALL
+from shared import SMALL
 
 IDENTIFYING = ("Doe", "MRN77123", "Smith", "Roe", "ward-7-Jane")
 

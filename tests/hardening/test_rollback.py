@@ -21,8 +21,7 @@ from consentclip.consent.registry import Registry
 from consentclip.errors import RollbackError
 from consentclip.home import Home
 from consentclip.link import link_clips
-
-from .conftest import SMALL
+from shared import SMALL
 
 
 def copy_registry(home: Home, to: Path) -> Path:

@@ -29,8 +29,7 @@ from consentclip.export import (
 )
 from consentclip.home import Home
 from consentclip.link import link_clips
-
-from .conftest import snapshot
+from shared import snapshot
 
 SCRIPT = textwrap.dedent(
     """

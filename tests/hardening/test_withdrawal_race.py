@@ -22,8 +22,7 @@ from consentclip.errors import ConsentRefused
 from consentclip.export import ExportRequest, export_clip
 from consentclip.home import Home
 from consentclip.link import link_clips
-
-from .conftest import SMALL, snapshot
+from shared import SMALL, snapshot
 
 
 def revoke_during_engine(monkeypatch: pytest.MonkeyPatch, home: Home, cid: str) -> list:
