@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Tesseract is the independent reader the text tests and bench/text_bench.py judge redaction by
 # (can any word still be read?); consentclip itself never reads text.
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+# libfaketime: `make test-future` runs the suite years ahead, so no test depends on today's date.
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
