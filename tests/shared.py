@@ -37,4 +37,3 @@ def link(runner: CliRunner, clip: Path, consent_id: str) -> None:
     """``consentclip link CLIP --consent ID``, which must succeed."""
     result = runner.invoke(app, ["link", str(clip), "--consent", consent_id])
     assert result.exit_code == 0, result.output
-

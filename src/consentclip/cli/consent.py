@@ -12,7 +12,6 @@ from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.options import EXIT_CODES
 from consentclip.consent import actions
 from consentclip.consent import state as consent_state
-from consentclip.consent.actions import ConsentRequest
 from consentclip.consent.audit import AuditEntry
 from consentclip.consent.records import ConsentRecord, Purpose, SignerRole, State, parse_date
 from consentclip.errors import IntegrityError, UsageError
@@ -107,7 +106,8 @@ def new_cli(
     json_out: JsonOption = False,
 ) -> None:
     """Create a draft consent record with one grant per purpose; prints its id."""
-    request = ConsentRequest(
+    record = actions.create_consent(
+        home=home_from(ctx),
         patient_ref=patient,
         grants=tuple(grant),
         expires=parse_date(expires, what="--expires") if expires else None,
@@ -127,7 +127,6 @@ def new_cli(
         tattoos_visible=tattoos_visible,
         supersedes=supersedes,
     )
-    record = actions.create_consent(home=home_from(ctx), request=request)
     if json_out:
         emit_json(_record_json(record))
     else:

@@ -39,70 +39,66 @@ MAX_SIGNATURE_PIXELS = 4000 * 4000
 
 
 @dataclass(frozen=True)
-class ConsentRequest:
-    """What ``consent new`` was asked for, as typed (parsed and validated by create_consent)."""
-
-    patient_ref: str
-    grants: tuple[str, ...]
-    expires: date | None = None
-    template: str = templates.DEFAULT_TEMPLATE
-    language: str = "en"
-    signer_role: str = "patient"
-    signer_name: str | None = None
-    signer_authority: str | None = None
-    patient_name: str | None = None
-    birth_date: date | None = None
-    clinician: str | None = None
-    clinician_registration: str | None = None
-    witness: str | None = None
-    interpreter: str | None = None  # "NAME:LANGUAGE"
-    body_sites: tuple[str, ...] = ()
-    face_visible: bool = False
-    tattoos_visible: bool = False
-    supersedes: str | None = None
-
-
-@dataclass(frozen=True)
 class SignResult:
     record: ConsentRecord
     document: Path
 
 
-def create_consent(*, home: Home, request: ConsentRequest) -> ConsentRecord:
-    grants = tuple(Grant.parse(spec, request.expires) for spec in request.grants)
-    role = SignerRole.parse(request.signer_role)
-    name = request.signer_name
+def create_consent(
+    *,
+    home: Home,
+    patient_ref: str,
+    grants: Sequence[str],
+    expires: date | None = None,
+    template: str = templates.DEFAULT_TEMPLATE,
+    language: str = "en",
+    signer_role: str = "patient",
+    signer_name: str | None = None,
+    signer_authority: str | None = None,
+    patient_name: str | None = None,
+    birth_date: date | None = None,
+    clinician: str | None = None,
+    clinician_registration: str | None = None,
+    witness: str | None = None,
+    interpreter: str | None = None,
+    body_sites: Sequence[str] = (),
+    face_visible: bool = False,
+    tattoos_visible: bool = False,
+    supersedes: str | None = None,
+) -> ConsentRecord:
+    """A draft consent from what ``consent new`` was given, as typed: grant specs
+    (``PURPOSE[:identifiable][:voice][@DATE]``, ``expires`` for those without a date), the
+    signer's role as a word, the interpreter as ``NAME:LANGUAGE``, the template by id and
+    language. Parsed here into the one request type, NewConsent, which the registry validates
+    and stores."""
+    parsed = tuple(Grant.parse(spec, expires) for spec in grants)
+    role = SignerRole.parse(signer_role)
+    name = signer_name
     if not name and role is SignerRole.PATIENT:
-        name = request.patient_name
+        name = patient_name
     if not name:
         raise UsageError("who signs? give --signer-name NAME (or --patient-name for a patient)")
-    interpreter = None
-    if request.interpreter:
-        who, sep, lang = request.interpreter.rpartition(":")
+    helper = None
+    if interpreter:
+        who, sep, lang = interpreter.rpartition(":")
         if not sep or not who.strip() or not lang.strip():
-            raise UsageError(f"--interpreter '{request.interpreter}' must be NAME:LANGUAGE")
-        interpreter = Interpreter(who.strip(), lang.strip())
-    clinician = None
-    if request.clinician:
-        clinician = Clinician(request.clinician, request.clinician_registration)
+            raise UsageError(f"--interpreter '{interpreter}' must be NAME:LANGUAGE")
+        helper = Interpreter(who.strip(), lang.strip())
     with Registry.open(home) as registry:
-        template = templates.load(request.template, request.language, home)
         new = NewConsent(
-            patient_ref=request.patient_ref,
-            signer=Signer(role, name.strip(), request.signer_authority),
-            grants=grants,
-            template=template.ref,
+            patient_ref=patient_ref,
+            signer=Signer(role, name.strip(), signer_authority),
+            grants=parsed,
+            template=templates.load(template, language, home).ref,
             recording=Recording(
-                tuple(s.strip() for s in request.body_sites if s.strip()),
-                request.face_visible,
-                request.tattoos_visible,
+                tuple(s.strip() for s in body_sites if s.strip()), face_visible, tattoos_visible
             ),
-            clinician=clinician,
-            patient_name=request.patient_name,
-            birth_date=request.birth_date,
-            witness=request.witness,
-            interpreter=interpreter,
-            supersedes=request.supersedes,
+            clinician=Clinician(clinician, clinician_registration) if clinician else None,
+            patient_name=patient_name,
+            birth_date=birth_date,
+            witness=witness,
+            interpreter=helper,
+            supersedes=supersedes,
         )
         return registry.create(new)
 
