@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup
 
 from consentclip import errors
+from consentclip.cli.options import OPTION_HINTS
 from consentclip.errors import ConsentClipError, ExitCode, from_os_error
 from consentclip.home import Home
 from consentclip.jsonable import jsonable
@@ -60,6 +61,8 @@ def cli_command(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConsentClipError as exc:
+            if exc.option and not exc.hint:
+                exc.hint = OPTION_HINTS.get(exc.option)
             report_error(exc.one_line(), exc.exit_code, as_json, kind=_kind(exc))
         except OSError as exc:  # a full disk or a read-only folder, surfacing outside media/
             failure = from_os_error(exc)

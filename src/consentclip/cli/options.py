@@ -28,6 +28,25 @@ Exit codes:
   130  interrupted (Ctrl-C); nothing half-written is left
 """
 
+# How the CLI spells an input the library names in an error (ConsentClipError.option): added to
+# the one-line message as its hint, so the library never names a flag.
+OPTION_HINTS = {
+    "patient_ref": "--patient REF",
+    "grants": "--grant PURPOSE[:identifiable][:voice]",
+    "expires": "--expires YYYY-MM-DD or @YYYY-MM-DD",
+    "signer_name": "--signer-name NAME",
+    "signer_or_patient_name": "--signer-name NAME, or --patient-name for a patient",
+    "signer_role": "--signer-role",
+    "signer_authority": "--signer-authority TEXT",
+    "birth_date": "--birth-date YYYY-MM-DD",
+    "interpreter": "--interpreter NAME:LANGUAGE",
+    "supersedes": "create a new one with --supersedes",
+    "reason": "--reason TEXT",
+    "scan": "--scan FILE, repeated for one photo per page",
+    "signed_by": "--signed-by NAME",
+    "initials": "--initials TEXT",
+}
+
 PurposeOption = Annotated[
     Purpose,
     typer.Option("--purpose", "-p", help="What the output is for.", case_sensitive=False),

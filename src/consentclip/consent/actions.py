@@ -77,12 +77,14 @@ def create_consent(
     if not name and role is SignerRole.PATIENT:
         name = patient_name
     if not name:
-        raise UsageError("who signs? give --signer-name NAME (or --patient-name for a patient)")
+        raise UsageError("who signs? give the signer's name", option="signer_or_patient_name")
     helper = None
     if interpreter:
         who, sep, lang = interpreter.rpartition(":")
         if not sep or not who.strip() or not lang.strip():
-            raise UsageError(f"--interpreter '{interpreter}' must be NAME:LANGUAGE")
+            raise UsageError(
+                f"the interpreter '{interpreter}' must be NAME:LANGUAGE", option="interpreter"
+            )
         helper = Interpreter(who.strip(), lang.strip())
     with Registry.open(home) as registry:
         new = NewConsent(
@@ -121,7 +123,7 @@ def sign_with_scan(*, home: Home, consent_id: str, scan_path: Path | Sequence[Pa
     small JSON document that lists them; that document's hash is what the signature binds."""
     paths = [scan_path] if isinstance(scan_path, Path) else list(scan_path)
     if not paths:
-        raise UsageError("give the scan: --scan FILE (repeat it for one photo per page)")
+        raise UsageError("give the scan", option="scan")
     label = ", ".join(p.name for p in paths)
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
@@ -217,8 +219,9 @@ def sign_electronically(
         marks = _marks(record, agreed, initials)
         if _norm(signed_by) != _norm(record.signer.name):
             raise UsageError(
-                f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
-                f"('{record.signer.name}'); the person named on the form must sign"
+                f"'{signed_by}' is not the signer recorded on {record.id} "
+                f"('{record.signer.name}'); the person named on the form must sign",
+                option="signed_by",
             )
         image = _signature_png(signature_image)
         template = templates.load_for(record.template, home)
@@ -257,7 +260,10 @@ def _marks(
     if initials is not None:
         mark = " ".join(initials.split())
         if not mark or len(mark) > 6:
-            raise UsageError(f"--initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'")
+            raise UsageError(
+                f"the initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'",
+                option="initials",
+            )
     return tuple((p, mark) for p in granted)
 
 

@@ -118,9 +118,7 @@ class Grant:
                 "use PURPOSE[:identifiable][:voice][@YYYY-MM-DD]"
             )
         if expires is None:
-            raise UsageError(
-                f"grant '{spec}' has no expiry; add --expires YYYY-MM-DD or @YYYY-MM-DD"
-            )
+            raise UsageError(f"grant '{spec}' has no expiry", option="expires")
         return cls(purpose, "identifiable" in flags, "voice" in flags, expires)
 
 

@@ -196,7 +196,7 @@ class Registry:
         current head (backwards too), then apply again every withdrawal and voiding in the
         ledger that the accepted copy lacks. Refused when the log itself does not verify."""
         if not reason.strip():
-            raise UsageError("accepting a rollback needs a reason (--reason TEXT)")
+            raise UsageError("accepting a rollback needs a reason", option="reason")
         report = self.verify_audit()
         if not report.ok:
             raise IntegrityError(
@@ -341,7 +341,7 @@ class Registry:
         """Withdraw one grant or all remaining ones: a new signed version, the old one kept."""
         cid = ids.normalise(consent_id)
         if not reason.strip():
-            raise UsageError("a withdrawal needs a reason (--reason TEXT)")
+            raise UsageError("a withdrawal needs a reason", option="reason")
         with self.transaction() as conn:
             record = self._load(conn, cid)
             targets = consent_state.withdrawal_targets(record, purpose)
@@ -373,7 +373,7 @@ class Registry:
         """Mark a record as never valid (made in error). Exports under it are refused."""
         cid = ids.normalise(consent_id)
         if not reason.strip():
-            raise UsageError("voiding needs a reason (--reason TEXT)")
+            raise UsageError("voiding needs a reason", option="reason")
         with self.transaction() as conn:
             record = self._load(conn, cid)
             consent_state.require_voidable(record)

@@ -103,7 +103,8 @@ def require_signable(record: ConsentRecord, on: date) -> None:
     if record.status is not Status.DRAFT:
         raise UsageError(
             f"consent {record.id} is already {state_of(record, on).value}; a signed consent is "
-            "never signed again (create a new one with --supersedes)"
+            "never signed again",
+            option="supersedes",
         )
 
 
