@@ -32,12 +32,13 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from consentclip import __version__
 from consentclip.atomic import PARTIAL_MARK, write_json_atomic
+from consentclip.consent import state as consent_state
 from consentclip.consent.records import Grant, Purpose
 from consentclip.detect.regions import Box, Region
 from consentclip.errors import (
@@ -81,14 +82,6 @@ class ExportExists(ConsentClipError):
         )
         self.output = output
         self.input_sha256 = input_sha256
-
-
-def today() -> date:
-    """The date the gate judges expiry and coming-of-age against (local calendar day, as on
-    the signed form), from the registry's one clock (tests inject it)."""
-    from consentclip.consent import audit
-
-    return audit.clock().astimezone().date()
 
 
 @dataclass(frozen=True)
@@ -290,7 +283,7 @@ def _evaluate(
             record=record,
             purpose=request.purpose,
             linked=link is not None,
-            today=today(),
+            today=consent_state.today(),
             integrity_ok=integrity_ok,
             integrity_problems=problems,
             want_audio=request.keep_audio,
