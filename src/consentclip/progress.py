@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol, TextIO
 
@@ -31,12 +31,18 @@ class ProgressSink(Protocol):
 class _PlainLines:
     """For logs and pipes: one line every few seconds, never a carriage-return bar."""
 
-    def __init__(self, label: str, stream: TextIO, every_s: float = 5.0) -> None:
-        self.label, self.stream, self.every_s = label, stream, every_s
-        self.start = self.last = time.monotonic()
+    def __init__(
+        self,
+        label: str,
+        stream: TextIO,
+        every_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.stream, self.every_s, self.clock = label, stream, every_s, clock
+        self.start = self.last = clock()
 
     def __call__(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
+        now = self.clock()
         finished = total is not None and done >= total
         if now - self.last < self.every_s and not finished:
             return
@@ -103,9 +109,14 @@ class _FrameBar:
 
 @contextmanager
 def progress_for(
-    label: str, *, quiet: bool = False, stream: TextIO | None = None
+    label: str,
+    *,
+    quiet: bool = False,
+    stream: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[ProgressSink | None]:
-    """The sink a command should pass to the engine; None (no reporting) when quiet."""
+    """The sink a command should pass to the engine; None (no reporting) when quiet.
+    ``clock`` paces the plain lines (tests pass their own, so nothing depends on timing)."""
     out = stream if stream is not None else sys.stderr
     if quiet:
         yield None
@@ -114,4 +125,4 @@ def progress_for(
         with Bar(out, label) as bar:
             yield _FrameBar(bar)
         return
-    yield _PlainLines(label, out)
+    yield _PlainLines(label, out, clock=clock)
