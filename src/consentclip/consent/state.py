@@ -78,13 +78,6 @@ def state_of(record: ConsentRecord, on: date) -> State:
     return State.SIGNED
 
 
-def granted(record: ConsentRecord, on: date) -> tuple[Purpose, ...]:
-    """The purposes the record allows on that day: signed and in force, grant by grant."""
-    if state_of(record, on) not in (State.SIGNED, State.PARTIALLY_WITHDRAWN):
-        return ()
-    return tuple(g.purpose for g in record.grants if grant_state(g, on) is GrantState.ACTIVE)
-
-
 def status_rule(record: ConsentRecord) -> str | None:
     """The gate rule a record's status alone breaks (``not_signed``, ``voided``,
     ``superseded``), or None for a signed record. Linking and exporting both start here."""
