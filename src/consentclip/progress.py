@@ -126,3 +126,22 @@ def progress_for(
             yield _FrameBar(bar)
         return
     yield _PlainLines(label, out, clock=clock)
+
+
+def phase_lines(
+    *, quiet: bool = False, stream: TextIO | None = None
+) -> Callable[[str, int, int | None], None]:
+    """The review render's sink, ``(phase, done, total)``: a plain line per quarter of each
+    phase on stderr (review open's stdout is kept for the page's address); silent when quiet."""
+    last: dict[str, int] = {}
+
+    def report(phase: str, done: int, total: int | None) -> None:
+        if quiet:
+            return
+        step = max(1, (total or 100) // 4)
+        if done - last.get(phase, -step) >= step or (total and done >= total):
+            last[phase] = done
+            of = f"/{total}" if total else ""
+            print(f"{phase}: {done}{of}", file=stream or sys.stderr, flush=True)
+
+    return report
