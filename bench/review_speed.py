@@ -23,8 +23,9 @@ from consentclip.consent import templates
 from consentclip.consent.records import Grant, Purpose, Signer, SignerRole
 from consentclip.consent.registry import NewConsent, Registry
 from consentclip.detect.regions import Box
-from consentclip.export import ExportRequest, export_clip, link_clips
+from consentclip.export import ExportRequest, export_clip
 from consentclip.home import Home
+from consentclip.link import link_clips
 from consentclip.review.approval import approve
 from consentclip.review.decisions import Decisions
 from consentclip.review.staging import BaseOptions, open_session, render

@@ -21,7 +21,7 @@ import numpy as np
 import pypdfium2 as pdfium
 
 from consentclip.consent import actions
-from consentclip.consent.actions import ConsentRequest, create_consent
+from consentclip.consent.actions import create_consent
 from consentclip.consent.registry import Registry
 from consentclip.home import Home
 from consentclip.scanread import read_consent_ids
@@ -58,12 +58,10 @@ def main() -> None:
     for trial in range(args.trials):
         rec = create_consent(
             home=home,
-            request=ConsentRequest(
-                patient_ref=f"P-{trial}",
-                grants=("teaching",),
-                expires=date.today() + timedelta(days=365),
-                patient_name="Ann Example",
-            ),
+            patient_ref=f"P-{trial}",
+            grants=("teaching",),
+            expires=date.today() + timedelta(days=365),
+            patient_name="Ann Example",
         )
         form = actions.write_form(home=home, consent_id=rec.id, out=tmp / "form.pdf")
         shot = _photograph(form, args.dpi, trial, tmp / "photo.jpg")

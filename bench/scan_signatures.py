@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scansynth
 from consentclip import scanread
 from consentclip.consent import actions, pdf, templates
-from consentclip.consent.actions import ConsentRequest, create_consent
+from consentclip.consent.actions import create_consent
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.registry import Registry
 from consentclip.home import Home
@@ -70,14 +70,12 @@ def main() -> None:
         grants = tuple(rng.choice(PURPOSES, size=int(rng.integers(1, 5)), replace=False))
         rec = create_consent(
             home=home,
-            request=ConsentRequest(
-                patient_ref=f"P-{trial}",
-                grants=tuple(str(g) for g in grants),
-                expires=date.today() + timedelta(days=365),
-                language=("en", "es", "ru")[trial % 3],
-                patient_name="Ann Example",
-                clinician="Dr Who",
-            ),
+            patient_ref=f"P-{trial}",
+            grants=tuple(str(g) for g in grants),
+            expires=date.today() + timedelta(days=365),
+            language=("en", "es", "ru")[trial % 3],
+            patient_name="Ann Example",
+            clinician="Dr Who",
         )
         template = templates.load_for(rec.template, home)
         reference, layout = pdf.render_form_layout(pdf.FormInput(rec, template, clinic))

@@ -20,6 +20,8 @@ command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 # (tests/pgserver.py runs Debian's initdb/pg_ctl as the 'postgres' account the package creates).
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || need+=(postgresql)
+# libfaketime: `make test-future` runs the suite years ahead, so no test depends on today's date.
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

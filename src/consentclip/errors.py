@@ -24,10 +24,13 @@ class ConsentClipError(Exception):
 
     exit_code: ExitCode = ExitCode.ERROR
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, option: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The input at fault, by its library name ("signer_name"): the library does not know
+        # how a front end spells it; the CLI turns it into its flag (cli/options.OPTION_HINTS).
+        self.option = option
 
     def one_line(self) -> str:
         text = self.message if not self.hint else f"{self.message} ({self.hint})"
@@ -77,10 +80,6 @@ class ConsentRefused(ConsentClipError):
     def __init__(self, message: str, *, rule: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.rule = rule
-
-
-class NotBuiltError(ConsentClipError):
-    """A command whose capability has not been built yet. It says so rather than pretend."""
 
 
 def from_os_error(exc: OSError) -> ConsentClipError:

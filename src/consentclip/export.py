@@ -27,23 +27,19 @@ name (which is often the patient's name). The manifest holds no patient name or 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
-from enum import Enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from consentclip import __version__
 from consentclip.atomic import PARTIAL_MARK, write_json_atomic
-from consentclip.consent import audit
+from consentclip.consent import state as consent_state
 from consentclip.consent.gate import GateRequest, evaluate
-from consentclip.consent.ids import normalise
 from consentclip.consent.records import Grant, Purpose
 from consentclip.consent.registry import Registry
 from consentclip.detect.regions import Box, Region
@@ -51,14 +47,12 @@ from consentclip.errors import (
     ConsentClipError,
     ConsentRefused,
     MediaError,
-    NotFoundError,
     RegistryError,
-    UsageError,
 )
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
+from consentclip.jsonable import jsonable
 from consentclip.media.ffmpeg import version as tool_version
-from consentclip.media.sniff import classify
 from consentclip.pipeline import anonymise
 from consentclip.qa.sheet import QaInput, write_qa_sheet
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion, RedactMode
@@ -93,12 +87,6 @@ class ExportExists(ConsentClipError):
         )
         self.output = output
         self.input_sha256 = input_sha256
-
-
-def today() -> date:
-    """The date the gate judges expiry and coming-of-age against (local calendar day, as on
-    the signed form), from the registry's one clock (tests inject it)."""
-    return audit.clock().astimezone().date()
 
 
 @dataclass(frozen=True)
@@ -300,7 +288,7 @@ def _evaluate(
             record=record,
             purpose=request.purpose,
             linked=link is not None,
-            today=today(),
+            today=consent_state.today(),
             integrity_ok=integrity_ok,
             integrity_problems=problems,
             want_audio=request.keep_audio,
@@ -362,57 +350,6 @@ def _recheck(registry: Registry, plan: ExportPlan, request: ExportRequest) -> Co
             hint="export it again",
         )
     return None
-
-
-# --- linking -----------------------------------------------------------------------------
-
-
-def link_clips(home: Home, pairs: Sequence[tuple[Path, str]]) -> list[ClipLink]:
-    """Link each (clip, consent id) by the SHA-256 of the clip's content.
-
-    Every file is checked to be readable media and every consent id to exist before the first
-    link is written, so a typo in row 40 of a CSV does not leave rows 1-39 linked. The registry
-    refuses unsigned, withdrawn and voided consents (ConsentRefused).
-    """
-    prepared: list[tuple[str, str, str, str]] = []
-    for path, consent_id in pairs:
-        kind = classify(Path(path))
-        prepared.append(
-            (normalise(consent_id), sha256_file(Path(path)), Path(path).name, kind.value)
-        )
-    with Registry.open(home) as registry:
-        for consent_id in dict.fromkeys(cid for cid, *_ in prepared):
-            registry.get(consent_id)
-        # One transaction: a refusal in any row leaves none of them linked.
-        return registry.link_many(prepared)
-
-
-def read_link_csv(path: Path) -> list[tuple[Path, str]]:
-    """``path,consent_id`` rows (a header row is allowed); relative paths are taken from the
-    CSV's own folder, so a shoot's CSV can travel with its folder."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise NotFoundError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    pairs: list[tuple[Path, str]] = []
-    # The reader sees the whole text, not split lines: a quoted path may hold a newline.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    for row in reader:
-        number = reader.line_num
-        cells = [c.strip() for c in row]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if number == 1 and [c.lower() for c in cells[:2]] == ["path", "consent_id"]:
-            continue
-        if len(cells) != 2 or not all(cells):
-            raise UsageError(f"{Path(path).name} line {number}: expected 'path,consent_id'")
-        clip = Path(cells[0]).expanduser()
-        if not clip.is_absolute():
-            clip = Path(path).parent / clip
-        pairs.append((clip, cells[1]))
-    if not pairs:
-        raise UsageError(f"{Path(path).name} has no 'path,consent_id' rows")
-    return pairs
 
 
 # --- existing exports (never overwrite; --resume) ----------------------------------------
@@ -742,21 +679,6 @@ def build_manifest(plan: ExportPlan, result: EngineResult, output_sha256: str) -
         "elapsed_s": round(result.elapsed_s, 3),
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, enums, tuples and paths as plain JSON values."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: jsonable(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (tuple, list)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _qa_sheet(

@@ -28,7 +28,7 @@ from consentclip.batch import (
 from consentclip.cli import app
 from consentclip.consent.records import Purpose
 from consentclip.home import Home
-from export.conftest import PATIENT_NAME, PATIENT_REF
+from shared import PATIENT_NAME, PATIENT_REF
 
 SMALL = {"seconds": 0.6, "size": "160x120", "rate": 10}
 

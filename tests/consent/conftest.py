@@ -10,9 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from consentclip.consent.actions import ConsentRequest, create_consent
+from consentclip.consent.actions import create_consent
 from consentclip.consent.records import ConsentRecord
-from consentclip.consent.registry import Registry
 from consentclip.home import Home
 
 FUTURE = date.today() + timedelta(days=365)
@@ -25,9 +24,9 @@ def home(home: Home, registry_backend: str) -> Home:
 
 
 @pytest.fixture
-def ready_home(home: Home) -> Home:
-    Registry.initialise(home)
-    return home
+def ready_home(registry_home: Home) -> Home:
+    """The consent tests' name for the initialised home of tests/conftest.py."""
+    return registry_home
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def new_consent(ready_home: Home) -> Callable[..., ConsentRecord]:
             "patient_name": "Ann Example",
         }
         params.update(fields)
-        return create_consent(home=ready_home, request=ConsentRequest(**params))  # type: ignore[arg-type]
+        return create_consent(home=ready_home, **params)  # type: ignore[arg-type]
 
     return _make
 

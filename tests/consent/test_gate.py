@@ -1,4 +1,4 @@
-"""The export gate: every rule, in REFERENCE order, with the fields exporters act on."""
+"""The export gate: every rule, in the order of docs/domain.md §1.6, and what exporters read."""
 
 from __future__ import annotations
 

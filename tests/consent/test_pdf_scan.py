@@ -212,7 +212,7 @@ def test_a_representative_signs_in_their_own_row(
         signer_role="guardian",
         signer_name="Olga Example",
         signer_authority="mother",
-        birth_date=date(2016, 1, 1),
+        birth_date=date.today() - timedelta(days=10 * 365),  # a child, in any year
     )
     wrong_row = [("signature", "patient_signature"), ("initials", "teaching")]
     scan = save_pdf(signed_pages(ready_home, rec, fields=wrong_row), tmp_path / "a.pdf")

@@ -41,13 +41,10 @@ def cli(home: Home, *args: str) -> tuple[int, str]:
 
 
 def make_signed(home: Home, png: Path, *grants: str) -> str:
-    from consentclip.consent.actions import ConsentRequest, create_consent
+    from consentclip.consent.actions import create_consent
 
     record = create_consent(
-        home=home,
-        request=ConsentRequest(
-            patient_ref="P-7", grants=grants, expires=FUTURE, patient_name="Ann Example"
-        ),
+        home=home, patient_ref="P-7", grants=grants, expires=FUTURE, patient_name="Ann Example"
     )
     scanread.sign_electronically(
         home=home, consent_id=record.id, signature_image=png, signed_by=record.signer.name

@@ -21,26 +21,7 @@ from consentclip.cli import app
 from consentclip.consent.records import Signer, SignerRole
 from consentclip.consent.registry import Registry
 from consentclip.home import Home
-
-from .conftest import PATIENT_NAME, PATIENT_REF
-
-SMALL = {"seconds": 0.6, "size": "160x120", "rate": 10}
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` (hidden ones included) with the SHA-256 of its bytes."""
-    if not folder.exists():
-        return {}
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def link(runner: CliRunner, clip: Path, consent_id: str) -> None:
-    result = runner.invoke(app, ["link", str(clip), "--consent", consent_id])
-    assert result.exit_code == 0, result.output
+from shared import PATIENT_NAME, PATIENT_REF, SMALL, link, snapshot
 
 
 def export(runner: CliRunner, clip: Path, purpose: str, out: Path, *extra: str):

@@ -24,13 +24,12 @@ from consentclip.export import (
     ExportRequest,
     export_clip,
     export_state,
-    link_clips,
     manifest_path,
     output_name,
-    read_link_csv,
     settings_for,
 )
 from consentclip.home import Home
+from consentclip.link import link_clips, read_link_csv
 from consentclip.settings import RedactMode
 
 from .test_export_cli import SMALL

@@ -10,10 +10,11 @@ from pathlib import Path
 import cv2
 
 from benchmods import bench_module
-from consentclip.cli.export import engine_options
+from consentclip.cli.options import engine_options
 from consentclip.consent.records import Purpose
-from consentclip.export import ExportRequest, export_clip, link_clips, manifest_path
+from consentclip.export import ExportRequest, export_clip, manifest_path
 from consentclip.home import Home
+from consentclip.link import link_clips
 from consentclip.settings import RedactMode
 
 

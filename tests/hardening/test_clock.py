@@ -19,10 +19,10 @@ from consentclip.consent import audit
 from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry
 from consentclip.errors import ClockError
-from consentclip.export import ExportRequest, export_clip, link_clips
+from consentclip.export import ExportRequest, export_clip
 from consentclip.home import Home
-
-from .conftest import SMALL, snapshot
+from consentclip.link import link_clips
+from shared import SMALL, snapshot
 
 
 class Clock:

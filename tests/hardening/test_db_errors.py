@@ -19,10 +19,9 @@ from typer.testing import CliRunner
 from consentclip.cli import app
 from consentclip.consent import registry as registry_module
 from consentclip.consent.registry import Registry
-from consentclip.export import link_clips
 from consentclip.home import ENV_VAR, Home
-
-from .conftest import SMALL, snapshot
+from consentclip.link import link_clips
+from shared import SMALL, snapshot
 
 
 def one_line(result, code: int, *needles: str) -> str:

@@ -12,10 +12,9 @@ from consent.dbtools import db_dump
 from consentclip.cli import app
 from consentclip.consent import actions
 from consentclip.consent.registry import Registry
-from consentclip.export import read_link_csv
 from consentclip.home import Home
-
-from .conftest import SMALL
+from consentclip.link import read_link_csv
+from shared import SMALL
 
 
 def test_a_refused_row_leaves_no_row_linked(

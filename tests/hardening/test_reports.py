@@ -13,11 +13,10 @@ from pathlib import Path
 
 from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
 from consentclip.consent.records import Purpose
-from consentclip.export import link_clips
 from consentclip.hashing import sha256_file
 from consentclip.home import Home
-
-from .conftest import SMALL
+from consentclip.link import link_clips
+from shared import SMALL
 
 IDENTIFYING = ("Doe", "MRN77123", "Smith", "Roe", "ward-7-Jane")
 

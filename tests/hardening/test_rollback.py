@@ -19,10 +19,9 @@ from consentclip.cli import app
 from consentclip.consent import anchor
 from consentclip.consent.registry import Registry
 from consentclip.errors import RollbackError
-from consentclip.export import link_clips
 from consentclip.home import Home
-
-from .conftest import SMALL
+from consentclip.link import link_clips
+from shared import SMALL
 
 
 def copy_registry(home: Home, to: Path) -> Path:

@@ -24,13 +24,12 @@ from consentclip.export import (
     PARTIAL_MARK,
     ExportRequest,
     export_clip,
-    link_clips,
     output_name,
     sweep_stale_partials,
 )
 from consentclip.home import Home
-
-from .conftest import snapshot
+from consentclip.link import link_clips
+from shared import snapshot
 
 SCRIPT = textwrap.dedent(
     """

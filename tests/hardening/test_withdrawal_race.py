@@ -19,10 +19,10 @@ from consentclip.consent import actions
 from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry, Revocation
 from consentclip.errors import ConsentRefused
-from consentclip.export import ExportRequest, export_clip, link_clips
+from consentclip.export import ExportRequest, export_clip
 from consentclip.home import Home
-
-from .conftest import SMALL, snapshot
+from consentclip.link import link_clips
+from shared import SMALL, snapshot
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for the media tests: a dirty clip carrying every channel of REFERENCE.md §2."""
+"""Fixtures for the media tests: a dirty clip carrying every channel of docs/domain.md §2."""
 
 from __future__ import annotations
 

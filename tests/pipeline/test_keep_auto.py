@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from benchmods import bench_module
 from consentclip.cli import app
-from consentclip.cli.export import keep_auto_asked, parse_geometry
+from consentclip.cli.options import keep_auto_asked, parse_geometry
 from consentclip.detect.regions import Box
 from consentclip.pipeline import anonymise
 from consentclip.qa.frames import QaInput, kept_boxes

@@ -19,7 +19,8 @@ def test_quiet_gives_no_sink() -> None:
 
 def test_plain_lines_when_not_a_terminal() -> None:
     out = io.StringIO()
-    with progress_for("preview", stream=out) as sink:
+    seconds = iter(range(100))  # a clock a second on per call: the test never waits on time
+    with progress_for("preview", stream=out, clock=lambda: float(next(seconds))) as sink:
         assert sink is not None
         for i in range(1, 11):
             sink(i, 10)

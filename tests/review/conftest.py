@@ -10,20 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from consentclip.cli import app
 from consentclip.consent.records import Purpose
 from consentclip.home import Home
 from consentclip.review.staging import BaseOptions, Session, open_session
-from export.conftest import make_consent, purpose, registry_home
+from shared import SAMPLE_MEDIA as SAMPLE
+from shared import link
 
-__all__ = ["make_consent", "purpose", "registry_home"]
-
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_media"
-
-
-def link(runner: CliRunner, clip: Path, consent_id: str) -> None:
-    result = runner.invoke(app, ["link", str(clip), "--consent", consent_id])
-    assert result.exit_code == 0, result.output
+__all__ = ["SAMPLE", "link"]
 
 
 @pytest.fixture

@@ -21,12 +21,21 @@ from consentclip.review.staging import Session
 FIRST_LINE = re.compile(r"^review: http://127\.0\.0\.1:(\d+)/\?t=([A-Za-z0-9_-]+)$")
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """A suite started in the background (``pytest &``, some CI runners) hands its children
+    SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt: the server would
+    stop on it (uvicorn catches it) but exit 0. The command is meant for a terminal; give it
+    one's Ctrl-C whatever started the suite."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(session: Session, home: Path) -> tuple[subprocess.Popen[str], int, str]:
     env = {**os.environ, "CONSENTCLIP_HOME": str(home), "GLOG_minloglevel": "2"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "consentclip", "review", "open", str(session.clip),
          "--purpose", session.purpose.value, "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_ctrl_c_as_on_a_terminal,
     )  # fmt: skip
     assert proc.stdout is not None
     first = proc.stdout.readline().strip()

@@ -27,6 +27,7 @@ from consentclip.cli import (
 )
 from consentclip.cli._util import ConsentClipGroup
 from consentclip.cli.options import EXIT_CODES
+from consentclip.signals import interrupt_on_signals
 
 app = typer.Typer(
     name="consentclip",
@@ -82,7 +83,5 @@ app.command("init", help=init.HELP, epilog=EXIT_CODES)(init.init_cli)
 
 
 def main() -> None:
-    from consentclip.signals import interrupt_on_signals
-
     with interrupt_on_signals():  # SIGTERM/SIGHUP clean up exactly like Ctrl-C, in every command
         app(prog_name="consentclip")

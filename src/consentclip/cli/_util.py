@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
-from consentclip.errors import ConsentClipError, ExitCode, NotBuiltError, from_os_error
+from consentclip import errors
+from consentclip.cli.options import OPTION_HINTS
+from consentclip.errors import ConsentClipError, ExitCode, from_os_error
 from consentclip.home import Home
+from consentclip.jsonable import jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,8 +25,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _plain_argument_help() -> None:
     """Typer 0.2x prints an argument's Python type after its name ("CLIP... <list[Path]>");
     an argument given a metavar shows the metavar alone, as options already do."""
-    from typer.core import TyperArgument
-
     original = getattr(TyperArgument, "display_type_rich", None)
     if original is None or getattr(original, "_consentclip", False):
         return
@@ -64,6 +65,8 @@ def cli_command(fn: F) -> F:
             with command_context(user):
                 return fn(*args, **kwargs)
         except ConsentClipError as exc:
+            if exc.option and not exc.hint:
+                exc.hint = OPTION_HINTS.get(exc.option)
             report_error(exc.one_line(), exc.exit_code, as_json, kind=_kind(exc))
         except OSError as exc:  # a full disk or a read-only folder, surfacing outside media/
             failure = from_os_error(exc)
@@ -102,8 +105,6 @@ def report_error(message: str, code: int, as_json: bool, *, kind: str = "error")
 
 def _kind(exc: ConsentClipError) -> str:
     """A stable name for scripts: usage, refused, not_found, integrity, media, home, error."""
-    from consentclip import errors
-
     for cls, name in (
         (errors.PersonRequired, "person_required"),
         (errors.KeyPassphraseError, "passphrase"),
@@ -120,17 +121,7 @@ def _kind(exc: ConsentClipError) -> str:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    typer.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
 
 
 def home_from(ctx: typer.Context, explicit: Path | None = None) -> Home:
@@ -140,10 +131,6 @@ def home_from(ctx: typer.Context, explicit: Path | None = None) -> Home:
     root = ctx.find_root()
     root_home = (root.obj or {}).get("home") if isinstance(root.obj, dict) else None
     return Home.resolve(root_home)
-
-
-def not_built(what: str, issue: str) -> None:
-    raise NotBuiltError(f"'{what}' is not built yet", hint=f"tracked in {issue}")
 
 
 class ConsentClipGroup(TyperGroup):

@@ -9,8 +9,8 @@ import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.options import EXIT_CODES, UserOption
+from consentclip.consent import anchor, audit_actions
 from consentclip.consent.audit import AuditEntry
-from consentclip.consent.registry import Registry
 from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(
@@ -32,10 +32,7 @@ def log_cli(
 ) -> None:
     """Show audit entries, oldest first: time, who (the person, and the operating-system
     account in brackets), event, consent, detail."""
-    with Registry.open(home_from(ctx)) as registry:
-        entries = registry.audit_entries(consent)
-    if limit is not None:
-        entries = entries[-limit:]
+    entries = audit_actions.entries(home=home_from(ctx), consent_id=consent, limit=limit)
     if json_out:
         emit_json([e.to_dict() for e in entries])
         return
@@ -59,8 +56,7 @@ def who(entry: AuditEntry) -> str:
 @cli_command
 def verify_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Check the hash chain and its signed head: finds edited, removed or reordered entries."""
-    with Registry.open(home_from(ctx)) as registry:
-        report = registry.verify_audit()
+    report = audit_actions.verify(home=home_from(ctx))
     if json_out:
         emit_json({"ok": report.ok, "entries": report.checked, "problems": report.problems})
     else:
@@ -77,17 +73,13 @@ def verify_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
 def anchor_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Show where the audit log's head is anchored outside the database, and whether the
     registry still agrees with every anchor (a restored older copy does not)."""
-    from consentclip.consent import anchor
-
-    home = home_from(ctx)
-    with Registry.open(home, check_anchor=False) as registry:
-        problems = registry.anchor_problems()
-        rows = [(path, anchor.read_quietly(path)) for path in anchor.locations(home)]
+    report = audit_actions.anchors(home=home_from(ctx))
+    problems, rows = report.problems, report.anchors
     if json_out:
         emit_json(
             {
                 "ok": not problems,
-                "problems": problems,
+                "problems": list(problems),
                 "anchors": [
                     {"path": str(p), "seq": a.seq if a else None, "hash": a.hash if a else None}
                     for p, a in rows
@@ -129,8 +121,7 @@ def reanchor_cli(
             "reanchoring accepts an older registry and can bring back withdrawn consents",
             hint="add --accept-rollback --reason TEXT once withdrawals made since are re-entered",
         )
-    with Registry.open(home_from(ctx), check_anchor=False) as registry:
-        done = registry.reanchor(reason=reason)
+    done = audit_actions.reanchor(home=home_from(ctx), reason=reason)
     for problem in done.problems:
         typer.echo(f"accepted: {problem}")
     typer.echo(f"anchored at audit entry {done.entry.seq}; recorded as 'anchor.reset'")

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
+from consentclip.batch import (
+    REPORT_CSV,
+    REPORT_JSON,
+    BatchReport,
+    BatchRequest,
+    FileOutcome,
+    run_batch,
+)
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.export import (
+from consentclip.cli.options import (
     CrfOption,
     FacesOption,
     KeepAudioOption,
@@ -24,13 +31,13 @@ from consentclip.cli.export import (
     TattoosOption,
     TextOption,
     ThresholdOption,
+    UserOption,
     engine_options,
 )
-from consentclip.cli.options import UserOption
+from consentclip.cli.review import stage_batch
+from consentclip.consent.records import Purpose
+from consentclip.progress import Bar
 from consentclip.settings import EngineSettings, RedactMode
-
-if TYPE_CHECKING:
-    from consentclip.batch import BatchReport, FileOutcome
 
 HELP = "Export every recording in a folder through the consent gate, resumably, with a report."
 SHOW_SKIPPED = 10  # skipped files listed on the terminal; the report lists them all
@@ -79,51 +86,29 @@ class PlainSink:
 
 
 class RichSink:
-    """A terminal: an overall bar (files, frames/s, ETA) and a line per finished file above it."""
+    """A terminal: the overall bar (files, frames/s, ETA) and a line per finished file above it."""
 
     def __init__(self, stream: TextIO) -> None:
-        from rich.console import Console
-
-        self.console = Console(file=stream)
-        self.progress: Any = None
-        self.task: Any = None
-        self.t0 = time.monotonic()
+        self.stream = stream
+        self.bar: Bar | None = None
 
     def start(self, files: int, workers: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn(f"batch ({workers} worker{'s' if workers > 1 else ''})"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files  {task.fields[fps]} frames/s"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=self.console,
-        )
-        self.task = self.progress.add_task("files", total=files, fps="-")
-        self.t0 = time.monotonic()
-        self.progress.start()
+        label = f"batch ({workers} worker{'s' if workers > 1 else ''})"
+        self.bar = Bar(self.stream, label, unit="files  ", total=files).__enter__()
 
     def frames(self, done: int) -> None:
-        rate = done / max(time.monotonic() - self.t0, 1e-6)
-        self.progress.update(self.task, fps=f"{rate:.1f}")
+        assert self.bar is not None
+        self.bar.frames(done)
 
     def file_done(self, outcome: FileOutcome) -> None:
+        assert self.bar is not None
         style = {"refused": "yellow", "failed": "red", "not_run": "dim"}.get(outcome.outcome, "")
-        self.progress.console.print(_line(outcome), style=style, markup=False, highlight=False)
-        self.progress.advance(self.task)
+        self.bar.line(_line(outcome), style=style)
+        self.bar.advance()
 
     def finish(self, report: BatchReport) -> None:
-        self.progress.stop()
+        if self.bar is not None:
+            self.bar.__exit__()
 
 
 class QuietSink(PlainSink):
@@ -191,12 +176,7 @@ def batch_cli(
     json_out: JsonOption = False,
     user: UserOption = None,
 ) -> None:
-    from consentclip.batch import REPORT_CSV, REPORT_JSON, BatchRequest, run_batch
-    from consentclip.consent.records import Purpose
-
     if review:
-        from consentclip.cli.review import stage_batch
-
         stage_batch(ctx, folder, Purpose.parse(purpose), out, recursive=recursive,
                     keep_audio=keep_audio, geometry=(region, keep), toggles=(faces, tattoos),
                     engine=(mode, threshold, tattoo_sensitivity, crf, preset),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,11 +12,10 @@ from consentclip import scanread
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.audit import who
 from consentclip.cli.options import EXIT_CODES, UserOption
-from consentclip.consent import actions, documents
-from consentclip.consent.actions import ConsentRequest
+from consentclip.consent import actions
+from consentclip.consent import state as consent_state
 from consentclip.consent.audit import AuditEntry
 from consentclip.consent.records import ConsentRecord, Purpose, SignerRole, State, parse_date
-from consentclip.consent.registry import RECORD_EVENTS, Registry
 from consentclip.errors import IntegrityError, UsageError
 
 app = typer.Typer(
@@ -111,7 +109,8 @@ def new_cli(
     user: UserOption = None,
 ) -> None:
     """Create a draft consent record with one grant per purpose; prints its id."""
-    request = ConsentRequest(
+    record = actions.create_consent(
+        home=home_from(ctx),
         patient_ref=patient,
         grants=tuple(grant),
         expires=parse_date(expires, what="--expires") if expires else None,
@@ -131,7 +130,6 @@ def new_cli(
         tattoos_visible=tattoos_visible,
         supersedes=supersedes,
     )
-    record = actions.create_consent(home=home_from(ctx), request=request)
     if json_out:
         emit_json(_record_json(record))
     else:
@@ -273,7 +271,8 @@ def revoke_cli(
         )
         return
     names = ", ".join(p.value for p in result.withdrawn)
-    typer.echo(f"{result.record.id}: withdrew {names}; state now {result.record.state.value}")
+    now = consent_state.state_of(result.record, consent_state.today())
+    typer.echo(f"{result.record.id}: withdrew {names}; state now {now.value}")
     if not result.exports:
         typer.echo("nothing was exported under this consent")
         return
@@ -297,8 +296,7 @@ def void_cli(
     user: UserOption = None,
 ) -> None:
     """Mark a record void (made in error). Nothing can be exported under it."""
-    with Registry.open(home_from(ctx)) as registry:
-        record = registry.void(consent_id, reason=reason)
+    record = actions.void(home=home_from(ctx), consent_id=consent_id, reason=reason)
     typer.echo(f"{record.id} voided")
 
 
@@ -306,26 +304,21 @@ def void_cli(
 @cli_command
 def show_cli(ctx: typer.Context, consent_id: IdArg, json_out: JsonOption = False) -> None:
     """Show a consent: signer, grants and their state, signature, linked clips."""
-    home = home_from(ctx)
-    with Registry.open(home) as registry:
-        record = registry.get(consent_id)
-        links = registry.list_links(record.id)
-        history = [e for e in registry.audit_entries(record.id) if e.event in HISTORY_EVENTS]
-    doc = documents.find(home, record.signature.document_sha256) if record.signature else None
+    view = actions.show(home=home_from(ctx), consent_id=consent_id)
     if json_out:
         emit_json(
             {
-                **_record_json(record),
-                "document": doc,
-                "clips": len(links),
-                "history": [_history_json(e) for e in history],
+                **_record_json(view.record),
+                "document": view.document,
+                "clips": view.clips,
+                "history": [_history_json(e) for e in view.history],
             }
         )
         return
-    for line in _describe(record, doc, len(links)):
+    for line in _describe(view.record, view.document, view.clips):
         typer.echo(line)
     typer.echo("history")
-    for e in history:
+    for e in view.history:
         typer.echo(f"  {e.ts:%Y-%m-%d %H:%M} UTC  {e.event:<10} by {who(e)}")
 
 
@@ -342,14 +335,15 @@ def list_cli(
     json_out: JsonOption = False,
 ) -> None:
     """List consents, newest last."""
-    with Registry.open(home_from(ctx)) as registry:
-        records = registry.list(state=state, patient_ref=patient)
+    records = actions.list_consents(home=home_from(ctx), state=state, patient_ref=patient)
     if json_out:
         emit_json([_record_json(r) for r in records])
         return
+    today = consent_state.today()
     for r in records:
         grants = ", ".join(g.purpose.value for g in r.grants)
-        typer.echo(f"{r.id}  {r.state.value:<19} {r.patient_ref:<12} {grants}")
+        now = consent_state.state_of(r, today).value
+        typer.echo(f"{r.id}  {now:<19} {r.patient_ref:<12} {grants}")
     if not records:
         typer.echo("no consents match")
 
@@ -362,8 +356,7 @@ def verify_cli(
     json_out: JsonOption = False,
 ) -> None:
     """Check records' signatures, history and signed documents against the clinic key and log."""
-    with Registry.open(home_from(ctx)) as registry:
-        report = registry.verify(consent_id, documents=True)
+    report = actions.verify(home=home_from(ctx), consent_id=consent_id)
     if json_out:
         emit_json({"ok": report.ok, "checked": report.checked, "problems": report.problems})
     else:
@@ -376,19 +369,16 @@ def verify_cli(
 
 
 def _record_json(record: ConsentRecord) -> dict[str, Any]:
-    today = date.today()
+    today = consent_state.today()
     data = record.to_dict()
-    data["state"] = record.state_on(today).value
+    data["state"] = consent_state.state_of(record, today).value
     for g, item in zip(record.grants, data["grants"], strict=True):
-        item["expired"] = g.expired_on(today)
+        item["expired"] = consent_state.grant_expired(g, today)
     return data
 
 
 # What happened to the record itself, and by whom: consent show's history (exports and links
 # are in 'audit log --consent ID').
-HISTORY_EVENTS = RECORD_EVENTS
-
-
 def _history_json(entry: AuditEntry) -> dict[str, Any]:
     return {
         "seq": entry.seq,
@@ -413,8 +403,9 @@ def _export_json(entry: AuditEntry) -> dict[str, Any]:
 
 
 def _describe(record: ConsentRecord, doc: Path | None, clips: int) -> list[str]:
-    today = date.today()
-    lines = [f"{record.id}  {record.state_on(today).value} (version {record.version})"]
+    today = consent_state.today()
+    now = consent_state.state_of(record, today)
+    lines = [f"{record.id}  {now.value} (version {record.version})"]
     patient = record.patient_ref
     if record.patient_name or record.birth_date:
         extra = ", ".join(
@@ -433,10 +424,11 @@ def _describe(record: ConsentRecord, doc: Path | None, clips: int) -> list[str]:
     lines.append(f"form       {t.id} v{t.version} ({t.language}) sha256 {t.sha256[:16]}")
     lines.append("grants")
     for g in record.grants:
-        status = "active"
-        if g.withdrawn:
+        held = consent_state.grant_state(g, today)
+        status = held.value
+        if held is consent_state.GrantState.WITHDRAWN:
             status = f"WITHDRAWN {g.withdrawn_at:%Y-%m-%d} ({g.withdrawal_reason})"
-        elif g.expired_on(today):
+        elif held is consent_state.GrantState.EXPIRED:
             status = "EXPIRED"
         ident = "identifiable" if g.identifiable else "anonymised only"
         voice = "voice" if g.voice else "no voice"

@@ -8,6 +8,8 @@ import sys
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
+from consentclip.consent.registry import home_checks as registry_home_checks
+from consentclip.consent.templates import check as template_check
 from consentclip.detect.models import model_checks
 from consentclip.health import Check
 from consentclip.home import Home
@@ -24,17 +26,12 @@ def python_checks() -> list[Check]:
 
 
 def home_checks(home: Home) -> list[Check]:
-    # Imported here so that doctor still reports everything else if the consent layer is broken.
-    from consentclip.consent.registry import home_checks as registry_home_checks
-
     return registry_home_checks(home)
 
 
 def template_checks(home: Home) -> list[Check]:
     """The consent form templates (shipped package data, and the clinic's own) all parse."""
-    from consentclip.consent.templates import check
-
-    ok, detail = check(home)
+    ok, detail = template_check(home)
     return [Check("consent templates", ok, detail)]
 
 

@@ -1,148 +1,36 @@
-"""consentclip export: the consent-gated way out of the clinic.
-
-Also defines the engine options ``batch`` shares (one spelling for both commands).
-"""
+"""consentclip export: the consent-gated way out of the clinic."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.options import OutOption, PurposeOption, UserOption
-from consentclip.detect.regions import Box
-from consentclip.errors import UsageError
-from consentclip.media.encode import PRESETS
-from consentclip.settings import EngineSettings, ManualRegion, RedactMode
-
-if TYPE_CHECKING:
-    from consentclip.export import EngineOptions
+from consentclip.cli.options import (
+    CrfOption,
+    FacesOption,
+    KeepAudioOption,
+    KeepOption,
+    ModeOption,
+    OutOption,
+    PresetOption,
+    PurposeOption,
+    RegionOption,
+    TattooSensitivityOption,
+    TattoosOption,
+    TextOption,
+    ThresholdOption,
+    UserOption,
+    engine_options,
+)
+from consentclip.consent.records import Purpose
+from consentclip.export import ExportRequest, export_clip
+from consentclip.progress import progress_for
+from consentclip.settings import EngineSettings, RedactMode
 
 HELP = "Export one clip for a purpose, only if its linked consent covers that purpose."
-
-__all__ = ["OutOption", "PurposeOption"]  # defined in cli/options.py; batch imports them here
-KeepAudioOption = Annotated[
-    bool,
-    typer.Option("--keep-audio", help="Keep the sound; refused unless the grant allows the voice."),
-]
-ModeOption = Annotated[RedactMode, typer.Option("--mode", help="How regions are redacted.")]
-ThresholdOption = Annotated[
-    float,
-    typer.Option("--threshold", min=0.05, max=0.95, help="Face detector confidence floor."),
-]
-TattooSensitivityOption = Annotated[
-    float,
-    typer.Option(
-        "--tattoo-sensitivity",
-        min=0.0,
-        max=1.0,
-        help="Tattoo detector sensitivity: higher finds fainter ink, with more false positives.",
-    ),
-]
-RegionOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--region",
-        metavar="X,Y,W,H[@START-END]",
-        help="Extra region to redact (times in seconds); repeat.",
-    ),
-]
-KeepOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--keep",
-        metavar="X,Y,W,H|auto",
-        help="Region never redacted automatically (the lesion): x,y,w,h, or 'auto' to protect "
-        "the lesion found in a close-up.",
-    ),
-]
-FacesOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--faces/--no-faces",
-        help="Redact faces (forced on for anonymised-only grants; off by default otherwise).",
-        show_default=False,
-    ),
-]
-TattoosOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--tattoos/--no-tattoos",
-        help="Redact tattoos (forced on for anonymised-only grants; off by default otherwise).",
-        show_default=False,
-    ),
-]
-TextOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--text/--no-text",
-        help="Redact text: labels, wristbands, badges, screens (on by default; forced on for "
-        "anonymised-only grants).",
-        show_default=False,
-    ),
-]
-CrfOption = Annotated[
-    int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower=better).")
-]
-PresetOption = Annotated[str, typer.Option("--preset", help="x264 preset (speed vs size).")]
-
-
-def parse_geometry(
-    region: list[str] | None, keep: list[str] | None
-) -> tuple[tuple[ManualRegion, ...], tuple[Box, ...]]:
-    """``--region`` and ``--keep`` values, shared by preview, export and batch."""
-    try:
-        return (
-            tuple(ManualRegion.parse(r) for r in region or ()),
-            tuple(Box.parse(k) for k in keep or () if k.strip().lower() != "auto"),
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def keep_auto_asked(keep: list[str] | None) -> bool:
-    """``--keep auto`` among the --keep values."""
-    return any(k.strip().lower() == "auto" for k in keep or ())
-
-
-def check_preset(preset: str) -> None:
-    if preset not in PRESETS:
-        raise UsageError(f"unknown --preset '{preset}'; presets: {', '.join(PRESETS)}")
-
-
-def engine_options(
-    *,
-    mode: RedactMode,
-    sensitivity: tuple[float, float],
-    region: list[str] | None,
-    keep: list[str] | None,
-    toggles: tuple[bool | None, bool | None],
-    encoder: tuple[int, str],
-    text: bool | None = None,
-) -> EngineOptions:
-    """Validate the engine options shared by export and batch into ``EngineOptions``."""
-    from consentclip.export import EngineOptions
-
-    faces, tattoos = toggles
-    threshold, tattoo_sensitivity = sensitivity
-    crf, preset = encoder
-    regions, kept = parse_geometry(region, keep)
-    check_preset(preset)
-    return EngineOptions(
-        faces=faces,
-        tattoos=tattoos,
-        text=text,
-        mode=mode,
-        threshold=threshold,
-        tattoo_sensitivity=tattoo_sensitivity,
-        regions=regions,
-        keep=kept,
-        keep_auto=keep_auto_asked(keep),
-        crf=crf,
-        preset=preset,
-    )
 
 
 @cli_command
@@ -174,11 +62,6 @@ def export_cli(
     json_out: JsonOption = False,
     user: UserOption = None,
 ) -> None:
-    # Imported here so that the rest of the CLI works while the engine or registry is broken.
-    from consentclip.consent.records import Purpose
-    from consentclip.export import ExportRequest, export_clip
-    from consentclip.progress import progress_for
-
     options = engine_options(
         mode=mode,
         sensitivity=(threshold, tattoo_sensitivity),

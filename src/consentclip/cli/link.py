@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.options import UserOption
+from consentclip.consent.registry import ClipLink
 from consentclip.errors import UsageError
-from consentclip.home import Home
-
-if TYPE_CHECKING:
-    from consentclip.consent.registry import ClipLink
+from consentclip.link import link_clips, list_links, read_link_csv
 
 HELP = "Link clips or photos to a signed consent by the SHA-256 of their content."
 
@@ -37,19 +35,17 @@ def link_cli(
             "--from-csv", help="CSV of 'path,consent_id' rows for a whole shoot.", dir_okay=False
         ),
     ] = None,
-    list_links: Annotated[
+    list_only: Annotated[
         bool, typer.Option("--list", help="Show links (all, or one consent's with --consent).")
     ] = False,
     json_out: JsonOption = False,
     user: UserOption = None,
 ) -> None:
-    from consentclip.export import link_clips, read_link_csv
-
     home = home_from(ctx)
-    if list_links:
+    if list_only:
         if clips or from_csv:
             raise UsageError("--list takes no clips and no --from-csv")
-        _show(_list(home, consent), json_out)
+        _show(list_links(home, consent), json_out)
         return
     if from_csv is not None:
         if clips or consent:
@@ -62,14 +58,6 @@ def link_cli(
             raise UsageError("which consent? add --consent ID")
         pairs = [(clip, consent) for clip in clips]
     _show(link_clips(home, pairs), json_out)
-
-
-def _list(home: Home, consent: str | None) -> list[ClipLink]:
-    from consentclip.consent.ids import normalise
-    from consentclip.consent.registry import Registry
-
-    with Registry.open(home) as registry:
-        return registry.list_links(normalise(consent) if consent else None)
 
 
 def _show(links: list[ClipLink], json_out: bool) -> None:

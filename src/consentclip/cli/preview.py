@@ -1,6 +1,6 @@
 """consentclip preview: the anonymised output for review, marked as not for distribution.
 
-Parses and validates, builds EngineSettings, calls ``preview(...)``; the engine does the work.
+Parses and validates, builds EngineSettings, calls the library's ``preview(...)``, prints.
 """
 
 from __future__ import annotations
@@ -12,35 +12,28 @@ from typing import Annotated
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json
-from consentclip.cli.export import (
+from consentclip.cli.options import (
+    CrfOption,
+    KeepOption,
+    ModeOption,
+    OutputAliasOption,
+    PresetOption,
+    RegionOption,
     TattooSensitivityOption,
+    ThresholdOption,
     check_preset,
     keep_auto_asked,
     parse_geometry,
+    pick_out,
 )
-from consentclip.cli.options import OutputAliasOption, pick_out
 from consentclip.errors import UsageError
-from consentclip.settings import EngineResult, EngineSettings, RedactMode
+from consentclip.preview import PreviewExists, preview
+from consentclip.progress import progress_for
+from consentclip.settings import EngineSettings, RedactMode
 
 HELP = (
     "Anonymise a clip for review, with a visible PREVIEW band. Clean files come only from export."
 )
-
-
-def preview(
-    clip: Path, out: Path, settings: EngineSettings, *, force: bool = False, quiet: bool = True
-) -> EngineResult:
-    """Write a preview of ``clip`` to ``out``; refuses to replace an existing file unless forced."""
-    from consentclip.pipeline import anonymise
-    from consentclip.progress import progress_for
-
-    if out.exists() and not force:
-        raise UsageError(f"{out} already exists", hint="pass --force to replace it")
-    if out.is_dir():
-        raise UsageError(f"{out} is a folder; give a file name ending in .mp4, .png or .jpg")
-    settings = dataclasses.replace(settings, preview=True)
-    with progress_for("preview", quiet=quiet) as progress:
-        return anonymise(clip, out, settings, progress=progress)
 
 
 def _settings(
@@ -69,29 +62,11 @@ def preview_cli(
     show_detections: Annotated[
         bool, typer.Option("--show-detections", help="Outline what was found, with track ids.")
     ] = False,
-    mode: Annotated[RedactMode, typer.Option("--mode", help="How regions are redacted.")] = (
-        RedactMode.BLUR
-    ),
-    threshold: Annotated[
-        float,
-        typer.Option("--threshold", min=0.05, max=0.95, help="Face detector confidence floor."),
-    ] = EngineSettings.threshold,
-    region: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--region",
-            metavar="X,Y,W,H[@START-END]",
-            help="Extra region to redact (times in seconds); repeat.",
-        ),
-    ] = None,
-    keep: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--keep",
-            metavar="X,Y,W,H|auto",
-            help="Region never redacted (the lesion being taught): x,y,w,h, or 'auto'.",
-        ),
-    ] = None,
+    mode: ModeOption = RedactMode.BLUR,
+    threshold: ThresholdOption = EngineSettings.threshold,
+    region: RegionOption = None,
+    keep: KeepOption = None,
+    # Tattoos, text and audio differ from export's: on by default, with no grant to force them.
     tattoos: Annotated[
         bool, typer.Option("--tattoos/--no-tattoos", help="Also find and redact tattoos.")
     ] = True,
@@ -103,12 +78,8 @@ def preview_cli(
         ),
     ] = True,
     keep_audio: Annotated[bool, typer.Option("--keep-audio", help="Keep the sound (AAC).")] = False,
-    crf: Annotated[
-        int, typer.Option("--crf", min=0, max=51, help="x264 quality (lower is better).")
-    ] = EngineSettings.crf,
-    preset: Annotated[
-        str, typer.Option("--preset", help="x264 preset (speed vs size).")
-    ] = EngineSettings.preset,
+    crf: CrfOption = EngineSettings.crf,
+    preset: PresetOption = EngineSettings.preset,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
@@ -127,7 +98,11 @@ def preview_cli(
     )
     settings = _settings(region, keep, base)
     target = pick_out(out, output_alias)
-    result = preview(clip, target, settings, force=force, quiet=quiet or json_out)
+    with progress_for("preview", quiet=quiet or json_out) as progress:
+        try:
+            result = preview(clip, target, settings, force=force, progress=progress)
+        except PreviewExists as exc:
+            raise UsageError(exc.message, hint="pass --force to replace it") from None
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if json_out:

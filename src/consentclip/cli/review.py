@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from consentclip.cli._util import JsonOption, QuietOption, cli_command, emit_json, home_from
-from consentclip.cli.export import (
+from consentclip.cli.options import (
+    EXIT_CODES,
     CrfOption,
     FacesOption,
     KeepAudioOption,
@@ -19,9 +21,16 @@ from consentclip.cli.export import (
     TattooSensitivityOption,
     TattoosOption,
     ThresholdOption,
+    UserOption,
     check_preset,
 )
-from consentclip.cli.options import EXIT_CODES, UserOption
+from consentclip.consent.records import Purpose
+from consentclip.errors import UsageError
+from consentclip.progress import phase_lines
+from consentclip.review.actions import approve_clip, open_review
+from consentclip.review.approval import list_reviews
+from consentclip.review.batch import exit_code, stage_folder
+from consentclip.review.staging import BaseOptions
 from consentclip.settings import EngineSettings, RedactMode
 
 app = typer.Typer(
@@ -33,22 +42,6 @@ app = typer.Typer(
 ClipArgument = Annotated[
     Path, typer.Argument(help="The clip or photo (linked to a consent).", dir_okay=False)
 ]
-
-
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
-    """Render progress as plain lines on stderr (stdout's first line is the page's address)."""
-    last: dict[str, int] = {}
-
-    def report(phase: str, done: int, total: int | None) -> None:
-        if quiet:
-            return
-        step = max(1, (total or 100) // 4)
-        if done - last.get(phase, -step) >= step or (total and done >= total):
-            last[phase] = done
-            of = f"/{total}" if total else ""
-            print(f"{phase}: {done}{of}", file=sys.stderr, flush=True)
-
-    return report
 
 
 @app.command("open", epilog=EXIT_CODES)
@@ -75,25 +68,17 @@ def open_cli(
 ) -> None:
     """Anonymise into the review staging area (in the consent home) and serve the review page
     on 127.0.0.1 until you press Done on the page or Ctrl-C here."""
-    from consentclip.consent.records import Purpose
-    from consentclip.review.server import ReviewServer
-    from consentclip.review.staging import BaseOptions, open_session, render_is_current
-
     check_preset(preset)
-    home = home_from(ctx)
     options = BaseOptions(
         mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
     )
-    session = open_session(home, clip, Purpose.parse(purpose), options)
-    server = ReviewServer.create(home, session, port)
+    server = open_review(
+        home=home_from(ctx), clip=clip, purpose=Purpose.parse(purpose), options=options, port=port
+    )
     typer.echo(f"review: {server.url}")
     sys.stdout.flush()
-    typer.echo(f"staging: {session.dir}", err=True)
-    if not render_is_current(home, session, session.decisions()):
-        server.state.start_render()
+    typer.echo(f"staging: {server.state.session.dir}", err=True)
     if not no_browser:
-        import webbrowser
-
         webbrowser.open(server.url)
     typer.echo("press Done on the page, or Ctrl-C here, to stop", err=True)
     server.serve()
@@ -104,8 +89,6 @@ def open_cli(
 @cli_command
 def list_cli(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """What awaits review and what is approved."""
-    from consentclip.review.approval import list_reviews
-
     reviews = list_reviews(home_from(ctx))
     if json_out:
         emit_json([r.to_dict() for r in reviews])
@@ -148,20 +131,18 @@ def approve_cli(
 ) -> None:
     """Approve from the terminal: renders first if the staged file does not match the
     decisions, then records the signed approval in the audit log."""
-    from consentclip.consent.records import Purpose
-    from consentclip.review import decisions as dec
-    from consentclip.review.approval import approve
-    from consentclip.review.staging import BaseOptions, open_session
-
     check_preset(preset)
-    home = home_from(ctx)
-    decided = dec.load(decisions) if decisions is not None else None
     options = BaseOptions(
         mode.value, threshold, tattoo_sensitivity, crf, preset, keep_audio, faces, tattoos
     )
-    session = open_session(home, clip, Purpose.parse(purpose), options)
-    approval = approve(
-        home, session, reviewer, decisions=decided, progress=_progress(quiet or json_out)
+    session, approval = approve_clip(
+        home=home_from(ctx),
+        clip=clip,
+        purpose=Purpose.parse(purpose),
+        options=options,
+        reviewer=reviewer,
+        decisions=decisions,
+        progress=phase_lines(quiet=quiet or json_out),
     )
     if json_out:
         emit_json({"session": session.name, **approval.summary()})
@@ -187,10 +168,6 @@ def stage_batch(
     json_out: bool,
 ) -> None:
     """``batch --review``: stage a folder for review (called by cli/batch.py)."""
-    from consentclip.errors import UsageError
-    from consentclip.review.batch import exit_code, stage_folder
-    from consentclip.review.staging import BaseOptions
-
     if any(geometry):
         raise UsageError(
             "--region and --keep apply to one clip: draw them on the review page instead"

@@ -12,48 +12,25 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from consentclip.consent import documents, pdf, templates
-from consentclip.consent.audit import now_utc
+from consentclip.consent import documents, pdf, state, templates
+from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.clinic import Clinic
 from consentclip.consent.records import (
     Clinician,
     ConsentRecord,
     Grant,
+    IntegrityReport,
     Interpreter,
     Purpose,
     Recording,
     Signature,
     Signer,
     SignerRole,
-    Status,
+    State,
 )
-from consentclip.consent.registry import NewConsent, Registry, Revocation
+from consentclip.consent.registry import RECORD_EVENTS, NewConsent, Registry, Revocation
 from consentclip.errors import UsageError
 from consentclip.home import Home
-
-
-@dataclass(frozen=True)
-class ConsentRequest:
-    """What ``consent new`` was asked for, as typed (parsed and validated by create_consent)."""
-
-    patient_ref: str
-    grants: tuple[str, ...]
-    expires: date | None = None
-    template: str = templates.DEFAULT_TEMPLATE
-    language: str = "en"
-    signer_role: str = "patient"
-    signer_name: str | None = None
-    signer_authority: str | None = None
-    patient_name: str | None = None
-    birth_date: date | None = None
-    clinician: str | None = None
-    clinician_registration: str | None = None
-    witness: str | None = None
-    interpreter: str | None = None  # "NAME:LANGUAGE"
-    body_sites: tuple[str, ...] = ()
-    face_visible: bool = False
-    tattoos_visible: bool = False
-    supersedes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,41 +53,63 @@ class ScanReader:
     is_pdf: Callable[[bytes], bool]
 
 
-def create_consent(*, home: Home, request: ConsentRequest) -> ConsentRecord:
-    grants = tuple(Grant.parse(spec, request.expires) for spec in request.grants)
-    role = SignerRole.parse(request.signer_role)
-    name = request.signer_name
+def create_consent(
+    *,
+    home: Home,
+    patient_ref: str,
+    grants: Sequence[str],
+    expires: date | None = None,
+    template: str = templates.DEFAULT_TEMPLATE,
+    language: str = "en",
+    signer_role: str = "patient",
+    signer_name: str | None = None,
+    signer_authority: str | None = None,
+    patient_name: str | None = None,
+    birth_date: date | None = None,
+    clinician: str | None = None,
+    clinician_registration: str | None = None,
+    witness: str | None = None,
+    interpreter: str | None = None,
+    body_sites: Sequence[str] = (),
+    face_visible: bool = False,
+    tattoos_visible: bool = False,
+    supersedes: str | None = None,
+) -> ConsentRecord:
+    """A draft consent from what ``consent new`` was given, as typed: grant specs
+    (``PURPOSE[:identifiable][:voice][@DATE]``, ``expires`` for those without a date), the
+    signer's role as a word, the interpreter as ``NAME:LANGUAGE``, the template by id and
+    language. Parsed here into the one request type, NewConsent, which the registry validates
+    and stores."""
+    parsed = tuple(Grant.parse(spec, expires) for spec in grants)
+    role = SignerRole.parse(signer_role)
+    name = signer_name
     if not name and role is SignerRole.PATIENT:
-        name = request.patient_name
+        name = patient_name
     if not name:
-        raise UsageError("who signs? give --signer-name NAME (or --patient-name for a patient)")
-    interpreter = None
-    if request.interpreter:
-        who, sep, lang = request.interpreter.rpartition(":")
+        raise UsageError("who signs? give the signer's name", option="signer_or_patient_name")
+    helper = None
+    if interpreter:
+        who, sep, lang = interpreter.rpartition(":")
         if not sep or not who.strip() or not lang.strip():
-            raise UsageError(f"--interpreter '{request.interpreter}' must be NAME:LANGUAGE")
-        interpreter = Interpreter(who.strip(), lang.strip())
-    clinician = None
-    if request.clinician:
-        clinician = Clinician(request.clinician, request.clinician_registration)
+            raise UsageError(
+                f"the interpreter '{interpreter}' must be NAME:LANGUAGE", option="interpreter"
+            )
+        helper = Interpreter(who.strip(), lang.strip())
     with Registry.open(home) as registry:
-        template = templates.load(request.template, request.language, home)
         new = NewConsent(
-            patient_ref=request.patient_ref,
-            signer=Signer(role, name.strip(), request.signer_authority),
-            grants=grants,
-            template=template.ref,
+            patient_ref=patient_ref,
+            signer=Signer(role, name.strip(), signer_authority),
+            grants=parsed,
+            template=templates.load(template, language, home).ref,
             recording=Recording(
-                tuple(s.strip() for s in request.body_sites if s.strip()),
-                request.face_visible,
-                request.tattoos_visible,
+                tuple(s.strip() for s in body_sites if s.strip()), face_visible, tattoos_visible
             ),
-            clinician=clinician,
-            patient_name=request.patient_name,
-            birth_date=request.birth_date,
-            witness=request.witness,
-            interpreter=interpreter,
-            supersedes=request.supersedes,
+            clinician=Clinician(clinician, clinician_registration) if clinician else None,
+            patient_name=patient_name,
+            birth_date=birth_date,
+            witness=witness,
+            interpreter=helper,
+            supersedes=supersedes,
         )
         return registry.create(new)
 
@@ -135,11 +134,11 @@ def sign_with_scan(
     small JSON document that lists them; that document's hash is what the signature binds."""
     paths = [scan_path] if isinstance(scan_path, Path) else list(scan_path)
     if not paths:
-        raise UsageError("give the scan: --scan FILE (repeat it for one photo per page)")
+        raise UsageError("give the scan", option="scan")
     label = ", ".join(p.name for p in paths)
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
-        _require_draft(record)
+        state.require_signable(record, state.today())
         found = [cid for p in paths for cid in reader.consent_ids(p)]
         found = list(dict.fromkeys(found))
         if not found:
@@ -235,12 +234,13 @@ def sign_electronically(
     """
     with Registry.open(home) as registry:
         record = registry.get(consent_id)
-        _require_draft(record)
+        state.require_signable(record, state.today())
         marks = _marks(record, agreed, initials)
         if _norm(signed_by) != _norm(record.signer.name):
             raise UsageError(
-                f"--signed-by '{signed_by}' is not the signer recorded on {record.id} "
-                f"('{record.signer.name}'); the person named on the form must sign"
+                f"'{signed_by}' is not the signer recorded on {record.id} "
+                f"('{record.signer.name}'); the person named on the form must sign",
+                option="signed_by",
             )
         image = signature_png()
         template = templates.load_for(record.template, home)
@@ -279,7 +279,10 @@ def _marks(
     if initials is not None:
         mark = " ".join(initials.split())
         if not mark or len(mark) > 6:
-            raise UsageError(f"--initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'")
+            raise UsageError(
+                f"the initials '{initials}' must be 1 to 6 characters, e.g. 'A.E.'",
+                option="initials",
+            )
     return tuple((p, mark) for p in granted)
 
 
@@ -305,14 +308,6 @@ def _file_signed(
     return SignResult(signed, path)
 
 
-def _require_draft(record: ConsentRecord) -> None:
-    if record.status is not Status.DRAFT:
-        raise UsageError(
-            f"consent {record.id} is already {record.state.value}; it cannot be signed again "
-            "(create a new consent with --supersedes)"
-        )
-
-
 def _write_output(out: Path, data: bytes) -> Path:
     try:
         return documents.write_atomic(out, data)
@@ -322,3 +317,41 @@ def _write_output(out: Path, data: bytes) -> Path:
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """One consent as ``consent show`` prints it: the record, its signed document (None when
+    it is missing from the home) and how many clips are linked to it."""
+
+    record: ConsentRecord
+    document: Path | None
+    clips: int
+    history: list[AuditEntry]  # create, sign, revoke, void, supersede: who did each
+
+
+def void(*, home: Home, consent_id: str, reason: str) -> ConsentRecord:
+    with Registry.open(home) as registry:
+        return registry.void(consent_id, reason=reason)
+
+
+def show(*, home: Home, consent_id: str) -> ConsentView:
+    with Registry.open(home) as registry:
+        record = registry.get(consent_id)
+        clips = len(registry.list_links(record.id))
+        history = [e for e in registry.audit_entries(record.id) if e.event in RECORD_EVENTS]
+    doc = documents.find(home, record.signature.document_sha256) if record.signature else None
+    return ConsentView(record, doc, clips, history)
+
+
+def list_consents(
+    *, home: Home, state: State | None = None, patient_ref: str | None = None
+) -> list[ConsentRecord]:
+    with Registry.open(home) as registry:
+        return registry.list(state=state, patient_ref=patient_ref)
+
+
+def verify(*, home: Home, consent_id: str | None = None) -> IntegrityReport:
+    """Records' signatures, history and signed documents, against the clinic key and the log."""
+    with Registry.open(home) as registry:
+        return registry.verify(consent_id, documents=True)

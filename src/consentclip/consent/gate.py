@@ -1,6 +1,6 @@
 """The export gate: a pure decision over a consent record, a purpose and a date. No I/O.
 
-Rules are checked in the order of REFERENCE §1 and the first that fails decides; each has a
+Rules are checked in the order of docs/domain.md §1.6 and the first that fails decides; each has a
 stable id (``rule``) and a message that says what failed and what would fix it.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from consentclip.consent.records import ConsentRecord, Grant, Purpose, State, Status
+from consentclip.consent import state
+from consentclip.consent.records import ConsentRecord, Grant, Purpose, State
 
 RULES: tuple[str, ...] = (
     "not_linked",
@@ -71,15 +72,16 @@ def evaluate(request: GateRequest) -> GateDecision:
             "link it with 'consentclip link CLIP --consent ID'",
         )
     cid = record.id
-    if record.status is Status.DRAFT:
+    status_rule = state.status_rule(record)
+    if status_rule == "not_signed":
         return _refuse(
             "not_signed",
             f"consent {cid} is not signed yet; file the signed form with "
             f"'consentclip consent sign {cid} --scan FILE' or sign it electronically",
         )
-    if record.status is Status.VOIDED:
+    if status_rule == "voided":
         return _refuse("voided", f"consent {cid} was voided; a new consent is needed")
-    if record.status is Status.SUPERSEDED:
+    if status_rule == "superseded":
         newer = record.superseded_by or "a newer consent"
         return _refuse(
             "superseded", f"consent {cid} was superseded by {newer}; link the clip to {newer}"
@@ -105,14 +107,14 @@ def evaluate(request: GateRequest) -> GateDecision:
             f"consent {cid}: the patient withdrew {purpose.value} on {when}; it cannot be used",
             grant,
         )
-    if grant.expired_on(request.today):
+    if state.grant_expired(grant, request.today):
         return _refuse(
             "expired",
             f"consent {cid}: the {purpose.value} grant expired on {grant.expires.isoformat()}; "
             "ask the patient for a new consent",
             grant,
         )
-    if record.state_on(request.today) is State.RECONSENT_REQUIRED:
+    if state.state_of(record, request.today) is State.RECONSENT_REQUIRED:
         return _refuse(
             "reconsent_required",
             f"consent {cid} was signed by a {record.signer.role.value} for a minor who has since "

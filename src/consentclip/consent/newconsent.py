@@ -39,11 +39,9 @@ class NewConsent:
 
 def validate_new(new: NewConsent, today: date) -> None:
     if not new.patient_ref.strip():
-        raise UsageError("a consent needs the clinic's patient reference (--patient REF)")
+        raise UsageError("a consent needs the clinic's patient reference", option="patient_ref")
     if not new.grants:
-        raise UsageError(
-            "a consent needs at least one grant (--grant PURPOSE[:identifiable][:voice])"
-        )
+        raise UsageError("a consent needs at least one grant", option="grants")
     seen: set[Purpose] = set()
     for grant in new.grants:
         if grant.purpose in seen:
@@ -55,26 +53,26 @@ def validate_new(new: NewConsent, today: date) -> None:
                 "which is in the past"
             )
     if not new.signer.name.strip():
-        raise UsageError("the signer needs a name (--signer-name NAME)")
+        raise UsageError("the signer needs a name", option="signer_name")
     if new.birth_date is not None and new.birth_date > today:
         raise UsageError(f"birth date {new.birth_date.isoformat()} is in the future")
     if new.signer.role.signs_for_minor:
         if new.birth_date is None:
             raise UsageError(
-                f"a {new.signer.role.value} signs for a minor: give the patient's --birth-date "
-                "so the consent can lapse when they come of age"
+                f"a {new.signer.role.value} signs for a minor: give the patient's birth-date "
+                "so the consent can lapse when they come of age",
+                option="birth_date",
             )
         if age_on(new.birth_date, today) >= AGE_OF_MAJORITY:
             raise UsageError(
                 f"the patient is {age_on(new.birth_date, today)}, an adult: they sign themselves "
-                "(--signer-role patient) or through a legal_representative"
+                "(as patient) or through a legal_representative",
+                option="signer_role",
             )
     minor = new.birth_date is not None and age_on(new.birth_date, today) < AGE_OF_MAJORITY
     if new.signer.role is SignerRole.PATIENT and minor:
-        raise UsageError(
-            "the patient is a minor: a parent or guardian signs (--signer-role parent|guardian)"
-        )
+        raise UsageError("the patient is a minor: a parent or guardian signs", option="signer_role")
     if new.signer.role is SignerRole.LEGAL_REPRESENTATIVE and not new.signer.authority:
         raise UsageError(
-            "a legal_representative must state their authority (--signer-authority TEXT)"
+            "a legal_representative must state their authority", option="signer_authority"
         )

@@ -13,13 +13,14 @@ from enum import Enum
 from typing import Any
 
 from consentclip.errors import UsageError
+from consentclip.jsonable import jsonable
 
 # Age at which a patient signs for themselves; a guardian's consent for a minor lapses then.
 AGE_OF_MAJORITY = 18
 
 
 class Purpose(str, Enum):
-    """The consent ladder of REFERENCE §1; each is granted separately, none inherits another."""
+    """The purposes of docs/domain.md §1.1; each is granted separately, none inherits another."""
 
     CLINICAL_RECORD = "clinical_record"
     TEACHING = "teaching"
@@ -89,8 +90,10 @@ class Grant:
         return self.withdrawn_at is not None
 
     def expired_on(self, today: date) -> bool:
-        # The expiry date is the last day of use.
-        return today > self.expires
+        # The rule lives in consent/state.py; imported here because state.py imports records.
+        from consentclip.consent.state import grant_expired
+
+        return grant_expired(self, today)
 
     def describe(self) -> str:
         ident = "identifiable" if self.identifiable else "anonymised only"
@@ -115,9 +118,7 @@ class Grant:
                 "use PURPOSE[:identifiable][:voice][@YYYY-MM-DD]"
             )
         if expires is None:
-            raise UsageError(
-                f"grant '{spec}' has no expiry; add --expires YYYY-MM-DD or @YYYY-MM-DD"
-            )
+            raise UsageError(f"grant '{spec}' has no expiry", option="expires")
         return cls(purpose, "identifiable" in flags, "voice" in flags, expires)
 
 
@@ -195,38 +196,32 @@ class ConsentRecord:
                 return grant
         return None
 
+    # The state rules live in consent/state.py (one place); these delegate to them, imported
+    # when called because state.py imports this module.
     def came_of_age(self, today: date) -> bool:
         """True when a parent/guardian signed for a minor who has since turned 18."""
-        if not self.signer.role.signs_for_minor or self.birth_date is None:
-            return False
-        return age_on(self.birth_date, today) >= AGE_OF_MAJORITY
+        from consentclip.consent import state
+
+        return state.came_of_age(self, today)
 
     def state_on(self, today: date) -> State:
-        if self.status is Status.VOIDED:
-            return State.VOIDED
-        if self.status is Status.SUPERSEDED:
-            return State.SUPERSEDED
-        if self.status is Status.DRAFT:
-            return State.DRAFT
-        withdrawn = sum(1 for g in self.grants if g.withdrawn)
-        if withdrawn == len(self.grants):
-            return State.WITHDRAWN
-        if self.came_of_age(today):
-            return State.RECONSENT_REQUIRED
-        if withdrawn:
-            return State.PARTIALLY_WITHDRAWN
-        return State.SIGNED
+        from consentclip.consent import state
+
+        return state.state_of(self, today)
 
     @property
     def state(self) -> State:
-        return self.state_on(date.today())
+        """The state today, by the registry's clock."""
+        from consentclip.consent import state
+
+        return state.state_of(self, state.today())
 
     def with_grants(self, grants: tuple[Grant, ...]) -> ConsentRecord:
         return replace(self, grants=grants)
 
     # --- canonical form: what the clinic key signs --------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        return jsonable(self)
 
     def canonical_bytes(self) -> bytes:
         """Deterministic JSON of every field; a change to any field changes the signature."""
@@ -255,15 +250,3 @@ def parse_date(text: str, *, what: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{what} '{text}' is not a date; use YYYY-MM-DD") from None
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value

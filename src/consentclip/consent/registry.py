@@ -33,6 +33,7 @@ from consentclip.consent import (
     rows,
     schema,
 )
+from consentclip.consent import state as consent_state
 from consentclip.consent.audit import AuditEntry, now_utc
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
@@ -47,7 +48,6 @@ from consentclip.consent.records import (
 )
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import (
-    ConsentRefused,
     HomeError,
     IntegrityError,
     NotFoundError,
@@ -267,7 +267,7 @@ class Registry:
         current head (backwards too), then apply again every withdrawal and voiding in the
         ledger that the accepted copy lacks. Refused when the log itself does not verify."""
         if not reason.strip():
-            raise UsageError("accepting a rollback needs a reason (--reason TEXT)")
+            raise UsageError("accepting a rollback needs a reason", option="reason")
         report = self.verify_audit()
         if not report.ok:
             raise IntegrityError(
@@ -331,20 +331,15 @@ class Registry:
 
     # --- records --------------------------------------------------------------------------
     def create(self, new: NewConsent, *, today: date | None = None) -> ConsentRecord:
-        today = today or date.today()
+        today = today or consent_state.today()
         if new.supersedes is not None:
             new = replace(new, supersedes=ids.normalise(new.supersedes))
         validate_new(new, today)
         with self.transaction() as conn:
             if new.supersedes is not None:
-                old = self._load(conn, new.supersedes)
-                if old.patient_ref != new.patient_ref:
-                    raise UsageError(
-                        f"consent {old.id} belongs to another patient; it cannot be superseded "
-                        "by this one"
-                    )
-                if old.status in (Status.SUPERSEDED, Status.VOIDED):
-                    raise UsageError(f"consent {old.id} is already {old.status.value}")
+                consent_state.require_supersedable(
+                    self._load(conn, new.supersedes), new.patient_ref
+                )
             consent_id = self._fresh_id(conn)
             record = ConsentRecord(
                 id=consent_id,
@@ -382,8 +377,8 @@ class Registry:
             for row in self._conn.execute(sql + " ORDER BY created_at, id", args)
         ]
         if state is not None:
-            today = date.today()
-            records = [r for r in records if r.state_on(today) is state]
+            today = consent_state.today()
+            records = [r for r in records if consent_state.state_of(r, today) is state]
         return records
 
     def sign(
@@ -397,11 +392,7 @@ class Registry:
         cid = ids.normalise(consent_id)
         with self.transaction() as conn:
             record = self._load(conn, cid)
-            if record.status is not Status.DRAFT:
-                raise UsageError(
-                    f"consent {cid} is already {record.state.value}; a signed consent is never "
-                    "signed again (create a new one with --supersedes)"
-                )
+            consent_state.require_signable(record, consent_state.today())
             if expected_sha256 is not None and record.sha256() != expected_sha256:
                 raise UsageError(f"consent {cid} changed while it was being signed; sign again")
             signed = replace(record, status=Status.SIGNED, signature=signature)
@@ -427,30 +418,10 @@ class Registry:
         """Withdraw one grant or all remaining ones: a new signed version, the old one kept."""
         cid = ids.normalise(consent_id)
         if not reason.strip():
-            raise UsageError("a withdrawal needs a reason (--reason TEXT)")
+            raise UsageError("a withdrawal needs a reason", option="reason")
         with self.transaction() as conn:
             record = self._load(conn, cid)
-            if record.status is Status.DRAFT:
-                raise UsageError(f"consent {cid} was never signed; there is nothing to withdraw")
-            if record.status in (Status.VOIDED, Status.SUPERSEDED):
-                raise UsageError(f"consent {cid} is {record.status.value}; it grants nothing")
-            if purpose is not None:
-                grant = record.grant_for(purpose)
-                if grant is None:
-                    granted = ", ".join(g.purpose.value for g in record.grants)
-                    raise UsageError(
-                        f"consent {cid} has no grant for {purpose.value}; grants: {granted}"
-                    )
-                if grant.withdrawn:
-                    raise UsageError(
-                        f"the {purpose.value} grant of consent {cid} was already withdrawn on "
-                        f"{grant.withdrawn_at.date().isoformat() if grant.withdrawn_at else '?'}"
-                    )
-                targets = (purpose,)
-            else:
-                targets = tuple(g.purpose for g in record.grants if not g.withdrawn)
-                if not targets:
-                    raise UsageError(f"every grant of consent {cid} is already withdrawn")
+            targets = consent_state.withdrawal_targets(record, purpose)
             when = now_utc()
             grants = tuple(
                 replace(g, withdrawn_at=when, withdrawal_reason=reason.strip())
@@ -479,11 +450,10 @@ class Registry:
         """Mark a record as never valid (made in error). Exports under it are refused."""
         cid = ids.normalise(consent_id)
         if not reason.strip():
-            raise UsageError("voiding needs a reason (--reason TEXT)")
+            raise UsageError("voiding needs a reason", option="reason")
         with self.transaction() as conn:
             record = self._load(conn, cid)
-            if record.status is Status.VOIDED:
-                raise UsageError(f"consent {cid} is already voided")
+            consent_state.require_voidable(record)
             voided = self._bump(replace(record, status=Status.VOIDED, void_reason=reason.strip()))
             self._write(conn, voided, event="void", detail={"reason": reason.strip()})
             head = anchor.head(conn)
@@ -670,26 +640,7 @@ class Registry:
         media_kind: str,
     ) -> ClipLink:
         cid = ids.normalise(consent_id)
-        record = self._load(conn, cid)
-        state = record.state
-        if record.status is Status.DRAFT:
-            raise ConsentRefused(
-                f"consent {cid} is not signed yet; sign it before linking clips",
-                rule="not_signed",
-            )
-        if record.status is Status.VOIDED:
-            raise ConsentRefused(
-                f"consent {cid} was voided; clips cannot be linked to it", rule="voided"
-            )
-        if record.status is Status.SUPERSEDED:
-            raise ConsentRefused(
-                f"consent {cid} was superseded by {record.superseded_by}; link to that one",
-                rule="superseded",
-            )
-        if state is State.WITHDRAWN:
-            raise ConsentRefused(
-                f"consent {cid} was withdrawn; clips cannot be linked to it", rule="withdrawn"
-            )
+        consent_state.require_linkable(self._load(conn, cid), consent_state.today())
         existing = conn.execute(
             "SELECT consent_id, original_name, media_kind, linked_at, clip_number"
             " FROM clip_links WHERE sha256 = ?",
@@ -705,8 +656,7 @@ class Registry:
                     datetime.fromisoformat(existing[3]),
                     existing[4],
                 )
-            other = self._load(conn, existing[0])
-            if other.status not in (Status.SUPERSEDED, Status.VOIDED):
+            if not consent_state.relinkable(self._load(conn, existing[0])):
                 raise UsageError(
                     f"this clip is already linked to consent {existing[0]}; a clip belongs to "
                     "one consent (void or supersede that one first)"

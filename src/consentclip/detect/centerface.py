@@ -1,7 +1,7 @@
 """CenterFace, a second face detector family beside MediaPipe's BlazeFace, run in OpenCV's DNN.
 
 BlazeFace (an SSD-style anchor detector on a 128/192 px view) misses small, dim and profile faces
-(REFERENCE.md §3). CenterFace (Xu et al. 2019) is an anchor-free heat-map detector trained on
+(docs/domain.md §3). CenterFace (Xu et al. 2019) is an anchor-free heat-map detector trained on
 WIDER FACE at the image's own resolution: a different family, with different blind spots, so it
 adds recall where BlazeFace is weak and it is an independent second opinion on a weak BlazeFace
 hit (a pigmented lesion can look like a face to one model; rarely to both).

@@ -1,6 +1,6 @@
 """Face and head detection: several MediaPipe passes, merged into whole-head FACE regions.
 
-BlazeFace is weak on small, profile and occluded faces (REFERENCE.md §3), and it only finds a
+BlazeFace is weak on small, profile and occluded faces (docs/domain.md §3), and it only finds a
 face when it fills a comfortable share of the 192x192 image the model sees. No single pass is
 trusted, and the passes are scheduled so that a 1080p frame costs a handful of model calls:
 

@@ -114,6 +114,3 @@ class Region:
 
     def with_track(self, track_id: int, source: str | None = None) -> Region:
         return replace(self, track_id=track_id, source=self.source if source is None else source)
-
-    def with_box(self, box: Box) -> Region:
-        return replace(self, box=box)

@@ -1,6 +1,6 @@
 """Encoding upright BGR frames to H.264 MP4 with every identifying channel closed by design.
 
-ffmpeg-python builds the argv (REFERENCE.md §2 lists each channel and the flag that closes it);
+ffmpeg-python builds the argv (docs/domain.md §2 lists each channel and the flag that closes it);
 a writer thread feeds ffmpeg's stdin from a bounded queue so detection and encoding overlap.
 """
 
@@ -40,7 +40,7 @@ _END = object()
 _WRITE_FAILURES = ("Error writing trailer", "Error closing file")
 _POLL_S = 0.1
 
-# Output options that close the channels of REFERENCE.md §2. Data, not code: each line says why.
+# Output options that close the channels of docs/domain.md §2. Data, not code: each line says why.
 CLEAN_OUTPUT_OPTIONS: dict[str, Any] = {
     "map_metadata": -1,  # container and stream tags (title, GPS, make/model, creation_time, ...)
     "map_chapters": -1,  # chapters are copied from any input otherwise, the audio source too

@@ -49,7 +49,7 @@ MP4_ALLOWLIST = Allowlist(
     dispositions=frozenset({"default"}),
 )
 
-# Byte strings no output may contain: encoder fingerprints (REFERENCE.md §2).
+# Byte strings no output may contain: encoder fingerprints (docs/domain.md §2).
 FINGERPRINTS: tuple[bytes, ...] = (b"Lavf", b"Lavc", b"x264", b"libx264", b"HandBrake")
 # Photo containers: the markers of the metadata blocks that must not survive re-encoding.
 PHOTO_MARKERS: tuple[bytes, ...] = (

@@ -1,5 +1,9 @@
 """Is this file media, and which kind? Decided by what the photo reader and ffprobe can open,
-never by the name (export and batch both use it)."""
+never by the name.
+
+``classify`` is what the product uses: export and the pipeline to pick the reader, batch to sort
+a folder (with ``claims_media`` to tell a damaged clip from a stray file). ``sniff`` is the
+never-raising form for scripts and the tests."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ class MediaKind(str, Enum):
 
 def sniff(path: Path) -> MediaKind | None:
     """The kind of media ``path`` holds, or None for anything consentclip cannot open.
-    Never raises for a bad file: batch asks this about every file in a folder."""
+    Never raises for a bad file (batch calls classify itself, to report why a file failed)."""
     try:
         return classify(path)
     except MediaError:
