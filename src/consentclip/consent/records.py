@@ -200,19 +200,19 @@ class ConsentRecord:
     # when called because state.py imports this module.
     def came_of_age(self, today: date) -> bool:
         """True when a parent/guardian signed for a minor who has since turned 18."""
-        from consentclip.consent import state
+        from consentclip.consent import state  # here: state.py imports this module
 
         return state.came_of_age(self, today)
 
     def state_on(self, today: date) -> State:
-        from consentclip.consent import state
+        from consentclip.consent import state  # here: state.py imports this module
 
         return state.state_of(self, today)
 
     @property
     def state(self) -> State:
         """The state today, by the registry's clock."""
-        from consentclip.consent import state
+        from consentclip.consent import state  # here: state.py imports this module
 
         return state.state_of(self, state.today())
 
