@@ -430,8 +430,14 @@ class FaceDetector:
             hits += self._cf.detect(lifted, where, net_side, threshold=floor)
         fine_side = min(2 * net_side, cfg.cf_fine_side)
         if fine and fine_side >= 1.5 * net_side:
-            small = sum(1 for h in hits if max(h.box.w, h.box.h) * where.scale < cfg.cf_fine_px)
-            if small >= cfg.cf_fine_after:
+            # Distinct faces: the plain and the normalised pass mostly find the same ones (a
+            # portrait's two weak background answers, seen twice, are not a crowd).
+            small: list[Box] = []
+            for hit in hits:
+                tiny = max(hit.box.w, hit.box.h) * where.scale < cfg.cf_fine_px
+                if tiny and not any(hit.box.iou(b) > 0.3 for b in small):
+                    small.append(hit.box)
+            if len(small) >= cfg.cf_fine_after:
                 lifted = self._normalised(rgb) if lifted is None else lifted
                 hits += self._cf.detect(lifted, where, fine_side, threshold=floor)
         return _cf_heads(hits, rgb, where)
