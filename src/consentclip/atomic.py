@@ -19,10 +19,20 @@ from typing import Any
 PARTIAL_MARK = ".partial-"
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def temp_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty, owner-only temporary file beside ``path``, named in the one scheme:
+    ``(file descriptor, its path)``. For writers that finish with something other than a
+    rename (``consent/documents.store`` links, so that it never replaces)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL_MARK}{os.getpid()}-", dir=path.parent)
-    tmp = Path(name)
+    return fd, Path(name)
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """``mode``: the file's permissions (default: owner read/write only, as made)."""
+    fd, tmp = temp_beside(path)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -26,7 +26,6 @@ import json
 import os
 import socket
 import sqlite3
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +33,10 @@ from typing import Any
 
 from consentclip.atomic import write_json_atomic
 from consentclip.consent import backend
+from consentclip.consent.clinic import read_settings
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import HomeError, IntegrityError, RollbackError
 from consentclip.home import Home
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 try:
     import fcntl
@@ -114,13 +109,10 @@ def _configured(home: Home) -> list[str]:
     env = os.environ.get(ENV_VAR)
     if env:
         return [p for p in env.split(os.pathsep) if p.strip()]
-    path = home.settings_path
-    if not path.exists():
+    data = read_settings(home)
+    if data is None:
         return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HomeError(f"{path} cannot be read: {exc}") from None
+    path = home.settings_path
     value = data.get(SETTING)
     if value is None:
         return []

@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from consentclip.atomic import write_text_atomic
+from consentclip.consent.clinic import read_settings
 from consentclip.errors import HomeError, RegistryBusy, RegistryError, UsageError
 from consentclip.home import Home
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 URL_ENV = "CONSENTCLIP_DATABASE_URL"
 SETTING = "database"  # in clinic.toml: the PostgreSQL URL
@@ -69,13 +64,10 @@ def for_home(home: Home) -> Backend:
 
 
 def configured_url(home: Home) -> str | None:
-    path = home.settings_path
-    if not path.exists():
+    data = read_settings(home)
+    if data is None:
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HomeError(f"{path} cannot be read: {exc}") from None
+    path = home.settings_path
     value = data.get(SETTING)
     if value is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from consentclip.consent.records import Purpose
 from consentclip.errors import HomeError, UsageError
@@ -14,6 +15,21 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+
+def read_settings(home: Home) -> dict[str, Any] | None:
+    """The home's ``clinic.toml`` as a table, None when there is none. The one reader: each
+    part (the clinic, [review], [audit], the database URL, the anchors) takes its own keys."""
+    path = home.settings_path
+    if not path.exists():
+        return None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HomeError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise HomeError(f"{path} is not valid TOML: {exc}") from None
+
 
 DEFAULT_TOML = """\
 # Printed on every consent form. Edit to match your clinic.
@@ -73,14 +89,8 @@ class ReviewPolicy:
     @classmethod
     def load(cls, home: Home) -> ReviewPolicy:
         """Only the [review] table: an export must not fail over, say, a missing logo."""
-        path = home.settings_path
-        if not path.exists():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise HomeError(f"{path} is not valid TOML: {exc}") from None
-        return cls.from_dict(data.get("review", {}), path)
+        data = read_settings(home)
+        return cls() if data is None else cls.from_dict(data.get("review", {}), home.settings_path)
 
     @classmethod
     def from_dict(cls, data: object, where: Path) -> ReviewPolicy:
@@ -139,14 +149,8 @@ class Clinic:
 
     @classmethod
     def load(cls, home: Home) -> Clinic:
-        path = home.settings_path
-        if not path.exists():
-            return cls.from_dict(tomllib.loads(DEFAULT_TOML), home)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise HomeError(f"{path} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, home)
+        data = read_settings(home)
+        return cls.from_dict(tomllib.loads(DEFAULT_TOML) if data is None else data, home)
 
     @classmethod
     def from_dict(cls, data: dict[str, object], home: Home) -> Clinic:

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from consentclip.atomic import temp_beside, write_bytes_atomic
 from consentclip.errors import IntegrityError
 from consentclip.home import Home
 
@@ -30,9 +31,9 @@ def store(home: Home, data: bytes, suffix: str) -> tuple[str, Path, bool]:
         if sha256_bytes(target.read_bytes()) != digest:
             raise IntegrityError(f"stored document {target.name} no longer matches its hash")
         return digest, target, False
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    fd, tmp = temp_beside(target)
     try:
-        with open(tmp, "xb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -55,13 +56,5 @@ def write_atomic(target: Path, data: bytes) -> Path:
     target = target.expanduser().absolute()
     if not target.parent.is_dir():
         raise NotADirectoryError(f"folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(target, data)  # owner-only, like everything else holding a patient's name
     return target

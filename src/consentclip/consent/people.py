@@ -18,7 +18,6 @@ not to require one, and an entry without a person records ``""``.
 from __future__ import annotations
 
 import os
-import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,14 +25,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from consentclip.consent.clinic import read_settings
 from consentclip.consent.signing import PASSPHRASE_ENV
 from consentclip.errors import HomeError, PersonRequired, UsageError
 from consentclip.home import Home
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 USER_ENV = "CONSENTCLIP_USER"
 MAX_NAME = 120
@@ -53,14 +48,8 @@ class AuditPolicy:
     @classmethod
     def load(cls, home: Home) -> AuditPolicy:
         """Only the [audit] table: a change must not fail over, say, a missing logo."""
-        path = home.settings_path
-        if not path.exists():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise HomeError(f"{path} is not valid TOML: {exc}") from None
-        return cls.from_dict(data.get("audit", {}), path)
+        data = read_settings(home)
+        return cls() if data is None else cls.from_dict(data.get("audit", {}), home.settings_path)
 
     @classmethod
     def from_dict(cls, data: object, where: Path) -> AuditPolicy:

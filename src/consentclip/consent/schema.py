@@ -19,7 +19,8 @@ from typing import Any
 
 from consentclip.errors import HomeError
 
-V1 = """
+# The tables both backends share, word for word; the audit log and the append-only rules differ.
+_TABLES = """
 CREATE TABLE consents (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -85,7 +86,11 @@ CREATE TABLE clip_links (
 );
 CREATE INDEX clip_links_consent ON clip_links (consent_id);
 
-CREATE TABLE audit (
+"""
+
+V1 = (
+    _TABLES
+    + """CREATE TABLE audit (
     seq INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
     os_user TEXT NOT NULL,
@@ -114,78 +119,14 @@ BEGIN SELECT RAISE(ABORT, 'record versions are append-only'); END;
 CREATE TRIGGER versions_no_delete BEFORE DELETE ON record_versions
 BEGIN SELECT RAISE(ABORT, 'record versions are append-only'); END;
 """
+)
 
 
 # The same tables on PostgreSQL: BIGINT sequence numbers, and the append-only rule as a trigger
 # function (a role with UPDATE/DELETE grants still cannot rewrite the log; see docs/deploy.md).
-V1_POSTGRES = """
-
-CREATE TABLE consents (
-    id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    patient_ref TEXT NOT NULL,
-    patient_name TEXT,
-    birth_date TEXT,
-    signer_role TEXT NOT NULL,
-    signer_name TEXT NOT NULL,
-    signer_authority TEXT,
-    clinician_name TEXT,
-    clinician_registration TEXT,
-    witness TEXT,
-    interpreter_name TEXT,
-    interpreter_language TEXT,
-    template_id TEXT NOT NULL,
-    template_version TEXT NOT NULL,
-    language TEXT NOT NULL,
-    template_sha256 TEXT NOT NULL,
-    body_sites TEXT NOT NULL,
-    face_visible INTEGER NOT NULL,
-    tattoos_visible INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    signature_method TEXT,
-    signed_at TEXT,
-    signed_by TEXT,
-    document_sha256 TEXT,
-    supersedes TEXT,
-    superseded_by TEXT,
-    void_reason TEXT,
-    record_signature TEXT NOT NULL
-);
-CREATE INDEX consents_patient ON consents (patient_ref);
-
-CREATE TABLE grants (
-    consent_id TEXT NOT NULL REFERENCES consents (id),
-    purpose TEXT NOT NULL,
-    identifiable INTEGER NOT NULL,
-    voice INTEGER NOT NULL,
-    expires TEXT NOT NULL,
-    withdrawn_at TEXT,
-    withdrawal_reason TEXT,
-    PRIMARY KEY (consent_id, purpose)
-);
-
--- Every version of every record, each signed: the history a withdrawal appends to.
-CREATE TABLE record_versions (
-    consent_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    PRIMARY KEY (consent_id, version)
-);
-
-CREATE TABLE clip_links (
-    sha256 TEXT PRIMARY KEY,
-    consent_id TEXT NOT NULL REFERENCES consents (id),
-    original_name TEXT NOT NULL,
-    media_kind TEXT NOT NULL,
-    linked_at TEXT NOT NULL,
-    clip_number INTEGER NOT NULL
-);
-CREATE INDEX clip_links_consent ON clip_links (consent_id);
-
-CREATE TABLE audit (
+V1_POSTGRES = (
+    _TABLES
+    + """CREATE TABLE audit (
     seq BIGINT PRIMARY KEY,
     ts TEXT NOT NULL,
     os_user TEXT NOT NULL,
@@ -215,6 +156,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION consentclip_append_only();
 CREATE TRIGGER versions_no_update BEFORE UPDATE OR DELETE ON record_versions
 FOR EACH ROW EXECUTE FUNCTION consentclip_append_only();
 """
+)
 
 # Revision id for each schema_version; CURRENT_VERSION is the newest.
 REVISIONS: tuple[str, ...] = ("r0001", "r0002")

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from consentclip.atomic import write_bytes_atomic
 from consentclip.errors import HomeError, KeyPassphraseError, UsageError
 from consentclip.home import Home
 
@@ -172,13 +173,4 @@ def public_fingerprint(public: Ed25519PublicKey) -> str:
 
 def _write_new(path: Path, data: bytes, *, mode: int) -> None:
     """Write beside the target and rename, so a crash never leaves half a key."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(path, data, mode=mode)
