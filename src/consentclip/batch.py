@@ -696,7 +696,7 @@ def _nothing_to_process(
         )
     raise NotFoundError(
         f"no media files found in {request.root}",
-        hint=None if request.recursive else "add --recursive to look in sub-folders",
+        option=None if request.recursive else "recursive",
     )
 
 

@@ -263,6 +263,8 @@ def test_empty_folder_and_out_equal_to_folder_are_errors(
         app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "o")]
     )
     assert result.exit_code == 1 and "no media files" in result.output
+    # The library names the input (option="recursive"); the CLI spells the flag.
+    assert "(add --recursive to look in sub-folders)" in result.output
     result = runner.invoke(
         app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "empty")]
     )
