@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
 PARTIAL_MARK = ".partial-"
+
+
+def partial_path(path: Path) -> Path:
+    """A temporary name beside ``path`` in the scheme above, for writers that need a path rather
+    than bytes (ffmpeg, an encoder); it keeps ``path``'s suffix, which tells ffmpeg the format.
+    The caller renames it over ``path`` when whole and removes it otherwise."""
+    token = secrets.token_hex(4)
+    return path.with_name(f".{path.name}{PARTIAL_MARK}{os.getpid()}-{token}{path.suffix}")
 
 
 def temp_beside(path: Path) -> tuple[int, Path]:

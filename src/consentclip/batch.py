@@ -696,25 +696,44 @@ def _nothing_to_process(
         )
     raise NotFoundError(
         f"no media files found in {request.root}",
-        hint=None if request.recursive else "add --recursive to look in sub-folders",
+        option=None if request.recursive else "recursive",
     )
 
 
 def _mark_duplicates(files: list[FileOutcome]) -> tuple[FileOutcome, ...]:
     """A file whose bytes equal an exported file's maps to the same export name and so finds it
-    taken; that is a copy, not a failure."""
+    taken; that is a copy, not a failure.
+
+    Which copy won the race for the name depends on which worker finished first; the export is
+    the same bytes either way, so the report credits it to the copy first in relative-path order
+    and lists the others as its duplicates, the same on every run."""
     exported = {f.sha256: f for f in files if f.ok and f.sha256}
-    marked = []
+    copies: dict[str, list[FileOutcome]] = {}
     for f in files:
         twin = exported.get(f.sha256) if f.outcome == FAILED and f.sha256 else None
         if twin is not None and twin is not f and twin.output == f.output:
-            f = replace(
-                f,
-                outcome=DUPLICATE,
-                reason=f"same content as {twin.source}, exported as {twin.output}",
-            )
-        marked.append(f)
-    return tuple(marked)
+            copies.setdefault(twin.source, [twin]).append(f)
+    relabelled: dict[str, FileOutcome] = {}
+    for group in copies.values():
+        winner = group[0]
+        first = min(group, key=lambda f: f.source)
+        relabelled[first.source] = replace(
+            winner,
+            source=first.source,
+            reason=winner.reason.replace(Path(winner.source).name, Path(first.source).name),
+        )
+        reason = f"same content as {first.source}, exported as {winner.output}"
+        for f in group:
+            if f is not first:
+                relabelled[f.source] = FileOutcome(
+                    f.source,
+                    DUPLICATE,
+                    reason,
+                    output=winner.output,
+                    seconds=f.seconds,
+                    sha256=f.sha256,
+                )
+    return tuple(relabelled.get(f.source, f) for f in files)
 
 
 def _run_inline(jobs: Sequence[_Job], outcomes: dict[int, FileOutcome], sink: BatchSink) -> None:

@@ -22,6 +22,7 @@ from consentclip.batch import (
     BatchReport,
     BatchRequest,
     FileOutcome,
+    _mark_duplicates,
     discover,
     run_batch,
 )
@@ -204,6 +205,42 @@ def test_batch_over_a_mixed_folder(
     assert "nested/deep.mp4" not in {f["source"] for f in json.loads(result.stdout)["files"]}
 
 
+@pytest.mark.parametrize("winner", ["a/copy.mp4", "b.mp4", "clip.mp4"])
+def test_identical_copies_credit_the_export_to_the_first_path_whoever_finished_first(
+    winner: str,
+) -> None:
+    """Three identical files race for one export name; whichever worker got there first, the
+    report names the same file as exported and the other two as its duplicates."""
+    output = "CID_clip01_teaching.mp4"
+    sources = ["clip.mp4", "a/copy.mp4", "b.mp4"]  # job order is discovery order, not sorted
+
+    def finished(source: str) -> FileOutcome:
+        if source == winner:
+            return FileOutcome(
+                source,
+                "exported",
+                f"{Path(source).name} has no audio",
+                consent_id="CID",
+                output=output,
+                frames=6,
+                seconds=2.0,
+                sha256="f" * 64,
+            )
+        taken = f"{output} already exists in out; exports are never overwritten"
+        return FileOutcome(source, "failed", taken, output=output, seconds=0.1, sha256="f" * 64)
+
+    rows = {f.source: f for f in _mark_duplicates([finished(s) for s in sources])}
+
+    assert [f.source for f in _mark_duplicates([finished(s) for s in sources])] == sources
+    first = rows["a/copy.mp4"]
+    assert first.outcome == "exported" and first.output == output and first.frames == 6
+    assert first.consent_id == "CID" and first.reason == "copy.mp4 has no audio"
+    for other in ("b.mp4", "clip.mp4"):
+        assert rows[other].outcome == "duplicate", rows[other]
+        assert rows[other].reason == f"same content as a/copy.mp4, exported as {output}"
+        assert rows[other].frames is None and rows[other].output == output
+
+
 def test_every_file_refused_exits_3(
     runner: CliRunner, registry_home: Home, make_clip: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -226,6 +263,8 @@ def test_empty_folder_and_out_equal_to_folder_are_errors(
         app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "o")]
     )
     assert result.exit_code == 1 and "no media files" in result.output
+    # The library names the input (option="recursive"); the CLI spells the flag.
+    assert "(add --recursive to look in sub-folders)" in result.output
     result = runner.invoke(
         app, ["batch", str(tmp_path / "empty"), "-p", "teaching", "-o", str(tmp_path / "empty")]
     )

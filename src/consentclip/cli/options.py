@@ -52,6 +52,7 @@ OPTION_HINTS = {
     "scan": "--scan FILE, repeated for one photo per page",
     "signed_by": "--signed-by NAME",
     "initials": "--initials TEXT",
+    "recursive": "add --recursive to look in sub-folders",
 }
 
 PurposeOption = Annotated[

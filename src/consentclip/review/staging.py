@@ -35,7 +35,12 @@ import cv2
 import numpy as np
 
 from consentclip import __version__
-from consentclip.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from consentclip.atomic import (
+    partial_path,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry
 from consentclip.detect.regions import Box, Region
@@ -515,7 +520,7 @@ def _write_original(session: Session, progress: RenderProgress | None) -> None:
     or rotated by a display matrix, and the outlines must sit on the frames they were found in.
     """
     target = session.original_path
-    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    tmp = partial_path(target)
     try:
         if session.media_kind == "photo":
             ok, png = cv2.imencode(".png", load_photo(session.clip))
