@@ -70,7 +70,7 @@ from consentclip.batch import (
 from consentclip.consent import backend, people
 from consentclip.detect.models import mediapipe_version
 from consentclip.errors import ConsentClipError, UsageError
-from consentclip.export import PARTIAL_MARK
+from consentclip.export import PARTIAL_MARK, qa_sheet_path
 from consentclip.home import Home
 
 if TYPE_CHECKING:
@@ -282,7 +282,7 @@ def dead_attempts(attempts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def sweep_dead(out_dir: Path, attempts: Sequence[dict[str, Any]]) -> list[Path]:
     """Remove the hidden partial files of dead attempts. ``export.py`` names an export's
-    temporary file ``.<name>.partial-<pid>.<ext>`` (and the engine's own temporary file starts
+    temporary file ``.<name>.partial-<pid>-<random>.<ext>`` (consentclip/atomic.py) (and the engine's own temporary file starts
     with that name), so the pid says whose it is; a live process's files are never touched."""
     pids = {int(a["pid"]) for a in dead_attempts(attempts)}
     removed: list[Path] = []
@@ -366,8 +366,10 @@ def _after_retry(outcome: FileOutcome, job: _Job, deaths: int, *, resumed: bool)
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
     if job.request.qa_dir is not None:
-        with contextlib.suppress(FileNotFoundError):
-            (job.request.qa_dir / f".{Path(outcome.output).stem}.qa.pdf.partial").unlink()
+        sheet = qa_sheet_path(job.request.qa_dir, Path(outcome.output))
+        for stale in sheet.parent.glob(f".{sheet.name}{PARTIAL_MARK}*"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
     if outcome.outcome == ALREADY and not resumed:
         reason = f"exported by an attempt whose worker then died; verified and kept ({note})"
         return replace(outcome, reason=reason)
