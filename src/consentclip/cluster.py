@@ -282,7 +282,7 @@ def dead_attempts(attempts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def sweep_dead(out_dir: Path, attempts: Sequence[dict[str, Any]]) -> list[Path]:
     """Remove the hidden partial files of dead attempts. ``export.py`` names an export's
-    temporary file ``.<name>.partial-<pid>-<random>.<ext>`` (consentclip/atomic.py) (and the engine's own temporary file starts
+    temporary file ``.<name>.partial-<pid>.<ext>`` (and the engine's own temporary file starts
     with that name), so the pid says whose it is; a live process's files are never touched."""
     pids = {int(a["pid"]) for a in dead_attempts(attempts)}
     removed: list[Path] = []
