@@ -58,7 +58,7 @@ def cli_command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("json_out"))
-        from consentclip.cli.options import command_context
+        from consentclip.cli.options import command_context  # here: options imports _util
 
         user = kwargs.pop("user", None)  # --user (cli/options.py): applied here, for every command
         try:

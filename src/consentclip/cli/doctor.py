@@ -36,8 +36,8 @@ def template_checks(home: Home) -> list[Check]:
 
 
 def text_model_checks() -> list[Check]:
-    # Imported here so that doctor still reports everything else if OpenCV or numpy is broken.
     try:
+        # Imported here so that doctor still reports everything else if OpenCV or numpy is broken.
         from consentclip.detect.text import text_checks
     except ImportError as exc:
         return [Check("model: text detection", False, f"cannot import: {exc}")]

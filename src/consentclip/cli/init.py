@@ -11,6 +11,7 @@ from consentclip.cli._util import JsonOption, cli_command, emit_json, home_from
 from consentclip.cli.key import new_passphrase
 from consentclip.cli.options import UserOption
 from consentclip.consent import signing
+from consentclip.consent.backend import redact
 from consentclip.consent.registry import Registry
 from consentclip.consent.signing import ClinicKey
 from consentclip.errors import UsageError
@@ -71,8 +72,6 @@ def init_cli(
         )
         return
     if database is not None:
-        from consentclip.consent.backend import redact
-
         typer.echo(f"the registry of this home is the PostgreSQL database {redact(database)}")
     if created:
         typer.echo(f"created consent home at {home.root}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import click
 import typer
 
 from consentclip.cli import options
@@ -29,7 +30,6 @@ def new_passphrase(*, first: bool) -> bytes:
     encrypted also ``$CONSENTCLIP_KEY_PASSPHRASE`` (the one services will then read); else
     asked twice on the terminal. It is kept in ``$CONSENTCLIP_KEY_PASSPHRASE`` for the rest of
     the command, so the key just written opens without asking again."""
-    import click
 
     given = os.environ.get(NEW_PASSPHRASE_ENV, "")
     if not given and first:

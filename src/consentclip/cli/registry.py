@@ -30,6 +30,7 @@ def copy_cli(
 ) -> None:
     """Copy this home's SQLite registry into PostgreSQL in one transaction, then verify every
     record signature and the audit chain there. Refuses a database that already holds one."""
+    # Lazy: the copy needs SQLAlchemy (~0.2 s), which --help and the other commands do not.
     from consentclip.consent.copy import copy_to_postgres
 
     result = copy_to_postgres(home_from(ctx), to)

@@ -35,6 +35,7 @@ from consentclip.consent import (
 )
 from consentclip.consent import state as consent_state
 from consentclip.consent.audit import AuditEntry, now_utc
+from consentclip.consent.clinic import write_default
 from consentclip.consent.home_health import home_checks
 from consentclip.consent.integrity import changed_fields
 from consentclip.consent.newconsent import NewConsent, validate_new
@@ -115,7 +116,6 @@ class Registry:
 
         ``database``: a PostgreSQL URL to create (or join) the registry in; recorded in the
         home's clinic.toml once the registry there is ready."""
-        from consentclip.consent.clinic import write_default
 
         try:
             # Owner-only: the registry holds patient names (consent/privacy.py).
@@ -872,6 +872,7 @@ def _writable(home: Home) -> bool:
 
 def _db_call(home: Home, fn: Callable[[], Any], where: backend.Backend | None = None) -> Any:
     """Run ``fn`` (a migration: through SQLAlchemy) and name any database failure in one line."""
+    # Lazy: SQLAlchemy costs ~0.2 s to import; a command that migrates nothing never needs it.
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     try:

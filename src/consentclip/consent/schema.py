@@ -185,6 +185,7 @@ def migrate(backend: Any, *, sqlite_timeout_s: float = 2.0) -> int:
 
     Raises the driver's errors (wrapped by SQLAlchemy; the registry names them in one line).
     """
+    # Lazy: SQLAlchemy costs ~0.2 s to import; only a migration or a PostgreSQL home needs it.
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
@@ -220,6 +221,7 @@ def migrate(backend: Any, *, sqlite_timeout_s: float = 2.0) -> int:
 
 
 def _migrate_locked(sa: Any) -> int:
+    # Lazy: Alembic (and Mako) load only when a database is created or migrated.
     from alembic import command
     from alembic.config import Config
 
