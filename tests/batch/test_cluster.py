@@ -14,13 +14,11 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-import dask
-import distributed  # noqa: F401  (before dask.config.set, which would drop its defaults)
 import pytest
 from typer.testing import CliRunner
 
@@ -34,7 +32,6 @@ from consentclip.cluster import (
     look,
     parse_cluster,
     refusal,
-    start_local_cluster,
 )
 from consentclip.consent.records import Purpose
 from consentclip.consent.registry import Registry
@@ -47,18 +44,6 @@ PARTIAL_PID = re.compile(r"\.partial-(\d+)\.")
 # Long enough that the test sees the file being written before it is done, on any machine.
 LONG = {"seconds": 4.0, "size": "160x120", "rate": 25}
 SHORT = {"seconds": 0.6, "size": "160x120", "rate": 10}
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """One LocalCluster for the module, reached by address like a remote cluster. One retry
-    (allowed-failures 1) keeps the "dies every time" test short; production keeps Dask's 3."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = start_local_cluster(2)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def worker_pids(address: str) -> set[int]:

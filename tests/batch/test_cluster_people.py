@@ -4,29 +4,16 @@ every file's audit entry names the person of the batch that sent it."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import dask
-import distributed  # noqa: F401  (before dask.config.set, which would drop its defaults)
 import pytest
 from typer.testing import CliRunner
 
 from consentclip.cli import app
-from consentclip.cluster import start_local_cluster
 from consentclip.consent import people
 from consentclip.consent.registry import Registry
 from consentclip.home import Home
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = start_local_cluster(2)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def test_cluster_workers_record_the_person_of_each_batch(

@@ -10,29 +10,13 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 import pytest
-from skimage import data
+from faceboxes import ASTRONAUT_HEAD, coverage
 
 from consentclip.detect._mp import Placement
 from consentclip.detect.centerface import CenterFaceModel, model_path
 from consentclip.detect.faces import FaceDetector
 from consentclip.detect.models import centerface_check
 from consentclip.detect.regions import Box
-
-ASTRONAUT_HEAD = Box.from_corners(160, 15, 320, 180)
-
-
-def coverage(truth: Box, boxes: list[Box]) -> float:
-    x1, y1, x2, y2 = truth.int_corners()
-    mask = np.zeros((y2 - y1, x2 - x1), bool)
-    for b in boxes:
-        bx1, by1, bx2, by2 = b.int_corners()
-        mask[max(by1 - y1, 0) : max(by2 - y1, 0), max(bx1 - x1, 0) : max(bx2 - x1, 0)] = True
-    return float(mask.mean())
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
 
 
 @pytest.fixture(scope="module")

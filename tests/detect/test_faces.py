@@ -13,28 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faceboxes import ASTRONAUT_HEAD, coverage
 from skimage import data
 
 from consentclip.detect.faces import Candidate, FaceDetector
 from consentclip.detect.heads import head_from_face
 from consentclip.detect.regions import Box, RegionKind
-
-ASTRONAUT_HEAD = Box.from_corners(160, 15, 320, 180)
-
-
-def coverage(truth: Box, boxes: list[Box]) -> float:
-    """Fraction of ``truth`` covered by the union of ``boxes`` (pixel mask, exact enough)."""
-    x1, y1, x2, y2 = truth.int_corners()
-    mask = np.zeros((y2 - y1, x2 - x1), bool)
-    for b in boxes:
-        bx1, by1, bx2, by2 = b.int_corners()
-        mask[max(by1 - y1, 0) : max(by2 - y1, 0), max(bx1 - x1, 0) : max(bx2 - x1, 0)] = True
-    return float(mask.mean())
-
-
-@pytest.fixture(scope="module")
-def astronaut() -> np.ndarray:
-    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
 
 
 @pytest.fixture(scope="module")

@@ -237,19 +237,9 @@ class Registry:
         Before the commit, anchor locations not yet recorded in the log are recorded (so that
         removing one later is noticed); after it, the anchors move forward to the new head.
         """
-        acting = people.resolve(self.home)
-        acting.require()  # before the lock: nothing is written for nobody
-        with people.acting_as(acting.person), _transaction(self._conn, self.home) as conn:
+        with self._write_as_person() as conn:
             yield conn
-            for path in anchor.unestablished(self.home, conn):
-                audit.append(
-                    conn,
-                    self.key,
-                    anchor.EVENT,
-                    consent_id=None,
-                    detail={"path": anchor.place(conn, path)},
-                )
-            new_head = anchor.head(conn)
+            new_head = self._record_new_anchors(conn)
         if new_head is not None:
             for warning in anchor.advance(self.home, self.key, new_head):
                 print(f"warning: {warning}", file=sys.stderr)
@@ -258,9 +248,30 @@ class Registry:
         """Fail now (one line) if a write would fail later: a read-only home, a lock held
         past the limit, no person where the clinic requires one. Export calls this before
         spending minutes on a clip."""
-        people.resolve(self.home).require()
-        with _transaction(self._conn, self.home):
+        with self._write_as_person():
             pass
+
+    @contextmanager
+    def _write_as_person(self) -> Iterator[sqlite3.Connection]:
+        """The write transaction, entered as the person acting: refused before the lock (and
+        so before anything is written) when the clinic requires a person and none is named."""
+        acting = people.resolve(self.home)
+        acting.require()
+        with people.acting_as(acting.person), _transaction(self._conn, self.home) as conn:
+            yield conn
+
+    def _record_new_anchors(self, conn: sqlite3.Connection) -> anchor.Head | None:
+        """Record in the log the anchor locations it does not name yet (so that removing one
+        later is noticed), inside the caller's transaction; return the head to anchor."""
+        for path in anchor.unestablished(self.home, conn):
+            audit.append(
+                conn,
+                self.key,
+                anchor.EVENT,
+                consent_id=None,
+                detail={"path": anchor.place(conn, path)},
+            )
+        return anchor.head(conn)
 
     def reanchor(self, *, reason: str) -> Reanchored:
         """Accept the registry as it is now: record what the anchors said, move them to the
@@ -275,9 +286,7 @@ class Registry:
                 hint="restore a copy whose log verifies, then reanchor",
             )
         found = anchor.problems(self.home, self._conn, self.key)
-        acting = people.resolve(self.home)
-        acting.require()
-        with people.acting_as(acting.person), _transaction(self._conn, self.home) as conn:
+        with self._write_as_person() as conn:
             entry = audit.append(
                 conn,
                 self.key,
@@ -285,15 +294,7 @@ class Registry:
                 consent_id=None,
                 detail={"reason": reason.strip(), "problems": found},
             )
-            for path in anchor.unestablished(self.home, conn):
-                audit.append(
-                    conn,
-                    self.key,
-                    anchor.EVENT,
-                    consent_id=None,
-                    detail={"path": anchor.place(conn, path)},
-                )
-            new_head = anchor.head(conn)
+            new_head = self._record_new_anchors(conn)
         assert new_head is not None
         warnings = anchor.advance(self.home, self.key, new_head, force=True)
         if warnings:

@@ -88,10 +88,9 @@ CREATE INDEX clip_links_consent ON clip_links (consent_id);
 
 """
 
-V1 = (
-    _TABLES
-    + """CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY,
+# The audit log and its signed head: sequence numbers are BIGINT on PostgreSQL.
+_AUDIT = """CREATE TABLE audit (
+    seq {seq} PRIMARY KEY,
     ts TEXT NOT NULL,
     os_user TEXT NOT NULL,
     event TEXT NOT NULL,
@@ -104,12 +103,17 @@ CREATE INDEX audit_consent ON audit (consent_id);
 
 CREATE TABLE audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL,
+    seq {seq} NOT NULL,
     hash TEXT NOT NULL,
     signature TEXT NOT NULL
 );
 
--- Append-only by construction; the hash chain catches anyone who drops these.
+"""
+
+V1 = (
+    _TABLES
+    + _AUDIT.format(seq="INTEGER")
+    + """-- Append-only by construction; the hash chain catches anyone who drops these.
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -126,26 +130,8 @@ BEGIN SELECT RAISE(ABORT, 'record versions are append-only'); END;
 # function (a role with UPDATE/DELETE grants still cannot rewrite the log; see docs/deploy.md).
 V1_POSTGRES = (
     _TABLES
-    + """CREATE TABLE audit (
-    seq BIGINT PRIMARY KEY,
-    ts TEXT NOT NULL,
-    os_user TEXT NOT NULL,
-    event TEXT NOT NULL,
-    consent_id TEXT,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX audit_consent ON audit (consent_id);
-
-CREATE TABLE audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    seq BIGINT NOT NULL,
-    hash TEXT NOT NULL,
-    signature TEXT NOT NULL
-);
-
--- Append-only by construction; the hash chain catches anyone who drops these.
+    + _AUDIT.format(seq="BIGINT")
+    + """-- Append-only by construction; the hash chain catches anyone who drops these.
 CREATE FUNCTION consentclip_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END;
 $$;
