@@ -1,0 +1,155 @@
+"""The engine's cost at two revisions, measured side by side on the same clips in one run.
+
+    .venv/bin/python bench/engine_ab.py --base REV [--rounds 3] [--seconds 6] [--out FILE]
+
+Issue 11 asks that the engine at its default settings (faces and tattoos on) stay at least as
+fast as it was before the real-material work. Timing each revision on a different day on a
+shared two-core machine says little, so this runs both in one go:
+
+- ``REV`` is checked out into a temporary ``git worktree`` (removed afterwards); "this tree" is
+  the working tree this script sits in.
+- The clips: ``bench/engine_speed.py``'s generated 1080p30 clip of moving faces, and, when the
+  real-material set is built (``bench/real/build.py people``), the first seconds of each real
+  clip of people (dim broadcast, street).
+- Each run is a fresh Python process (``PYTHONPATH`` at one revision's ``src``) calling
+  ``consentclip.pipeline.anonymise`` with faces + tattoos (text off: the setting the issue
+  names) and with the full defaults. The revisions take turns within every round, so load from
+  other processes falls on both; the figure is CPU seconds (the process and its ffmpeg
+  children), the steadier measure on a busy machine, and the ratio is base / this (above 1:
+  this tree is cheaper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from engine_speed import make_clip  # noqa: E402
+
+REAL_CLIPS = ("hamilton.mp4", "street.mp4")
+# Keyword arguments of EngineSettings; a revision that lacks a field (text detection came after
+# the real-material work began) runs without it, and the table says which fields it lacked.
+SETTINGS = {
+    "faces + tattoos": {"text": False, "crf": 20},
+    "defaults": {"crf": 20},
+}
+RUN = """
+import dataclasses, json, sys
+from pathlib import Path
+from consentclip.pipeline import anonymise
+from consentclip.settings import EngineSettings
+names = {f.name for f in dataclasses.fields(EngineSettings)}
+kw = {k: v for k, v in json.loads(sys.argv[3]).items() if k in names}
+anonymise(Path(sys.argv[1]), Path(sys.argv[2]), EngineSettings(**kw))
+"""
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> float:
+    """CPU seconds of one export in a fresh process running the code under ``src_dir``."""
+    env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
+    before = _children_cpu()
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN, str(clip), str(out), json.dumps(settings)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"export failed under {src_dir}: {proc.stderr.strip()[-2000:]}")
+    out.unlink()
+    return _children_cpu() - before
+
+
+def _cut(src: Path, dst: Path, seconds: float) -> None:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
+         "-t", str(seconds), "-c", "copy", "-an", str(dst)],
+        check=True,
+    )  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--base", required=True, help="the git revision to compare against")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=6.0, help="length of each clip")
+    ap.add_argument("--out", type=Path, help="also write the markdown table here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="engine_ab_") as tmp:
+        work = Path(tmp)
+        base_tree = work / "base"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base_tree), args.base],
+            check=True,
+        )
+        try:
+            rev = subprocess.run(
+                ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"],
+                check=True, capture_output=True, text=True,
+            ).stdout.strip()  # fmt: skip
+            clips = {"generated 1080p30 faces": work / "generated.mp4"}
+            make_clip(clips["generated 1080p30 faces"], args.seconds)
+            data = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench/real/data"))
+            for name in REAL_CLIPS:
+                if (data / "people" / name).is_file():
+                    clips[f"real: {name}"] = work / f"real_{name}"
+                    _cut(data / "people" / name, clips[f"real: {name}"], args.seconds)
+            trees = {"base": base_tree / "src", "this": ROOT / "src"}
+            cpu: dict[tuple[str, str, str], list[float]] = {}
+            start = time.perf_counter()
+            for _ in range(args.rounds):
+                for clip_name, clip in clips.items():
+                    for s_name, settings in SETTINGS.items():
+                        for tree_name, src in trees.items():
+                            key = (clip_name, s_name, tree_name)
+                            out = work / f"out{clip.suffix}"
+                            cpu.setdefault(key, []).append(run_once(src, clip, out, settings))
+            wall = time.perf_counter() - start
+            base_text = "\n    text: bool" in (base_tree / "src/consentclip/settings.py").read_text()
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
+                check=False,
+            )
+    lines = [
+        f"# Engine cost: {rev} (base) against this tree, side by side",
+        "",
+        f"Command: `bench/engine_ab.py --base {args.base} --rounds {args.rounds} "
+        f"--seconds {args.seconds:g}`; nproc = {os.cpu_count()}, load average at the end "
+        f"{os.getloadavg()[0]:.1f}, {wall:.0f} s. CPU seconds per export (process + ffmpeg), "
+        "median of the rounds; ratio = base / this (above 1: this tree is cheaper).",
+        "" if base_text else "The base has no text detector: its \"defaults\" are faces + tattoos.",
+        "",
+        "| clip | settings | base CPU s | this CPU s | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for clip_name in clips:
+        for s_name in SETTINGS:
+            b = statistics.median(cpu[(clip_name, s_name, "base")])
+            t = statistics.median(cpu[(clip_name, s_name, "this")])
+            lines.append(f"| {clip_name} | {s_name} | {b:.1f} | {t:.1f} | {b / t:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
