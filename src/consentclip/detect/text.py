@@ -247,6 +247,63 @@ def _features(
     return skin_share, contrast, pieces, largest, sharpness
 
 
+def scale_marking(gray: np.ndarray, pts: np.ndarray) -> bool:
+    """Is this candidate the printed scale of a ruler (a row of tick marks), not lettering?
+
+    A dermoscope's or a photo ruler's scale is a straight baseline with thin ticks standing on
+    it at one regular spacing (a millimetre; longer ticks every 5 and 10); the model takes the
+    row of ticks for a line of text (measured: ISIC_0025769, a box over the long ticks alone).
+    Lettering has no stroke running the whole length beside it, and its strokes are neither
+    all thin nor evenly spaced (a label card, a name, a date). So, in the box widened across
+    its length by its own height on both sides (the baseline lies beside the ticks the model
+    boxed): one row of stroke pixels (the darker or lighter Otsu class, whichever is smaller)
+    covers at least 70% of the length - the baseline - and the rest, taken column by column,
+    is at least 6 thin ticks, three quarters of whose spacings are within 35% of the median.
+    Only axis-aligned scales (within 10 degrees) are recognised; the printed unit beside a
+    scale ("MM", "cm") is lettering to this test and is judged like any text.
+    """
+    _, _, angle = cv2.minAreaRect(pts.astype(np.float32))
+    if min(angle % 90.0, 90.0 - angle % 90.0) > 10.0:
+        return False
+    h, w = gray.shape
+    x1, y1 = (int(v) for v in np.floor(pts.min(axis=0)))
+    x2, y2 = (int(v) for v in np.ceil(pts.max(axis=0)))
+    horizontal = x2 - x1 >= y2 - y1
+    grow = (y2 - y1) if horizontal else (x2 - x1)
+    if horizontal:
+        y1, y2 = y1 - grow, y2 + grow
+    else:
+        x1, x2 = x1 - grow, x2 + grow
+    crop = gray[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)]
+    if crop.size < 64 or min(crop.shape) < 4:
+        return False
+    t, _ = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = crop <= t
+    strokes = dark if dark.sum() <= (~dark).sum() else ~dark
+    return _ticks_on_a_baseline(strokes if horizontal else strokes.T)
+
+
+def _ticks_on_a_baseline(strokes: np.ndarray) -> bool:
+    """``scale_marking`` for a scale lying along the rows of ``strokes`` (bool, rows x cols)."""
+    h, w = strokes.shape
+    if w < 3 * h // 2:
+        return False  # a scale runs along its length
+    base = np.flatnonzero(strokes.mean(axis=1) >= 0.7)
+    if base.size == 0 or base.size > max(2, h // 4):
+        return False
+    rest = strokes.copy()
+    rest[base.min() : base.max() + 1, :] = False
+    cols = rest.any(axis=0)
+    # Runs of columns holding stroke pixels: the ticks.
+    edges = np.diff(np.concatenate([[0], cols.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) < 6 or int((ends - starts).max()) > max(3, h // 5):
+        return False
+    gaps = np.diff((starts + ends - 1) / 2.0)
+    regular = np.abs(gaps - np.median(gaps)) <= 0.35 * np.median(gaps)
+    return float(regular.mean()) >= 0.75
+
+
 class TextDetector:
     """Detector of text regions (RegionKind.TEXT) for the engine; see the module docstring.
 
@@ -354,6 +411,8 @@ class TextDetector:
                 and (sharpness < t.blob_sharpness or contrast < t.blob_contrast)
             ):
                 reason = "blob"
+            elif scale_marking(gray, pts):
+                reason = "scale"  # a ruler's ticks beside the lesion: a measure, not a name
             elif any(k.intersection_area(box) >= box.area * 0.999 for k in self.keep):
                 reason = "keep"
             out.append(
