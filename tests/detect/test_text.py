@@ -242,3 +242,30 @@ def test_scale_without_regular_ticks_is_not_a_scale() -> None:
     gray, box = _scale_image(5)
     cv2.rectangle(gray, (100, 60), (160, 78), 30, -1)  # a block of print on the ticks
     assert not scale_marking(gray, box)
+
+
+@pytest.mark.parametrize("rule_gap", [None, 6, 1])
+def test_barcode_is_not_a_scale(rule_gap: int | None) -> None:
+    # A wristband's barcode encodes an identifier: thin bars, but of varying widths and gaps. It
+    # must stay text (hidden), also printed above a rule or standing on one.
+    for seed in range(20):
+        gray = np.full((120, 400), 235, np.uint8)
+        rng = np.random.default_rng(seed)
+        x = 40
+        while x < 330:
+            bar = int(rng.integers(1, 5))
+            cv2.rectangle(gray, (x, 40), (x + bar - 1, 80), 20, -1)
+            x += bar + int(rng.integers(1, 5))
+        if rule_gap is not None:
+            cv2.line(gray, (40, 80 + rule_gap), (330, 80 + rule_gap), 20, 2)
+        box = np.array([[40, 60], [330, 60], [330, 84], [40, 84]], np.float32)
+        assert not scale_marking(gray, box), seed
+
+
+@pytest.mark.parametrize("factor", [0.6, 1.0, 1.7])
+def test_resampled_ruler_is_still_a_scale(factor: float) -> None:
+    # The model sees the frame resampled to its input size: a millimetre can be 2-3 pixels.
+    gray, box = _scale_image(4)
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+    assert scale_marking(small, box * factor)
