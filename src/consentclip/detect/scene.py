@@ -175,9 +175,10 @@ def _one_skin_surface(lab: LabImage) -> bool:
 
     So: lit edge to edge (no vignette, no dark surround), at most 10% of the frame (thin lines
     such as pen marks and hairs left out) of a colour no skin, pale skin or dermoscope-lit skin
-    takes, and at most 0.5% dark colourless matter. On the real sets this turns the 4 missed
-    lesions into close-ups and 3 of 210 tattoo photos (colour tattoos filling the frame with
-    skin, which are close-ups; the tattoo detector's close-up rules still judge their ink).
+    takes, and at most 0.5% dark colourless matter; and what is darker than the skin is one
+    blob centred in the frame (``_central_blob``). The colour cues alone let the 4 missed
+    lesions and 3 of the 210 real tattoo photos through (colour tattoos on skin filling the
+    frame); with the blob cue, the 4 lesions and no tattoo photo.
     """
     L, a, b = lab.L, lab.a, lab.b
     lit = L >= 12.0
