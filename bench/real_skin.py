@@ -3,16 +3,19 @@
 
     .venv/bin/python bench/real/build.py lesions tattoos     # copy the sets out of the mirrors
     .venv/bin/python bench/real_skin.py [--out bench/results/real_skin.md] [--limit N]
-        [--png DIR] [--no-synthetic] [--video-sample N]
+        [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,tattoos]
 
 Runs the product's own engine (``consentclip.pipeline.anonymise``, default ``EngineSettings``:
 faces and tattoos on, as an export runs) on every image of the two real sets built from
 ``bench/real/<set>/manifest.toml``:
 
-- lesions (dermoscopy photographs, nothing to redact): an image is *damaged* when any output
-  pixel differs from the input by more than 2 levels (PNG output, so nothing else changes it);
-  the share of changed pixels is reported per image, and which detector did it (the regions the
-  engine reports through ``on_frame_regions``).
+- lesion sets (every set but ``tattoos``: ``lesions``, HAM10000 dermoscopy, and any further set
+  of lesion photographs with nothing to redact, e.g. clinical close-ups): an image is *damaged*
+  when any output pixel differs from the input by more than 2 levels (PNG output, so nothing
+  else changes it); the share of changed pixels is reported per image, per set and per skin type
+  (the manifest's ``skin_type`` label where the source gives one, else estimated from the pixels
+  as for tattoos and marked "est."), and which detector did it (the regions the engine reports
+  through ``on_frame_regions``). ``--sets`` chooses the sets.
 - tattoos (human-drawn boxes): the share of each box's area under the regions the engine
   redacted. A box is *covered* when >= 95% of it is redacted. Per skin type and ink colour;
   both are estimated from the pixels (skin type from the individual typology angle of the skin
@@ -166,6 +169,8 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
         diff = np.abs(out.astype(np.int16) - src_img.astype(np.int16)).max(axis=2) > CHANGED_LEVELS
         found = regions.get(0, [])
         kinds = sorted({r.kind.value for r in found})
+        label = it.meta.get("skin_type")
+        h, w = src_img.shape[:2]
         rows.append(
             {
                 "file": it.file.name,
@@ -173,6 +178,7 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
                 "kinds": ",".join(kinds) or "-",
                 "scene": getattr(result, "scene", "") or "",
                 "ms": result.elapsed_s * 1000,
+                "skin": str(label) if label else f"{skin_type(src_img, _centre(h, w))} (est.)",
             }
         )
         if png is not None and diff.any():
@@ -180,6 +186,13 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
             cv2.imwrite(str(png / f"lesion-{it.file.stem}.png"), side)
         dst.unlink(missing_ok=True)
     return rows
+
+
+def _centre(h: int, w: int) -> np.ndarray:
+    """The frame's central ellipse (where a close-up's lesion is), left out of the skin-type
+    estimate so that the lesion's pigment does not darken it."""
+    yy, xx = np.ogrid[0:h, 0:w]
+    return ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 <= 0.45
 
 
 def bench_tattoos(items: list[Item], work: Path, png: Path | None, video_n: int) -> list[dict]:
@@ -292,7 +305,7 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def report(lesions, tattoos, absent, synth, elapsed) -> list[str]:
+def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
     L = ["# Real-material skin benchmark", ""]
     if absent:
         L += [
@@ -306,34 +319,9 @@ def report(lesions, tattoos, absent, synth, elapsed) -> list[str]:
         f" EngineSettings (faces + tattoos on, as an export). Wall time {elapsed:.0f} s.",
         "",
     ]
-    if lesions:
-        damaged = [r for r in lesions if r["changed"] > 0]
-        L += [
-            "## Lesions (dermoscopy, nothing to redact)",
-            "",
-            "| measure | target | measured |",
-            "|---|---|---|",
-            f"| images | - | {len(lesions)} |",
-            f"| images damaged (any pixel redacted) | 0 | {len(damaged)} |",
-            f"| ... by a tattoo box | 0 | {sum('tattoo' in r['kinds'] for r in damaged)} |",
-            f"| ... by a face box | 0 | {sum('face' in r['kinds'] for r in damaged)} |",
-            f"| mean share of pixels changed | 0 | {pct(statistics.mean(r['changed'] for r in lesions))} |",
-            f"| worst image, share changed | 0 | {pct(max(r['changed'] for r in lesions))} |",
-            f"| scene kinds | - | {dict(sorted(_count(r['scene'] or '?' for r in lesions).items()))} |",
-            "",
-        ]
-        if damaged:
-            L += [
-                "Damaged images:",
-                "",
-                "| file | share changed | by | scene |",
-                "|---|---|---|---|",
-            ]
-            L += [
-                f"| {r['file']} | {pct(r['changed'])} | {r['kinds']} | {r['scene']} |"
-                for r in sorted(damaged, key=lambda r: -r["changed"])
-            ]
-            L += [""]
+    for name, lesions in lesion_sets.items():
+        if lesions:
+            L += lesion_report(name, lesions)
     if tattoos:
         cov = [r["cov"] >= COVERED for r in tattoos]
         L += [
@@ -411,6 +399,57 @@ def report(lesions, tattoos, absent, synth, elapsed) -> list[str]:
     return L
 
 
+def lesion_report(name: str, lesions: list[dict]) -> list[str]:
+    """The tables of one lesion set: totals, per skin type, damaged images, every image."""
+    damaged = [r for r in lesions if r["changed"] > 0]
+    L = [
+        f"## {name} (nothing to redact)",
+        "",
+        "| measure | target | measured |",
+        "|---|---|---|",
+        f"| images | - | {len(lesions)} |",
+        f"| images damaged (any pixel redacted) | 0 | {len(damaged)} |",
+        f"| ... by a tattoo box | 0 | {sum('tattoo' in r['kinds'] for r in damaged)} |",
+        f"| ... by a face box | 0 | {sum('face' in r['kinds'] for r in damaged)} |",
+        f"| ... by a text box | 0 | {sum('text' in r['kinds'] for r in damaged)} |",
+        f"| mean share of pixels changed | 0 | {pct(statistics.mean(r['changed'] for r in lesions))} |",
+        f"| worst image, share changed | 0 | {pct(max(r['changed'] for r in lesions))} |",
+        f"| scene kinds | - | {dict(sorted(_count(r['scene'] or '?' for r in lesions).items()))} |",
+        "",
+        "| skin type | images | damaged | mean share changed | worst |",
+        "|---|---|---|---|---|",
+    ]
+    by_skin = defaultdict(list)
+    for r in lesions:
+        by_skin[r["skin"]].append(r)
+    for skin in sorted(by_skin):
+        rs = by_skin[skin]
+        L += [
+            f"| {skin} | {len(rs)} | {sum(r['changed'] > 0 for r in rs)}"
+            f" | {pct(statistics.mean(r['changed'] for r in rs))}"
+            f" | {pct(max(r['changed'] for r in rs))} |"
+        ]
+    L += [""]
+    if damaged:
+        L += ["Damaged images:", "", "| file | share changed | by | scene |", "|---|---|---|---|"]
+        L += [
+            f"| {r['file']} | {pct(r['changed'])} | {r['kinds']} | {r['scene']} |"
+            for r in sorted(damaged, key=lambda r: -r["changed"])
+        ]
+        L += [""]
+    L += [
+        "<details><summary>Share of pixels changed, every image</summary>",
+        "",
+        "| file | skin type | scene | share changed |",
+        "|---|---|---|---|",
+    ]
+    L += [
+        f"| {r['file']} | {r['skin']} | {r['scene']} | {pct(r['changed'])} |"
+        for r in sorted(lesions, key=lambda r: r["file"])
+    ]
+    return [*L, "", "</details>", ""]
+
+
 def _count(values) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for v in values:
@@ -431,10 +470,15 @@ def main() -> int:
     if args.png:
         args.png.mkdir(parents=True, exist_ok=True)
     absent: dict[str, int] = {}
-    results: dict[str, list[dict]] = {"lesions": [], "tattoos": []}
+    lesion_sets: dict[str, list[dict]] = {}
+    tattoos: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="real-skin-") as tmp:
         work = Path(tmp)
         for name in args.sets.split(","):
+            if not (REAL / name / "manifest.toml").is_file():
+                known = sorted(m.parent.name for m in REAL.glob("*/manifest.toml"))
+                print(f"no such set: {name} (sets: {', '.join(known)})", file=sys.stderr)
+                return 2
             items, missing = load_set(name)
             if missing:
                 absent[name] = len(missing)
@@ -445,14 +489,12 @@ def main() -> int:
                 )
             if args.limit:
                 items = items[: args.limit]
-            if name == "lesions":
-                results[name] = bench_lesions(items, work, args.png)
-            elif name == "tattoos":
-                results[name] = bench_tattoos(items, work, args.png, args.video_sample)
+            if name == "tattoos":
+                tattoos = bench_tattoos(items, work, args.png, args.video_sample)
+            else:
+                lesion_sets[name] = bench_lesions(items, work, args.png)
     synth = [] if args.no_synthetic else synthetic_summary()
-    lines = report(
-        results["lesions"], results["tattoos"], absent, synth, time.monotonic() - started
-    )
+    lines = report(lesion_sets, tattoos, absent, synth, time.monotonic() - started)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -11,7 +11,14 @@ import pytest
 
 from benchmods import bench_module
 from consentclip.detect.lesion import find_lesion
-from consentclip.detect.scene import SceneKind, SceneWatch, classify_scene
+from consentclip.detect.scene import (
+    SceneKind,
+    SceneWatch,
+    _skin_field_share,
+    _small,
+    classify_scene,
+)
+from consentclip.detect.skin import LabImage
 from consentclip.media.photo import load_photo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +104,54 @@ def test_find_lesion_proposes_nothing_outside_close_ups() -> None:
 def test_find_lesion_on_plain_skin_proposes_nothing() -> None:
     image, _ = skinsynth.dermoscopy_field(3, vignette=False, lesion_frac=0.0)
     assert find_lesion(image) == ()
+
+
+# --- "one skin surface": the second way to a close-up (scene._one_skin_surface) ---------------
+
+
+def _large_lesion_on_pale_skin(centre: tuple[int, int] = (240, 180)) -> np.ndarray:
+    """A brown lesion so large that it reaches the frame's outer ring, on pale, over-exposed
+    skin of almost no colour (as ISIC_0027287): the ring test alone does not see a close-up."""
+    h, w = 360, 480
+    rng = np.random.default_rng(3)
+    image = np.full((h, w, 3), (228, 232, 240), np.uint8)  # BGR: near-white, a trace of warmth
+    cv2.ellipse(image, centre, (190, 150), 0, 0, 360, (70, 105, 160), -1)
+    cv2.ellipse(image, centre, (90, 70), 20, 0, 360, (55, 80, 125), -1)
+    noise = rng.normal(0, 4, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def test_large_central_lesion_on_pale_skin_is_a_closeup() -> None:
+    image = _large_lesion_on_pale_skin()
+    # The ring test alone misses it: this exercises the one-surface rule.
+    assert _skin_field_share(LabImage.from_bgr(_small(image))) < 0.8
+    assert classify_scene(image) is SceneKind.SKIN_CLOSEUP
+
+
+def test_off_centre_blob_on_pale_skin_is_not_a_closeup() -> None:
+    # The same surface, the dark content far from the centre: a design placed anywhere, not the
+    # lesion a clinician centred.
+    h, w = 360, 480
+    image = np.full((h, w, 3), (228, 232, 240), np.uint8)
+    cv2.ellipse(image, (400, 290), (70, 55), 0, 0, 360, (70, 105, 160), -1)
+    assert classify_scene(image) is SceneKind.SCENE
+
+
+def test_black_ink_on_pale_skin_is_not_a_closeup() -> None:
+    # One surface with a centred mark, but the mark is black, colourless ink: tattoo photos and
+    # photos of people hold such matter, lesions do not.
+    image = _large_lesion_on_pale_skin()
+    cv2.ellipse(image, (240, 180), (120, 90), 0, 0, 360, (25, 25, 25), 14)
+    cv2.line(image, (150, 120), (330, 240), (25, 25, 25), 14)
+    assert classify_scene(image) is SceneKind.SCENE
+
+
+def test_pen_hatching_around_a_central_lesion_stays_a_closeup() -> None:
+    # Violet-blue surgical-marker lines around the lesion (as ISIC_0030608) are thin and not
+    # skin-hued: they neither break the surface nor count as the lesion.
+    small = np.full((360, 480, 3), (228, 232, 240), np.uint8)
+    cv2.ellipse(small, (240, 180), (80, 60), 0, 0, 360, (70, 105, 160), -1)
+    for x in range(0, 480, 24):
+        cv2.line(small, (x, 0), (x + 60, 80), (200, 60, 40), 2)
+        cv2.line(small, (x, 280), (x + 60, 359), (200, 60, 40), 2)
+    assert classify_scene(small) is SceneKind.SKIN_CLOSEUP

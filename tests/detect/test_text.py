@@ -22,6 +22,7 @@ from consentclip.detect.text import (
     TextTuning,
     check_model_file,
     db_boxes,
+    scale_marking,
     text_checks,
     text_tracker,
     text_tuning_for,
@@ -197,3 +198,74 @@ def test_cadence_fits_the_lookahead_and_the_tracker_confirms_over_it() -> None:
     covered_frames = [i for i, regions in out if regions]
     # Detections every 10 frames (0..40) confirm each other: covered throughout, and held after.
     assert covered_frames[:41] == list(range(41)) and len(covered_frames) > 41
+
+
+# --- a ruler's scale is a measure, not a name (text.scale_marking) ----------------------------
+
+
+def _scale_image(tick_px: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A ruler scale as printed beside a lesion (baseline, a tick every millimetre, longer every
+    5 and 10) on pink skin, grey; and the box the model puts over its long ticks (as on
+    ISIC_0025769, where the ticks were taken for a line of text)."""
+    gray = np.full((120, 400), 190, np.uint8)
+    x0, y0 = 40, 80
+    cv2.line(gray, (x0, y0), (x0 + 50 * tick_px, y0), 30, 2)
+    for i in range(51):
+        length = 16 if i % 10 == 0 else (10 if i % 5 == 0 else 5)
+        cv2.line(gray, (x0 + i * tick_px, y0), (x0 + i * tick_px, y0 - length), 30, 1)
+    box = np.array([[x0, y0 - 16], [x0 + 50 * tick_px, y0 - 16], [x0 + 50 * tick_px, y0 - 6],
+                    [x0, y0 - 6]], np.float32)  # fmt: skip
+    return gray, box
+
+
+@pytest.mark.parametrize("tick_px", [3, 5, 8])
+def test_ruler_ticks_are_a_scale_not_text(tick_px: int) -> None:
+    gray, box = _scale_image(tick_px)
+    assert scale_marking(gray, box)
+    # Turned a quarter: a scale along the side of the picture.
+    turned = np.ascontiguousarray(np.rot90(gray))
+    tbox = np.stack([box[:, 1], gray.shape[1] - 1 - box[:, 0]], axis=1)
+    assert scale_marking(turned, tbox)
+
+
+def test_underlined_lettering_is_not_a_scale() -> None:
+    # A label card's line: a name and a date, underlined. The underline is a baseline, but the
+    # letters are neither thin ticks nor evenly spaced.
+    gray = np.full((120, 400), 235, np.uint8)
+    cv2.putText(gray, "JANE DOE 12/03/61", (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)
+    cv2.line(gray, (18, 80), (340, 80), 20, 2)
+    box = np.array([[18, 45], [340, 45], [340, 74], [18, 74]], np.float32)
+    assert not scale_marking(gray, box)
+
+
+def test_scale_without_regular_ticks_is_not_a_scale() -> None:
+    gray, box = _scale_image(5)
+    cv2.rectangle(gray, (100, 60), (160, 78), 30, -1)  # a block of print on the ticks
+    assert not scale_marking(gray, box)
+
+
+@pytest.mark.parametrize("rule_gap", [None, 6, 1])
+def test_barcode_is_not_a_scale(rule_gap: int | None) -> None:
+    # A wristband's barcode encodes an identifier: thin bars, but of varying widths and gaps. It
+    # must stay text (hidden), also printed above a rule or standing on one.
+    for seed in range(20):
+        gray = np.full((120, 400), 235, np.uint8)
+        rng = np.random.default_rng(seed)
+        x = 40
+        while x < 330:
+            bar = int(rng.integers(1, 5))
+            cv2.rectangle(gray, (x, 40), (x + bar - 1, 80), 20, -1)
+            x += bar + int(rng.integers(1, 5))
+        if rule_gap is not None:
+            cv2.line(gray, (40, 80 + rule_gap), (330, 80 + rule_gap), 20, 2)
+        box = np.array([[40, 60], [330, 60], [330, 84], [40, 84]], np.float32)
+        assert not scale_marking(gray, box), seed
+
+
+@pytest.mark.parametrize("factor", [0.6, 1.0, 1.7])
+def test_resampled_ruler_is_still_a_scale(factor: float) -> None:
+    # The model sees the frame resampled to its input size: a millimetre can be 2-3 pixels.
+    gray, box = _scale_image(4)
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+    assert scale_marking(small, box * factor)
