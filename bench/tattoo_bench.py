@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from consentclip.detect.regions import Box, Region
-from consentclip.detect.tattoos import TattooDetector
+from consentclip.detect.tattoos import ENGINE_EVERY, TattooDetector
 from consentclip.detect.tracking import Tracker
 from consentclip.pipeline import lookahead_for
 from skinsynth import DISTRACTOR_KINDS, TATTOO_KINDS, Scene, SceneSpec, SynthFrame
@@ -124,10 +124,10 @@ def score_frame(
     s.lesion_px_covered += int((cov & f.lesion_mask()).sum())
 
 
-def run_scene(spec: SceneSpec, sensitivity: float) -> tuple[SceneScore, float]:
+def run_scene(spec: SceneSpec, sensitivity: float, every: int) -> tuple[SceneScore, float]:
     scene = Scene(spec)
     keep = [Box(*k) for k in scene.keep]
-    det = TattooDetector(sensitivity=sensitivity, keep=keep)
+    det = TattooDetector(sensitivity=sensitivity, keep=keep, every=every)
     tracker = Tracker(lookahead=lookahead_for(spec.width, spec.height))
     pending: dict[int, tuple[SynthFrame, list[Region]]] = {}
     score = SceneScore()
@@ -166,7 +166,7 @@ def quality_table(args: argparse.Namespace) -> tuple[list[str], SceneScore]:
     for tone in args.tones:
         for layout in args.layouts:
             spec = SceneSpec(tone, w, h, frames=args.frames, seed=args.seed, layout=layout)
-            s, ms = run_scene(spec, args.sensitivity)
+            s, ms = run_scene(spec, args.sensitivity, args.every)
             total.add(s)
             cov = " | ".join(
                 f"{100 * statistics.fmean(s.kind_cov[k]):.1f}%" if s.kind_cov[k] else "-"
@@ -344,6 +344,9 @@ def main() -> None:
     ap.add_argument("--size", default=None, help="WxH of the quality clips (default 1280x720)")
     ap.add_argument("--sensitivity", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--every", type=int, default=ENGINE_EVERY, help="detector cadence (the engine's default)"
+    )
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--out", type=Path, default=None, help="also write the report here")
     args = ap.parse_args()
@@ -358,6 +361,7 @@ def main() -> None:
         "# Tattoo detection benchmark",
         "",
         f"Command: `{cmd.strip()}`; nproc = {os.cpu_count()}; sensitivity {args.sensitivity}; "
+        f"detector cadence {args.every} frames (1: every frame; the tracker fills between); "
         f"clips {args.size}, {args.frames} frames each; seed {args.seed}.",
         "",
         "## Summary (all tones and layouts)",

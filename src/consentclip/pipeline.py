@@ -113,10 +113,12 @@ def _face_detector(settings: EngineSettings, lookahead: int) -> Detector:
 def _tattoo_detector(settings: EngineSettings, lookahead: int) -> Detector:
     try:
         # In the function: a missing detector module is a one-line MediaError (_missing).
-        from consentclip.detect.tattoos import TattooDetector
+        from consentclip.detect.tattoos import ENGINE_EVERY, TattooDetector
     except ImportError as exc:
         raise _missing("tattoo detection", exc) from exc
-    return TattooDetector(sensitivity=settings.tattoo_sensitivity, keep=settings.keep)
+    return TattooDetector(
+        sensitivity=settings.tattoo_sensitivity, keep=settings.keep, every=ENGINE_EVERY
+    )
 
 
 def _tracker(lookahead: int) -> TrackerLike:

@@ -350,3 +350,13 @@ def test_sleeve_with_more_ink_than_skin_in_view_is_still_a_tattoo(tone: int) -> 
     # The rule's size test does apply here: the sleeve's mark is larger than the skin in view.
     assert det._frame is not None
     assert max(c.ink_px for c in det.last_candidates) > 1.5 * det._frame.skin_px
+
+
+def test_cadence_runs_on_every_nth_frame_only() -> None:
+    img = cv2.imread(str(SAMPLE / "lesion_photo.jpg"))
+    det = TattooDetector(every=2)
+    assert det.process_frame(0, img)  # the star tattoo
+    assert det.process_frame(1, img) == []  # between runs: the tracker's frame
+    assert det.process_frame(2, img)
+    with pytest.raises(UsageError):
+        TattooDetector(every=0)

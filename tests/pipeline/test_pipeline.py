@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.tattoos import ENGINE_EVERY
 from consentclip.errors import MediaError
 from consentclip.media.decode import FrameReader, queue_slots
 from consentclip.media.probe import probe_video
@@ -26,6 +27,7 @@ from consentclip.pipeline import (
     default_components,
 )
 from consentclip.settings import EngineSettings, ManualRegion, RedactMode
+from shared import SAMPLE_MEDIA
 
 from .doubles import DelayTracker, ScriptedDetector, StaticManual, components
 
@@ -249,3 +251,28 @@ def test_trackers_get_the_lookahead_for_the_frame_size(
     anonymise(photo, tmp_path / "o.png", EngineSettings(), components=comps)
     assert asked == [expected, expected]  # faces and tattoos
     assert LOOKAHEAD > LOOKAHEAD_LARGE_FRAMES >= 12
+
+
+def test_engine_cadence_leaves_no_frame_of_the_sample_clip_uncovered(tmp_path: Path) -> None:
+    """The engine runs the detector every ENGINE_EVERY frames; the tracker must cover the red
+    heart of sample_media's arm in every frame all the same, before the first run included."""
+    seen: dict[int, list[Region]] = {}
+    anonymise(
+        SAMPLE_MEDIA / "arm_tattoo_mole.mp4",
+        tmp_path / "out.mp4",
+        EngineSettings(faces=False, text=False, preset="ultrafast"),
+        on_frame_regions=lambda i, r: seen.__setitem__(i, list(r)),
+    )
+    assert ENGINE_EVERY > 1 and len(seen) == 100
+    heart = (323, 180)
+    missed = [
+        i
+        for i, regions in seen.items()
+        if not any(
+            r.kind is RegionKind.TATTOO
+            and r.box.x <= heart[0] <= r.box.x2
+            and r.box.y <= heart[1] <= r.box.y2
+            for r in regions
+        )
+    ]
+    assert missed == []

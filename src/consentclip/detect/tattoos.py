@@ -49,6 +49,13 @@ _K9 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 # Local skin is averaged over 1/24 of the work width (20 px at 480): small enough to follow a
 # soft shadow's edge, large enough that a tattoo's strokes do not become their own "skin".
 _LOCAL_DIV = 24
+# In a clip the engine runs the detector on every ENGINE_EVERY-th frame and its tracker fills the
+# frames between (interpolation between runs, back-fill before the first, a 30-frame hold after
+# the last), as for text. Ink moves with the skin, no faster than a face, and a track is
+# confirmed by two runs within the tracker's 8-frame window. Measured (bench/engine_ab.py,
+# bench/tattoo_bench.py): half the detector's cost, which pays for the second face detector
+# family, at the same coverage of generated moving tattoos.
+ENGINE_EVERY = 2
 
 
 @dataclass(frozen=True)
@@ -241,11 +248,15 @@ class TattooDetector:
         work_width: int = 480,
         tuning: TattooTuning | None = None,
         segmentation: bool = True,
+        every: int = 1,
     ) -> None:
         if not 0.0 <= sensitivity <= 1.0:
             raise UsageError(f"tattoo sensitivity must be between 0 and 1, got {sensitivity}")
         if work_width < 64:
             raise UsageError(f"work_width must be at least 64 pixels, got {work_width}")
+        if every < 1:
+            raise UsageError(f"the tattoo cadence must be at least 1 frame, got {every}")
+        self.every = every
         self.sensitivity = sensitivity
         self.keep = tuple(keep)
         self.work_width = work_width
@@ -267,6 +278,8 @@ class TattooDetector:
     ) -> list[Region]:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise UsageError("tattoo detector needs an HxWx3 uint8 BGR frame")
+        if index % self.every:
+            return []  # between runs: the tracker fills this frame (see ENGINE_EVERY)
         scene = self.scene.get(index, frame)
         if scene is SceneKind.DERMOSCOPY:
             # A dermoscope's field is millimetres across: what is dark in it is pigment, and no
