@@ -150,3 +150,21 @@ def test_an_unmirrored_repository_is_reported(mirror) -> None:
         ],
     )
     assert build.build_set(set_dir) == (0, ["a.jpg: other/none is not mirrored"])
+
+
+def test_every_committed_manifest_names_its_provenance() -> None:
+    """Each real set says where every file comes from and under which licence, once per file."""
+    build = _build_module()
+    sets = build.sets()
+    assert {"closeups", "lesions", "tattoos"} <= {s.name for s in sets}
+    for set_dir in sets:
+        items = build.load_manifest(set_dir).get("item", [])
+        assert items, set_dir.name
+        for item in items:
+            for key in ("repo", "commit", "path", "licence", "file"):
+                assert item.get(key), (set_dir.name, item.get("file"), key)
+            assert len(item["commit"]) == 40, (set_dir.name, item["file"])
+        files = [item["file"] for item in items]
+        assert len(files) == len(set(files)), set_dir.name
+    closeups = build.load_manifest(build.HERE / "closeups")["item"]
+    assert all(i["kind"] == "clinical close-up" and len(i["sha256"]) == 64 for i in closeups)
