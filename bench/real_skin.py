@@ -1,16 +1,17 @@
 # ruff: noqa: E501  (markdown table rows read best on one line)
 """Real-material skin benchmark: lesions kept, tattoos covered, photo and video agreeing.
 
-    .venv/bin/python bench/real/build.py lesions tattoos     # copy the sets out of the mirrors
+    .venv/bin/python bench/real/build.py lesions closeups tattoos   # copy the sets out of the mirrors
     .venv/bin/python bench/real_skin.py [--out bench/results/real_skin.md] [--limit N]
-        [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,tattoos]
+        [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,closeups,tattoos]
 
 Runs the product's own engine (``consentclip.pipeline.anonymise``, default ``EngineSettings``:
 faces and tattoos on, as an export runs) on every image of the two real sets built from
 ``bench/real/<set>/manifest.toml``:
 
 - lesion sets (every set but ``tattoos``: ``lesions``, HAM10000 dermoscopy, and any further set
-  of lesion photographs with nothing to redact, e.g. clinical close-ups): an image is *damaged*
+  of lesion photographs with nothing to redact, e.g. ``closeups``, MSLD clinical close-ups of
+  rashes on light to dark skin): an image is *damaged*
   when any output pixel differs from the input by more than 2 levels (PNG output, so nothing
   else changes it); the share of changed pixels is reported per image, per set and per skin type
   (the manifest's ``skin_type`` label where the source gives one, else estimated from the pixels
@@ -464,7 +465,7 @@ def main() -> int:
     ap.add_argument("--png", type=Path, default=None, help="write before|after PNGs here")
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--video-sample", type=int, default=20, help="tattoo images also run as video")
-    ap.add_argument("--sets", default="lesions,tattoos")
+    ap.add_argument("--sets", default="lesions,closeups,tattoos")
     args = ap.parse_args()
     started = time.monotonic()
     if args.png:

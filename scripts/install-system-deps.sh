@@ -22,6 +22,8 @@ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/n
   || need+=(postgresql)
 # libfaketime: `make test-future` runs the suite years ahead, so no test depends on today's date.
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
+# bsdtar (libarchive): bench/real/build.py reads set images kept inside a RAR archive in a repository.
+command -v bsdtar >/dev/null 2>&1 || need+=(libarchive-tools)
 PY=${PYTHON:-python3}
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

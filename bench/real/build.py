@@ -24,6 +24,8 @@ Manifest format::
     commit = "40 hex digits"     # the commit the file was read at
     path = "path/in/repo.jpg"
     licence = "CC-BY-4.0"        # as the repository states it (SPDX id where there is one)
+    member = "dir/x.jpg"         # optional: the file inside ``path`` when that is an archive
+                                 # (zip, RAR, tar: read with bsdtar, Debian libarchive-tools)
     file = "crowd-01.jpg"        # name under bench/real/data/<set>/
     sha256 = "..."               # optional: checked after the copy
     # any further keys are labels for the benchmark (boxes, skin type, kind, ...)
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,32 +75,62 @@ def data_dir(set_name: str) -> Path:
     return DATA / set_name
 
 
-def build_set(set_dir: Path) -> tuple[int, list[str]]:
-    """Copy every item of one set; returns (files present, problems)."""
-    manifest = load_manifest(set_dir)
-    out = data_dir(set_dir.name)
-    out.mkdir(parents=True, exist_ok=True)
-    present, problems = 0, []
-    for item in manifest.get("item", []):
-        target = out / item["file"]
-        git_dir = find_git_dir(item["repo"])
-        if git_dir is None:
-            problems.append(f"{item['file']}: {item['repo']} is not mirrored")
-            continue
+def read_item(git_dir: Path, item: dict, blobs: dict[tuple[str, str], bytes]) -> bytes | str:
+    """The bytes of one item, or why they cannot be read.
+
+    An item with a ``member`` lives inside an archive that the repository holds (some datasets
+    are committed as one RAR or zip); the archive blob is read once per set (``blobs``) and the
+    member taken out of it with bsdtar, which reads zip, RAR and tar from a pipe.
+    """
+    key = (item["commit"], item["path"])
+    if key not in blobs:
         blob = subprocess.run(
             ["git", f"--git-dir={git_dir}", "show", f"{item['commit']}:{item['path']}"],
             capture_output=True,
             check=False,
         )
         if blob.returncode != 0:
-            problems.append(f"{item['file']}: {blob.stderr.decode(errors='replace').strip()}")
+            return blob.stderr.decode(errors="replace").strip()
+        blobs[key] = blob.stdout
+    data = blobs[key]
+    member = item.get("member")
+    if member is None:
+        return data
+    bsdtar = shutil.which("bsdtar")
+    if bsdtar is None:
+        return f"bsdtar is needed to read {item['path']} (Debian: apt-get install libarchive-tools)"
+    got = subprocess.run(
+        [bsdtar, "-xOf", "-", member], input=data, capture_output=True, check=False
+    )
+    if got.returncode != 0 or not got.stdout:
+        why = got.stderr.decode(errors="replace").strip()
+        return f"{member} not read from {item['path']}: {why}"
+    return got.stdout
+
+
+def build_set(set_dir: Path) -> tuple[int, list[str]]:
+    """Copy every item of one set; returns (files present, problems)."""
+    manifest = load_manifest(set_dir)
+    out = data_dir(set_dir.name)
+    out.mkdir(parents=True, exist_ok=True)
+    present, problems = 0, []
+    blobs: dict[tuple[str, str], bytes] = {}
+    for item in manifest.get("item", []):
+        target = out / item["file"]
+        git_dir = find_git_dir(item["repo"])
+        if git_dir is None:
+            problems.append(f"{item['file']}: {item['repo']} is not mirrored")
+            continue
+        data = read_item(git_dir, item, blobs)
+        if isinstance(data, str):
+            problems.append(f"{item['file']}: {data}")
             continue
         want = item.get("sha256")
-        if want and hashlib.sha256(blob.stdout).hexdigest() != want:
+        if want and hashlib.sha256(data).hexdigest() != want:
             problems.append(f"{item['file']}: SHA-256 differs from the manifest")
             continue
         tmp = target.with_name(f".{target.name}.part")
-        tmp.write_bytes(blob.stdout)
+        tmp.write_bytes(data)
         tmp.replace(target)
         present += 1
     return present, problems
