@@ -94,10 +94,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="engine_ab_") as tmp:
         work = Path(tmp)
         base_tree = work / "base"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base_tree), args.base],
-            check=True,
-        )
+        add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach"]
+        subprocess.run([*add, str(base_tree), args.base], check=True)
         try:
             rev = subprocess.run(
                 ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"],
@@ -121,7 +119,8 @@ def main() -> int:
                             out = work / f"out{clip.suffix}"
                             cpu.setdefault(key, []).append(run_once(src, clip, out, settings))
             wall = time.perf_counter() - start
-            base_text = "\n    text: bool" in (base_tree / "src/consentclip/settings.py").read_text()
+            settings_py = (base_tree / "src/consentclip/settings.py").read_text()
+            base_text = "\n    text: bool" in settings_py
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
@@ -134,7 +133,7 @@ def main() -> int:
         f"--seconds {args.seconds:g}`; nproc = {os.cpu_count()}, load average at the end "
         f"{os.getloadavg()[0]:.1f}, {wall:.0f} s. CPU seconds per export (process + ffmpeg), "
         "median of the rounds; ratio = base / this (above 1: this tree is cheaper).",
-        "" if base_text else "The base has no text detector: its \"defaults\" are faces + tattoos.",
+        "" if base_text else 'The base has no text detector: its "defaults" are faces + tattoos.',
         "",
         "| clip | settings | base CPU s | this CPU s | ratio |",
         "|---|---|---:|---:|---:|",
