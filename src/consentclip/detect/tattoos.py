@@ -202,6 +202,13 @@ def limb_hull(surface: np.ndarray, max_growth: float) -> np.ndarray:
     return out
 
 
+def skin_around(skin: np.ndarray, radius: int, share: float) -> np.ndarray:
+    """Pixels with at least ``share`` of skin-coloured pixels within ``radius`` (bool): ink
+    inside a design (its negative space is skin) rather than inside a bag or a dark floor."""
+    k = 2 * radius + 1
+    return cv2.blur(skin.astype(np.float32), (k, k)) >= share
+
+
 def subtract_box(box: Box, cut: Box) -> list[Box]:
     """``box`` minus ``cut`` as up to four rectangles (left, right, top, bottom strips)."""
     if box.intersection_area(cut) <= 0:
@@ -457,9 +464,8 @@ class TattooDetector:
         """
         ink, strong, score, brown = maps
         bad = [c.label for c in cands if c.reason == "background"]
-        r = max(3, ww // _LOCAL_DIV)
-        share = cv2.blur(skin.astype(np.float32), (2 * r + 1, 2 * r + 1))
-        mask = np.isin(groups, bad) & (share >= self.tuning.rescue_skin_share) & (ink > 0)
+        near = skin_around(skin, max(3, ww // _LOCAL_DIV), self.tuning.rescue_skin_share)
+        mask = np.isin(groups, bad) & near & (ink > 0)
         if not mask.any():
             return cands
         again, _ = self._group(mask.astype(np.uint8), strong, score, brown, ww)
