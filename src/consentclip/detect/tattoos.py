@@ -178,6 +178,13 @@ class PersonMask:
 
 
 HULL_MAX_GROWTH = 0.6
+# A face hit at least this sure is a person's face. The engine's face threshold is 0.3 (privacy
+# first), and on real tattoo photos 84 of 210 had a face hit, most of them weak ones on the ink
+# itself (portrait tattoos, shaded designs): taking such a "face" for the person's skin colour
+# took the ink for skin, and taking it for a view of people turned off the limb rules. Faces in
+# the real photos of people score 0.84-0.95. Measured: real tattoo boxes covered 85.6% -> 87.2%
+# (detector alone), photos of people and lesion images unchanged.
+SURE_FACE = 0.5
 
 
 def limb_hull(surface: np.ndarray, max_growth: float) -> np.ndarray:
@@ -326,12 +333,15 @@ class TattooDetector:
         faces = [r.box for r in found if r.kind == RegionKind.FACE]
         lab = LabImage.from_bgr(small)
         prior = skin_prior(lab)
-        tone = self.skin.update(lab, prior, faces, sx)
+        # Only a sure face says whose skin this is and that this is a view of people (see
+        # SURE_FACE); every face box is still left to the face detector (_candidates).
+        sure = [r.box for r in found if r.kind == RegionKind.FACE and r.score >= SURE_FACE]
+        tone = self.skin.update(lab, prior, sure, sx)
         if tone is None:
             self.last_candidates = []
             return []
         person = self.person.get(index, small) if self.person is not None else None
-        candidates = self._candidates(lab, tone, faces, (sx, sy), person)
+        candidates = self._candidates(lab, tone, faces, (sx, sy), person, bool(sure))
         self.last_candidates = candidates
         kept = merge_near([c for c in candidates if not c.reason], 2 * self.tuning.group_px)
         regions: list[Region] = []
@@ -348,14 +358,17 @@ class TattooDetector:
         faces: Sequence[Box],
         scale: tuple[float, float],
         person: np.ndarray | None,
+        people: bool = False,
     ) -> list[Candidate]:
+        """Judged ink candidates. ``people``: a sure face is in view, so this is not a view of
+        a limb alone (``limb_hull`` and the background rescue are left out)."""
         t = self.tuning
         ww = lab.shape[1]
         skin = skin_colour_mask(lab, tone)
         surface = body_surface(skin, close_px=max(5, ww // 40))
         if not surface.any():
             return []
-        if not faces:
+        if not people:
             # A view of a limb, not of people (where the hull would take in the space between
             # people and arms: measured, real photos of people 5 points more redacted).
             surface = limb_hull(surface, HULL_MAX_GROWTH)
@@ -399,7 +412,7 @@ class TattooDetector:
         ink = good[lab_weak].astype(np.uint8)
         ink = self._drop_moles(ink, brown, ww)
         out, groups = self._group(ink, strong, score, brown, ww)
-        if not faces and any(c.reason == "background" for c in out):
+        if not people and any(c.reason == "background" for c in out):
             out = self._rescue(out, groups, (ink, strong, score, brown), skin, ww)
         return out
 
