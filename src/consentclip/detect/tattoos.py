@@ -3,11 +3,14 @@
 No public model detects tattoos, so this is a measured heuristic (figures in
 docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pixels:
 
-1. Skin model (``skin.SkinModel``): the person's skin colour, learned from the face when one was
-   found and from the dominant skin-coloured cluster otherwise, smoothed over the clip.
+1. Skin model (``skin.SkinModel``): the person's skin colour, learned from the face when a sure
+   one was found (``SURE_FACE``) and from the dominant skin-coloured cluster otherwise, smoothed
+   over the clip.
 2. Body surface: skin-coloured pixels, closed and hole-filled, so ink enclosed by skin is on the
-   surface and the background around a limb is not. In portraits and whole-body shots MediaPipe
-   selfie segmentation (``PersonMask``) vetoes skin-coloured surroundings.
+   surface and the background around a limb is not. With no sure face in view, each surface
+   part is grown to its convex hull (``limb_hull``: a design reaching a limb's silhouette). In
+   portraits and whole-body shots MediaPipe selfie segmentation (``PersonMask``) vetoes
+   skin-coloured surroundings.
 3. Ink evidence per pixel against the *local* skin colour (a normalised box filter over skin
    pixels, so shading and soft shadows are followed): relative darkening, and a chroma change that
    is not explained by the skin's own hue (blue-black, green, red ink; not brown pigment).
@@ -15,7 +18,9 @@ docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pi
    close to each other merge into one candidate (line art and script are many thin strokes).
 5. Rejection of what dermatology clips are full of: small compact round blobs (moles, naevi,
    freckles), compact brown blobs of any size (lesions: the clinical subject), thin long faint
-   lines (veins, hair), sparse faint groups (a patch of hair).
+   lines (veins, hair), sparse faint groups (a patch of hair), background (clothing and
+   furniture enclosed by a skin-coloured room; with no sure face in view, the ink of such a mark
+   that has skin around it is regrouped and judged again: ``TattooDetector._rescue``).
 6. Boxes padded, mapped back to the frame, and clipped away from every ``keep`` box.
 
 Only ``detect/`` imports mediapipe; here only ``PersonMask`` does, lazily.
