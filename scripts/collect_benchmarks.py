@@ -17,6 +17,7 @@ ORDER = [
     "real_faces",
     "real_skin",
     "real_tattoo_scenes",
+    "real_tattoos",
     "real_text",
     "leak",
     "engine",
