@@ -18,6 +18,7 @@ ORDER = [
     "real_skin",
     "real_lesions",
     "real_tattoo_scenes",
+    "real_tattoos",
     "real_text",
     "leak",
     "engine",
