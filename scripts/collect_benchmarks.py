@@ -22,6 +22,7 @@ ORDER = [
     "real_text",
     "leak",
     "engine",
+    "engine_ab",
     "tattoos",
     "text",
     "batch",
