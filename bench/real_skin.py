@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from consentclip.detect.regions import Region  # noqa: E402
+from consentclip.detect.scene import outer_ring  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
 from consentclip.pipeline import anonymise  # noqa: E402
 from consentclip.settings import EngineSettings  # noqa: E402
@@ -179,7 +180,10 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
                 "kinds": ",".join(kinds) or "-",
                 "scene": getattr(result, "scene", "") or "",
                 "ms": result.elapsed_s * 1000,
-                "skin": str(label) if label else f"{skin_type(src_img, _centre(h, w))} (est.)",
+                # The central ellipse (the lesion) is left out of the skin-type estimate.
+                "skin": str(label)
+                if label
+                else f"{skin_type(src_img, ~outer_ring((h, w)))} (est.)",
             }
         )
         if png is not None and diff.any():
@@ -187,13 +191,6 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
             cv2.imwrite(str(png / f"lesion-{it.file.stem}.png"), side)
         dst.unlink(missing_ok=True)
     return rows
-
-
-def _centre(h: int, w: int) -> np.ndarray:
-    """The frame's central ellipse (where a close-up's lesion is), left out of the skin-type
-    estimate so that the lesion's pigment does not darken it."""
-    yy, xx = np.ogrid[0:h, 0:w]
-    return ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 <= 0.45
 
 
 def bench_tattoos(items: list[Item], work: Path, png: Path | None, video_n: int) -> list[dict]:

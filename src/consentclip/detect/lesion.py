@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect.regions import Box
-from consentclip.detect.scene import SceneKind, classify_scene
+from consentclip.detect.scene import SceneKind, classify_scene, darker_than_skin
 from consentclip.detect.skin import LabImage
 
 _WORK_W = 256
@@ -27,24 +27,6 @@ MIN_SHARE = 0.002
 MAX_SHARE = 0.6
 PAD_FRAC = 0.15  # of the blob's side, added on every side: the lesion's halo is part of it
 MIN_DELTA_E = 8.0  # colour difference from the surrounding skin a pigmented pixel needs
-
-
-def _pigment_map(lab: LabImage) -> tuple[np.ndarray, np.ndarray]:
-    """Colour difference from the skin of the frame's outer ring, for pixels darker than it,
-    and the lit area (a dermoscope's black vignette left out)."""
-    h, w = lab.shape
-    yy, xx = np.ogrid[0:h, 0:w]
-    ring = ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 > 0.45
-    lit = lab.L >= 12.0
-    ref_mask = ring & lit
-    if ref_mask.sum() < 50:
-        ref_mask = lit
-    L0 = float(np.median(lab.L[ref_mask]))
-    a0 = float(np.median(lab.a[ref_mask]))
-    b0 = float(np.median(lab.b[ref_mask]))
-    de = np.sqrt((lab.L - L0) ** 2 + (lab.a - a0) ** 2 + (lab.b - b0) ** 2)
-    darker = lab.L < L0 - 3.0
-    return np.where(darker & lit, de, 0.0).astype(np.float32), lit
 
 
 def find_lesion(frame: np.ndarray, scene: SceneKind | None = None) -> tuple[Box, ...]:
@@ -57,7 +39,8 @@ def find_lesion(frame: np.ndarray, scene: SceneKind | None = None) -> tuple[Box,
     small = cv2.resize(frame, (max(8, round(w * s)), max(8, round(h * s))), cv2.INTER_AREA)
     lab = LabImage.from_bgr(small)
     sh, sw = lab.shape
-    pig, lit = _pigment_map(lab)
+    lit = lab.L >= 12.0  # a dermoscope's black vignette left out
+    pig = darker_than_skin(lab, lit)
     # Blur over ~3% of the width: a lesion's network and globules become one blob, hairs fade.
     k = max(3, (sw // 32) | 1)
     pig = cv2.GaussianBlur(pig, (k, k), 0)

@@ -148,9 +148,7 @@ def _field_in(lab: LabImage, surround: np.ndarray) -> bool:
 def _skin_field_share(lab: LabImage) -> float:
     """Share of the frame's surroundings (the outer ring: a central lesion does not count, nor
     does a black vignette) whose colour is one skin-hued cluster."""
-    h, w = lab.shape
-    yy, xx = np.ogrid[0:h, 0:w]
-    ring = ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 > 0.45
+    ring = outer_ring(lab.shape)
     lit = (lab.L >= 12.0) & ring
     hued = _skin_hued(lab) & lit
     if hued.sum() < 0.3 * lit.sum() or lit.sum() < 0.4 * ring.sum():
@@ -216,7 +214,7 @@ def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:
     main dark content is elsewhere.
     """
     h, w = lab.shape
-    pig = np.where(skin_like, _darker_than_skin(lab), 0.0).astype(np.float32)
+    pig = np.where(skin_like, darker_than_skin(lab), 0.0).astype(np.float32)
     k = max(3, (w // 32) | 1)
     pig = cv2.GaussianBlur(pig, (k, k), 0)
     top = float(pig.max())
@@ -240,15 +238,32 @@ def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:
     return float(offs[best]) <= CENTRAL_BLOB_MAX_OFFSET
 
 
-def _darker_than_skin(lab: LabImage) -> np.ndarray:
-    """Colour difference from the median of the frame's outer ring, for pixels darker than it."""
-    h, w = lab.shape
+def outer_ring(shape: tuple[int, int]) -> np.ndarray:
+    """The frame outside its central ellipse (bool HxW): in a close-up, the skin around the
+    lesion the clinician centred; its complement is where that lesion is."""
+    h, w = shape
     yy, xx = np.ogrid[0:h, 0:w]
-    ring = ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 > 0.45
-    L0 = float(np.median(lab.L[ring]))
-    a0, b0 = float(np.median(lab.a[ring])), float(np.median(lab.b[ring]))
+    return ((xx - (w - 1) / 2) / (w / 2)) ** 2 + ((yy - (h - 1) / 2) / (h / 2)) ** 2 > 0.45
+
+
+def darker_than_skin(lab: LabImage, within: np.ndarray | None = None) -> np.ndarray:
+    """Pigment map: the colour difference (Delta E) from the skin, for pixels darker than it by
+    more than 3 L*, 0 elsewhere (float32). The skin is the median colour of the outer ring's
+    pixels in ``within`` (all of ``within`` when the ring holds fewer than 50 of them); only
+    pixels in ``within`` are mapped. ``None``: the whole frame. Used by the close-up test here
+    and by ``lesion.find_lesion``."""
+    ref = outer_ring(lab.shape)
+    if within is not None:
+        ref = ref & within
+        if ref.sum() < 50:
+            ref = within
+    L0 = float(np.median(lab.L[ref]))
+    a0, b0 = float(np.median(lab.a[ref])), float(np.median(lab.b[ref]))
     de = np.sqrt((lab.L - L0) ** 2 + (lab.a - a0) ** 2 + (lab.b - b0) ** 2)
-    return np.where(lab.L < L0 - 3.0, de, 0.0).astype(np.float32)
+    darker = lab.L < L0 - 3.0
+    if within is not None:
+        darker &= within
+    return np.where(darker, de, 0.0).astype(np.float32)
 
 
 def classify_scene(frame: np.ndarray) -> SceneKind:

@@ -116,6 +116,12 @@ class FrameContext:
     lightness: np.ndarray  # L* of the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
 
+    def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
+        """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
+        is even, a background of clothing, furniture and shadows is not (see ``_off_body``)."""
+        x, y, bw, bh = box
+        return float(self.lightness[y : y + bh, x : x + bw][group].std())
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -131,7 +137,7 @@ class Candidate:
     thickness: float  # twice the largest distance to the stroke edge
     aspect: float
     reason: str = ""  # why rejected; "" when kept
-    label: int = 0  # its label in the group image (internal; -1: regrouped on the person)
+    label: int = 0  # its label in the group image (internal; -1: regrouped by _rescue)
 
 
 class PersonMask:
@@ -510,8 +516,7 @@ class TattooDetector:
                 # L* std 20.2-28.9 but one of 14.5; the recovered tattoos 15.0-19.6).
                 x, y, bw, bh = c.box
                 inside = regrouped[y : y + bh, x : x + bw] == c.label
-                std = float(self._frame.lightness[y : y + bh, x : x + bw][inside].std())
-                if std > self.tuning.rescue_l_std:
+                if self._frame.lightness_std(inside, c.box) > self.tuning.rescue_l_std:
                     c = replace(c, reason="background")
             out.append(replace(c, label=-1))
         return cands + out
@@ -629,10 +634,9 @@ class TattooDetector:
         t, f = self.tuning, self._frame
         if f is None:
             return False
-        x, y, bw, bh = box
         if area <= t.background_skin_ratio * f.skin_px:
             return False
-        return float(f.lightness[y : y + bh, x : x + bw][group].std()) > t.background_l_std
+        return f.lightness_std(group, box) > t.background_l_std
 
     def _closeup_ink(
         self,
