@@ -40,8 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,6 +303,15 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A markdown table: header, separator and one line per row, no blank line after."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
+    ]
+
+
 def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
     L = ["# Real-material skin benchmark", ""]
     if absent:
@@ -337,21 +346,23 @@ def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
             f"| redacted share of the image outside the boxes (mean) | - | {pct(statistics.mean(r['fp'] for r in tattoos))} |",
             "",
         ]
-        L += [
-            "| skin type (ITA est.) | ink (est.) | boxes | covered | mean redacted |",
-            "|---|---|---|---|---|",
-        ]
         groups = defaultdict(list)
         for r in tattoos:
             groups[(r["skin"], r["ink"])].append(r)
             groups[(r["skin"], "all")].append(r)
             groups[("all", r["ink"])].append(r)
-        for key in sorted(groups):
-            rs = groups[key]
-            L += [
-                f"| {key[0]} | {key[1]} | {len(rs)} | {pct(statistics.mean(r['cov'] >= COVERED for r in rs))}"
-                f" | {pct(statistics.mean(r['cov'] for r in rs))} |"
-            ]
+        L += table(
+            ["skin type (ITA est.)", "ink (est.)", "boxes", "covered", "mean redacted"],
+            (
+                (
+                    *key,
+                    len(rs),
+                    pct(statistics.mean(r["cov"] >= COVERED for r in rs)),
+                    pct(statistics.mean(r["cov"] for r in rs)),
+                )
+                for key, rs in sorted(groups.items())
+            ),
+        )
         L += [""]
         vid = [r for r in tattoos if r["vcov"] is not None]
         if vid:
@@ -368,29 +379,22 @@ def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
             ]
             split = [r for r in vid if abs(r["cov"] - r["vcov"]) > 0.05]
             if split:
-                L += [
-                    "Boxes where photo and video differ by more than 5 points:",
-                    "",
-                    "| file | box | photo | video |",
-                    "|---|---|---|---|",
-                ]
-                L += [
-                    f"| {r['file']} | {r['box']} | {pct(r['cov'])} | {pct(r['vcov'])} |"
-                    for r in split
-                ]
+                L += ["Boxes where photo and video differ by more than 5 points:", ""]
+                L += table(
+                    ["file", "box", "photo", "video"],
+                    ((r["file"], r["box"], pct(r["cov"]), pct(r["vcov"])) for r in split),
+                )
                 L += [""]
         missed = [r for r in tattoos if r["cov"] < COVERED]
         if missed:
-            L += [
-                "Boxes not covered:",
-                "",
-                "| file | box | redacted | skin | ink |",
-                "|---|---|---|---|---|",
-            ]
-            L += [
-                f"| {r['file']} | {r['box']} | {pct(r['cov'])} | {r['skin']} | {r['ink']} |"
-                for r in sorted(missed, key=lambda r: r["cov"])
-            ]
+            L += ["Boxes not covered:", ""]
+            L += table(
+                ["file", "box", "redacted", "skin", "ink"],
+                (
+                    (r["file"], r["box"], pct(r["cov"]), r["skin"], r["ink"])
+                    for r in sorted(missed, key=lambda r: r["cov"])
+                ),
+            )
             L += [""]
     if synth:
         L += ["## Generated benchmark, same run (bench/tattoo_bench.py --quick)", "", *synth, ""]
@@ -412,47 +416,45 @@ def lesion_report(name: str, lesions: list[dict]) -> list[str]:
         f"| ... by a text box | 0 | {sum('text' in r['kinds'] for r in damaged)} |",
         f"| mean share of pixels changed | 0 | {pct(statistics.mean(r['changed'] for r in lesions))} |",
         f"| worst image, share changed | 0 | {pct(max(r['changed'] for r in lesions))} |",
-        f"| scene kinds | - | {dict(sorted(_count(r['scene'] or '?' for r in lesions).items()))} |",
+        f"| scene kinds | - | {dict(sorted(Counter(r['scene'] or '?' for r in lesions).items()))} |",
         "",
-        "| skin type | images | damaged | mean share changed | worst |",
-        "|---|---|---|---|---|",
     ]
     by_skin = defaultdict(list)
     for r in lesions:
         by_skin[r["skin"]].append(r)
-    for skin in sorted(by_skin):
-        rs = by_skin[skin]
-        L += [
-            f"| {skin} | {len(rs)} | {sum(r['changed'] > 0 for r in rs)}"
-            f" | {pct(statistics.mean(r['changed'] for r in rs))}"
-            f" | {pct(max(r['changed'] for r in rs))} |"
-        ]
+    L += table(
+        ["skin type", "images", "damaged", "mean share changed", "worst"],
+        (
+            (
+                skin,
+                len(rs),
+                sum(r["changed"] > 0 for r in rs),
+                pct(statistics.mean(r["changed"] for r in rs)),
+                pct(max(r["changed"] for r in rs)),
+            )
+            for skin, rs in sorted(by_skin.items())
+        ),
+    )
     L += [""]
     if damaged:
-        L += ["Damaged images:", "", "| file | share changed | by | scene |", "|---|---|---|---|"]
-        L += [
-            f"| {r['file']} | {pct(r['changed'])} | {r['kinds']} | {r['scene']} |"
-            for r in sorted(damaged, key=lambda r: -r["changed"])
-        ]
+        L += ["Damaged images:", ""]
+        L += table(
+            ["file", "share changed", "by", "scene"],
+            (
+                (r["file"], pct(r["changed"]), r["kinds"], r["scene"])
+                for r in sorted(damaged, key=lambda r: -r["changed"])
+            ),
+        )
         L += [""]
-    L += [
-        "<details><summary>Share of pixels changed, every image</summary>",
-        "",
-        "| file | skin type | scene | share changed |",
-        "|---|---|---|---|",
-    ]
-    L += [
-        f"| {r['file']} | {r['skin']} | {r['scene']} | {pct(r['changed'])} |"
-        for r in sorted(lesions, key=lambda r: r["file"])
-    ]
+    L += ["<details><summary>Share of pixels changed, every image</summary>", ""]
+    L += table(
+        ["file", "skin type", "scene", "share changed"],
+        (
+            (r["file"], r["skin"], r["scene"], pct(r["changed"]))
+            for r in sorted(lesions, key=lambda r: r["file"])
+        ),
+    )
     return [*L, "", "</details>", ""]
-
-
-def _count(values) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for v in values:
-        out[v] += 1
-    return dict(out)
 
 
 def main() -> int:

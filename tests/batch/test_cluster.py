@@ -58,6 +58,18 @@ def comparable(outcome: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in outcome.items() if k not in ("seconds", "qa_sheet")}
 
 
+def assert_two_exported_by_two_workers(result: Any, out: Path, cid: str) -> None:
+    """A two-file batch on a two-worker cluster exported both clips, numbered, and left no
+    half-written file."""
+    assert result.exit_code == 0, result.output
+    assert "2 exported" in result.stdout and "with 2 worker(s)" in result.stdout
+    assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == [
+        f"{cid}_clip01_teaching.mp4",
+        f"{cid}_clip02_teaching.mp4",
+    ]
+    assert hidden_partials(out) == []
+
+
 def linked_folder(
     runner: CliRunner,
     make_consent: Callable[..., str],
@@ -190,13 +202,7 @@ def test_local_cluster_from_the_command_line(
 
     result = runner.invoke(app, [*argv, "--no-qa"])
 
-    assert result.exit_code == 0, result.output
-    assert "2 exported" in result.stdout and "with 2 worker(s)" in result.stdout
-    assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == [
-        f"{cid}_clip01_teaching.mp4",
-        f"{cid}_clip02_teaching.mp4",
-    ]
-    assert hidden_partials(out) == []
+    assert_two_exported_by_two_workers(result, out, cid)
     # --resume on the cluster keeps what verifies (here on the module's cluster, by address).
     on_scheduler = [*argv[:-1], scheduler]
     result = runner.invoke(app, [*on_scheduler, "--no-qa", "--resume", "--json"])

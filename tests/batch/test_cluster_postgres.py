@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batch.test_batch import hidden_partials, link
+from batch.test_batch import link
+from batch.test_cluster import assert_two_exported_by_two_workers
 from consentclip.cli import app
 from consentclip.cluster import MachineView, look, refusal
 from consentclip.consent.registry import Registry
@@ -43,13 +44,7 @@ def test_local_cluster_on_the_postgres_registry(
 
     result = runner.invoke(app, argv)
 
-    assert result.exit_code == 0, result.output
-    assert "2 exported" in result.stdout and "with 2 worker(s)" in result.stdout
-    assert sorted(p.name for p in out.glob(f"{cid}_*.mp4")) == [
-        f"{cid}_clip01_teaching.mp4",
-        f"{cid}_clip02_teaching.mp4",
-    ]
-    assert hidden_partials(out) == []
+    assert_two_exported_by_two_workers(result, out, cid)
     with Registry.open(registry_home) as registry:
         assert len(registry.exports_for(cid)) == 2  # logged by the workers, in the shared log
         assert registry.verify_audit().ok
