@@ -95,13 +95,7 @@ def test_small_faces_of_a_group_are_covered_from_the_first_frame(
     # BlazeFace finds few of them on the whole frame or its tiles; CenterFace on the whole frame
     # (a photo: full size; a clip: the scene-start pass at 1280 px) must cover them at once.
     canvas, heads = _crowd(astronaut, head_px, 4, 8)
-    det = FaceDetector(lookahead=lookahead)
-    try:
-        regions = det.process_frame(0, canvas)
-    finally:
-        det.close()
-    covered = sum(1 for h in heads if coverage(h, [r.box for r in regions]) >= 0.9)
-    assert covered >= 0.9 * len(heads), f"{covered} of {len(heads)} heads covered"
+    _assert_most_heads_covered_at_once(canvas, heads, lookahead)
 
 
 def test_a_face_in_a_dim_room_is_covered_on_the_first_frame(astronaut: np.ndarray) -> None:
@@ -167,13 +161,7 @@ def test_a_backlit_crowd_of_small_faces_is_covered_in_a_photo(astronaut: np.ndar
     # photo's size; the scene floor (0.2), the contrast-normalised pass and the enlarged pass on
     # a crowd find them. Before those, 2 of the 40 were covered.
     photo, heads = _backlit_crowd(astronaut, 18)
-    det = FaceDetector(lookahead=0)
-    try:
-        regions = det.process_frame(0, photo)
-    finally:
-        det.close()
-    covered = sum(1 for h in heads if coverage(h, [r.box for r in regions]) >= 0.9)
-    assert covered >= 0.9 * len(heads), f"{covered} of {len(heads)} heads covered"
+    _assert_most_heads_covered_at_once(photo, heads, lookahead=0)
 
 
 def test_centerface_floor_follows_the_kind_of_picture(astronaut: np.ndarray) -> None:
@@ -198,3 +186,14 @@ def test_centerface_floor_follows_the_kind_of_picture(astronaut: np.ndarray) -> 
         assert strict._cf_now == pytest.approx(0.5)
     finally:
         strict.close()
+
+
+def _assert_most_heads_covered_at_once(image: np.ndarray, heads: list[Box], lookahead: int) -> None:
+    """On the first frame (a photo: ``lookahead`` 0), 90% of ``heads`` are >= 90% covered."""
+    det = FaceDetector(lookahead=lookahead)
+    try:
+        regions = det.process_frame(0, image)
+    finally:
+        det.close()
+    covered = sum(1 for h in heads if coverage(h, [r.box for r in regions]) >= 0.9)
+    assert covered >= 0.9 * len(heads), f"{covered} of {len(heads)} heads covered"
