@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine_speed import make_clip  # noqa: E402
+from engine_speed import _cpu, make_clip  # noqa: E402
 
 REAL_CLIPS = ("hamilton.mp4", "street.mp4")
 # Keyword arguments of EngineSettings; a revision that lacks a field (text detection came after
@@ -55,15 +54,10 @@ anonymise(Path(sys.argv[1]), Path(sys.argv[2]), EngineSettings(**kw))
 """
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> float:
     """CPU seconds of one export in a fresh process running the code under ``src_dir``."""
     env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
-    before = _children_cpu()
+    before = _cpu()  # this process (idle while it waits) and its finished children
     proc = subprocess.run(
         [sys.executable, "-c", RUN, str(clip), str(out), json.dumps(settings)],
         env=env,
@@ -73,7 +67,7 @@ def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"export failed under {src_dir}: {proc.stderr.strip()[-2000:]}")
     out.unlink()
-    return _children_cpu() - before
+    return _cpu() - before
 
 
 def _cut(src: Path, dst: Path, seconds: float) -> None:
