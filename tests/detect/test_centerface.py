@@ -17,6 +17,7 @@ from consentclip.detect.centerface import CenterFaceModel, model_path
 from consentclip.detect.faces import FaceDetector
 from consentclip.detect.models import centerface_check
 from consentclip.detect.regions import Box
+from consentclip.detect.scene import SceneKind
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +198,59 @@ def _assert_most_heads_covered_at_once(image: np.ndarray, heads: list[Box], look
         det.close()
     covered = sum(1 for h in heads if coverage(h, [r.box for r in regions]) >= 0.9)
     assert covered >= 0.9 * len(heads), f"{covered} of {len(heads)} heads covered"
+
+
+def _skin_closeup(astronaut: np.ndarray | None = None) -> np.ndarray:
+    """A flat skin field with small red papules (a rash close-up); with ``astronaut``, a
+    180 px face in its centre. scene.classify_scene calls both a skin close-up."""
+    rng = np.random.default_rng(3)
+    skin = np.zeros((480, 640, 3), np.uint8)
+    skin[:] = (150, 170, 215)
+    for _ in range(30):
+        x, y = int(rng.integers(0, 640)), int(rng.integers(0, 480))
+        cv2.circle(skin, (x, y), int(rng.integers(3, 9)), (90, 100, 190), -1)
+    skin = cv2.GaussianBlur(skin, (0, 0), 2)
+    if astronaut is not None:
+        skin[150:330, 230:410] = cv2.resize(astronaut[30:190, 160:320], (180, 180))
+    return skin
+
+
+def test_on_a_skin_closeup_pose_heads_need_centerface_and_confirm_nothing(
+    astronaut: np.ndarray,
+) -> None:
+    # On real rash close-ups pose draws a body on the skin and puts a head on it (0.47-0.50),
+    # and a weak, large BlazeFace hit at the same spot took that head as its confirmation.
+    rash = _skin_closeup()
+    det = FaceDetector(lookahead=0)
+    try:
+        assert det.process_frame(0, rash) == []
+        assert det._scene_kind is SceneKind.SKIN_CLOSEUP
+        pose = (Box(120, 60, 300, 300), 0.48, "pose")
+        weak = (Box(130, 70, 280, 280), 0.6, "short")
+        assert det._second_opinion(0, rash, [pose]) == []
+        assert det._second_opinion(0, rash, [pose, weak]) == []
+        # A small weak BlazeFace hit is still kept there (a far face costs a small patch).
+        small = (Box(20, 20, 60, 60), 0.4, "tile")
+        assert det._second_opinion(0, rash, [small]) == [small]
+    finally:
+        det.close()
+    # A real face in a close-up: CenterFace, asked about the pose head, confirms it.
+    face = _skin_closeup(astronaut)
+    det = FaceDetector(lookahead=0)
+    try:
+        regions = det.process_frame(0, face)
+        assert det._scene_kind is SceneKind.SKIN_CLOSEUP
+        assert coverage(Box(230, 150, 180, 180), [r.box for r in regions]) >= 0.95
+        on_face = (Box(215, 120, 210, 230), 0.48, "pose")
+        assert det._second_opinion(1, face, [on_face]) == [on_face]
+    finally:
+        det.close()
+    # In a picture of people pose stays trusted alone (it finds heads turned away) and still
+    # confirms a weak BlazeFace hit at its head.
+    det = FaceDetector(lookahead=0)
+    try:
+        det.process_frame(0, astronaut)
+        assert det._scene_kind is SceneKind.SCENE
+        assert det._second_opinion(1, rash, [pose, weak]) == [pose, weak]
+    finally:
+        det.close()

@@ -148,6 +148,9 @@ class FaceDetector:
         self._cf = CenterFaceModel(threshold=max(threshold, self.config.cf_floor))
         self._cf_scene = max(threshold - 0.1, self.config.cf_scene_floor)
         self._cf_now = self._cf.threshold
+        # What the current scene is (scene.classify_scene at its start): on a close-up the
+        # second opinion asks more (see _second_opinion).
+        self._scene_kind = SceneKind.SCENE
         self._last_cf = -(10**9)
         self._cf_recheck: list[Box] = []  # heads only CenterFace saw, looked at again next frame
         self._verdicts: list[tuple[Box, bool, int]] = []  # (head, CenterFace agreed, frame)
@@ -186,7 +189,8 @@ class FaceDetector:
             side = cfg.cf_still_side if still else cfg.cf_start_side
             # Which floor CenterFace listens at depends on what the picture is (a fraction of a
             # millisecond at 96 px); the periodic passes of this scene keep it.
-            people = classify_scene(frame) is SceneKind.SCENE
+            self._scene_kind = classify_scene(frame)
+            people = self._scene_kind is SceneKind.SCENE
             self._cf_now = self._cf_scene if people else self._cf.threshold
             # A photo of people gets the contrast-normalised pass whatever its mean light: a
             # crowd against the light or half in shadow is not dark on average.
@@ -464,24 +468,35 @@ class FaceDetector:
     ) -> list[Candidate]:
         """Drop weak, large BlazeFace hits that CenterFace, asked about that spot alone, does
         not confirm (a lesion field, a patterned drape). Small weak hits are kept: that is where
-        BlazeFace finds real far faces that CenterFace may miss too, and privacy comes first."""
+        BlazeFace finds real far faces that CenterFace may miss too, and privacy comes first.
+
+        On a skin close-up or a dermoscopy field (the scene's kind) pose heads are asked too,
+        and pose confirms nothing: on real rash close-ups pose draws a body on the skin and
+        puts a head on it (0.47-0.50), often where BlazeFace also answers weakly
+        (bench/results/closeup_faces.md). In a picture of people pose stays trusted alone:
+        that is where it finds the heads turned away that the face models lose."""
         cfg = self.config
         height, width = frame.shape[:2]
         large = cfg.weak_large * min(width, height)
+        closeup = self._scene_kind is not SceneKind.SCENE
         self._verdicts = [v for v in self._verdicts if index - v[2] <= cfg.verify_keep]
         # A head already accepted in this scene (strong, small or confirmed before) needs no
         # second look: the focus crops answer weakly on known heads by design.
-        others = [c[0] for c in cands if c[2] in ("centerface", "pose")]
+        trusted = ("centerface",) if closeup else ("centerface", "pose")
+        others = [c[0] for c in cands if c[2] in trusted]
+        if closeup:
+            # A strong BlazeFace hit stands alone, so it may vouch for a pose head there.
+            others += [c[0] for c in cands if c[2] != "pose" and c[1] >= cfg.weak_score]
         others += [k.box for k in self._known]
         kept: list[Candidate] = []
         for cand in cands:
             box, score, source = cand
-            if (
-                source in ("centerface", "pose")
-                or score >= cfg.weak_score
-                or max(box.w, box.h) < large
-                or any(_same_head(box, o) for o in others)
-            ):
+            if source == "pose":
+                asked = closeup
+            else:
+                asked = source not in trusted and score < cfg.weak_score
+                asked = asked and max(box.w, box.h) >= large
+            if not asked or any(_same_head(box, o) for o in others):
                 kept.append(cand)
                 continue
             verdict = next((v[1] for v in self._verdicts if _same_head(v[0], box)), None)
