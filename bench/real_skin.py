@@ -22,6 +22,10 @@ faces and tattoos on, as an export runs) on every image of the two real sets bui
   both are estimated from the pixels (skin type from the individual typology angle of the skin
   outside the boxes, ink colour from the chroma of the ink inside them) because the set does
   not label them; the estimate is printed beside every figure.
+- ``closeup_faces`` (MSLD close-ups that do show a face or part of one; the manifest's
+  ``face_box``, drawn by hand, and ``must_cover`` for an eye, nose, mouth or whole face): the
+  share of each face box under what the engine redacted (any region, and face regions alone);
+  a part is *covered* when >= 80% of its box is.
 - photo vs video: a sample of the tattoo images is also exported as a short still video (the
   same picture in every frame); coverage must agree with the photo export.
 
@@ -52,7 +56,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from consentclip.detect.regions import Region  # noqa: E402
+from consentclip.detect.regions import Region, RegionKind  # noqa: E402
 from consentclip.detect.scene import outer_ring  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
 from consentclip.pipeline import anonymise  # noqa: E402
@@ -62,6 +66,7 @@ REAL = ROOT / "bench" / "real"
 # Where bench/real/build.py writes the sets; overridable to check the data-absent report.
 DATA = Path(os.environ.get("CONSENTCLIP_REAL_DATA", REAL / "data"))
 COVERED = 0.95
+FACE_COVERED = 0.8
 CHANGED_LEVELS = 2
 
 
@@ -193,6 +198,75 @@ def bench_lesions(items: list[Item], work: Path, png: Path | None) -> list[dict]
     return rows
 
 
+def bench_face_parts(items: list[Item], work: Path, png: Path | None) -> list[dict]:
+    """closeup_faces: how much of each hand-drawn face box the engine redacted."""
+    rows = []
+    for it in items:
+        img = load_photo(it.file)
+        x1, y1, x2, y2 = it.meta["face_box"]
+        dst, regions, result = run_engine(it.file, work, EngineSettings())
+        found = regions.get(0, [])
+        red = region_mask(img.shape[:2], found)[y1:y2, x1:x2]
+        face = region_mask(img.shape[:2], found, kinds={RegionKind.FACE})[y1:y2, x1:x2]
+        rows.append(
+            {
+                "file": it.file.name,
+                "part": it.meta["face"],
+                "must": bool(it.meta.get("must_cover")),
+                "cov": float(red.mean()),
+                "face_cov": float(face.mean()),
+                "by": ",".join(sorted({r.source or r.kind.value for r in found})) or "-",
+                "scene": getattr(result, "scene", "") or "",
+            }
+        )
+        if png is not None:
+            out = cv2.imread(str(dst), cv2.IMREAD_COLOR)
+            cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), (0, 255, 0), 1)
+            cv2.imwrite(str(png / f"face-{it.file.stem}.png"), np.hstack([img, out]))
+        dst.unlink(missing_ok=True)
+    return rows
+
+
+def face_parts_report(rows: list[dict]) -> list[str]:
+    """closeup_faces: parts covered, the must-cover ones (eye, nose, mouth, face) apart."""
+    L = [
+        "## closeup_faces (close-ups that show a face or part of one)",
+        "",
+        f"A part is covered when >= {FACE_COVERED:.0%} of its hand-drawn box is redacted.",
+        "",
+    ]
+    groups = (("eye, nose, mouth or face (must)", True), ("chin, ear, cheek, brow (weaker)", False))
+    L += table(
+        ["part", "images", "covered by any region", "covered by face regions"],
+        (
+            (
+                label,
+                len(rs),
+                sum(r["cov"] >= FACE_COVERED for r in rs),
+                sum(r["face_cov"] >= FACE_COVERED for r in rs),
+            )
+            for label, must in groups
+            for rs in [[r for r in rows if r["must"] is must]]
+        ),
+    )
+    L += ["", "<details><summary>Every image</summary>", ""]
+    L += table(
+        ["file", "part", "must", "scene", "redacted (face regions)", "by"],
+        (
+            (
+                r["file"],
+                r["part"],
+                "yes" if r["must"] else "-",
+                r["scene"],
+                f"{pct(r['cov'])} ({pct(r['face_cov'])})",
+                r["by"],
+            )
+            for r in rows
+        ),
+    )
+    return [*L, "", "</details>", ""]
+
+
 def bench_tattoos(items: list[Item], work: Path, png: Path | None, video_n: int) -> list[dict]:
     rows = []
     settings = EngineSettings()
@@ -312,7 +386,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     ]
 
 
-def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
+def report(lesion_sets, tattoos, absent, synth, elapsed, face_parts=()) -> list[str]:
     L = ["# Real-material skin benchmark", ""]
     if absent:
         L += [
@@ -329,6 +403,8 @@ def report(lesion_sets, tattoos, absent, synth, elapsed) -> list[str]:
     for name, lesions in lesion_sets.items():
         if lesions:
             L += lesion_report(name, lesions)
+    if face_parts:
+        L += face_parts_report(list(face_parts))
     if tattoos:
         cov = [r["cov"] >= COVERED for r in tattoos]
         L += [
@@ -472,6 +548,7 @@ def main() -> int:
     absent: dict[str, int] = {}
     lesion_sets: dict[str, list[dict]] = {}
     tattoos: list[dict] = []
+    face_parts: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="real-skin-") as tmp:
         work = Path(tmp)
         for name in args.sets.split(","):
@@ -491,10 +568,13 @@ def main() -> int:
                 items = items[: args.limit]
             if name == "tattoos":
                 tattoos = bench_tattoos(items, work, args.png, args.video_sample)
+            elif name == "closeup_faces":
+                face_parts = bench_face_parts(items, work, args.png)
             else:
                 lesion_sets[name] = bench_lesions(items, work, args.png)
     synth = [] if args.no_synthetic else synthetic_summary()
-    lines = report(lesion_sets, tattoos, absent, synth, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    lines = report(lesion_sets, tattoos, absent, synth, elapsed, face_parts)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
