@@ -15,6 +15,7 @@ SUMMARY = ROOT / "docs" / "benchmarks-summary.md"
 # Real material first, then the generated benchmarks; any results file not named here follows.
 ORDER = [
     "real_faces",
+    "closeup_faces",
     "real_skin",
     "real_lesions",
     "real_tattoo_scenes",
