@@ -19,7 +19,9 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   lost for over 6 frames every 4th, well within the tracker's hold. Weak answers (down to half
   the threshold) count there, on the known head only;
 - pose landmarks on a cadence, and on a crop around a sizeable head that the face passes just
-  lost (turned away or into profile) ("pose");
+  lost (turned away or into profile) ("pose"); on a skin close-up or a dermoscopy field a
+  pose head counts only where CenterFace or a strong face hit agrees (pose finds bodies in
+  rashes there);
 - the whole sweep, with finer tiles instead of the regular small ones, at once on the first
   frame and after a scene cut;
 - CenterFace, a second family (centerface.py), on the whole frame at a scene start and on a
