@@ -211,6 +211,9 @@ SURE_FACE = 0.5
 # strongest ink's median chroma 26-58) and on the 210 real tattoo photos (margins in
 # docs/detection-lesions.md, "Surgical-marker lines").
 MARKER_HUE_DEG = (-120.0, -30.0)  # CIE Lab hue band of gentian-violet and blue marking pens
+# A violet pen's fainter ink blends with the skin towards magenta (hue -30 to -15): the band for
+# all of a mark's ink reaches this far (4 of the 8 violet pen marks have most of their ink there).
+MARKER_EDGE_HUE = -15.0
 MARKER_MIN_CHROMA = 8.0  # ink pixels with at least this chroma count for the band ...
 MARKER_INK_SHARE = 0.8  # ... and at least this share of the mark's ink is in it
 MARKER_CORE_SCORE = 2.5  # the strongest ink (thresholds), where a pen stroke is dense ...
@@ -680,16 +683,17 @@ class TattooDetector:
         """In a skin close-up, is this mark a clinician's skin-marker lines, not a tattoo?
 
         Marking pens are gentian violet or blue: their ink sits on the skin as saturated colour
-        at a hue no tattoo ink under the skin and no melanin takes together with that
-        saturation, drawn as thin strokes or hatching around the lesion (excision margins, a
-        biopsy site). Such lines are part of the clinical picture and gone in days, so they
-        are kept (docs/detection-lesions.md, "Surgical-marker lines"). Three cues, all needed:
-        nearly all of the mark's ink (score >= 1) lies in the violet-to-blue hue band; its
-        strongest ink (score >= 2.5, where a pen stroke is dense) is saturated colour in that
-        band, which black, grey and blue-black tattoo ink under the skin is not (measured,
-        real tattoo photos: median chroma 3-13 for every close-up mark, 11-24 for blue-black
-        work elsewhere); and those saturated strokes are thin. Measured margins and the risk
-        left (a thin violet line tattoo in a close-up is kept) in docs/detection-lesions.md.
+        at a hue that melanin never takes and that carbon tattoo ink under the skin takes only
+        dark and nearly grey, drawn as thin strokes or hatching around the lesion (excision
+        margins, a biopsy site). Such lines are part of the clinical picture and gone in days,
+        so they are kept (docs/detection-lesions.md, "Surgical-marker lines"). Three cues, all
+        needed: nearly all of the mark's ink (score >= 1) lies in the violet-to-blue band (out
+        to magenta, where a violet pen's ink fades into the skin); its strongest ink (score >=
+        2.5, where a stroke is dense) is saturated violet or blue (measured: the strongest ink
+        of every mark in the real tattoo close-ups has median chroma 3-13, the pens' 23-58);
+        and those saturated strokes are thin. A black outline or ink of another colour in the
+        mark fails the first two. Risk left (a thin violet or blue line tattoo in a close-up is
+        kept) and the margins measured: docs/detection-lesions.md.
         """
         f = self._frame
         if f is None or f.lab is None or f.score is None:
@@ -705,7 +709,8 @@ class TattooDetector:
         chroma = np.hypot(a, b)
         hue = np.degrees(np.arctan2(b, a))
         band = (hue >= MARKER_HUE_DEG[0]) & (hue <= MARKER_HUE_DEG[1])
-        if np.count_nonzero(ink & band & (chroma >= MARKER_MIN_CHROMA)) < MARKER_INK_SHARE * n:
+        edge = (hue >= MARKER_HUE_DEG[0]) & (hue <= MARKER_EDGE_HUE)
+        if np.count_nonzero(ink & edge & (chroma >= MARKER_MIN_CHROMA)) < MARKER_INK_SHARE * n:
             return False
         core = ink & (score >= MARKER_CORE_SCORE)
         pen = core & band & (chroma >= MARKER_CORE_CHROMA)
