@@ -689,9 +689,9 @@ class TattooDetector:
         so they are kept (docs/detection-lesions.md, "Surgical-marker lines"). Three cues, all
         needed: nearly all of the mark's ink (score >= 1) lies in the violet-to-blue band (out
         to magenta, where a violet pen's ink fades into the skin); its strongest ink (score >=
-        2.5, where a stroke is dense) is saturated violet or blue (measured: the strongest ink
-        of every mark in the real tattoo close-ups has median chroma 3-13, the pens' 23-58);
-        and those saturated strokes are thin. A black outline or ink of another colour in the
+        2.5, where a stroke is dense) is saturated violet or blue (measured: at most 1.5% of it
+        for every mark in the real tattoo close-ups, 86-100% for the pen marks recognised); and
+        those saturated strokes are thin. A black outline or ink of another colour in the
         mark fails the first two. Risk left (a thin violet or blue line tattoo in a close-up is
         kept) and the margins measured: docs/detection-lesions.md.
         """
