@@ -212,7 +212,7 @@ SURE_FACE = 0.5
 # docs/detection-lesions.md, "Surgical-marker lines").
 MARKER_HUE_DEG = (-120.0, -30.0)  # CIE Lab hue band of gentian-violet and blue marking pens
 # A violet pen's fainter ink blends with the skin towards magenta (hue -30 to -15): the band for
-# all of a mark's ink reaches this far (4 of the 8 violet pen marks have most of their ink there).
+# all of a mark's ink reaches this far (5 of the 11 violet pen marks have most of their ink there).
 MARKER_EDGE_HUE = -15.0
 MARKER_MIN_CHROMA = 8.0  # ink pixels with at least this chroma count for the band ...
 MARKER_INK_SHARE = 0.8  # ... and at least this share of the mark's ink is in it
