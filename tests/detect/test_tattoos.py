@@ -435,3 +435,74 @@ def test_cadence_runs_on_every_nth_frame_only() -> None:
     assert det.process_frame(2, img)
     with pytest.raises(UsageError):
         TattooDetector(every=0)
+
+
+# --- surgical-marker lines in a close-up (issue 11, ISIC_0030608): clinical, kept ----------------
+
+
+def _lab_bgr(lightness: float, chroma: float, hue_deg: float) -> tuple[int, int, int]:
+    """A BGR colour from CIE L*, chroma and hue (the terms the marker rule measures in)."""
+    a, b = chroma * np.cos(np.radians(hue_deg)), chroma * np.sin(np.radians(hue_deg))
+    px = np.array([[[lightness * 255 / 100, a + 128, b + 128]]], np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(px, cv2.COLOR_LAB2BGR)[0, 0])
+
+
+GENTIAN_VIOLET = _lab_bgr(45, 45, -45)  # the violet pens of the HAM10000 images (hue -35..-49)
+MARKER_BLUE = _lab_bgr(40, 36, -78)  # the blue pen of ISIC_0030608 (hue -70..-85)
+BLUE_BLACK = _lab_bgr(25, 6, -100)  # carbon tattoo ink under the skin: dark, hardly coloured
+
+
+def _lines_around_a_lesion(
+    tone: int, ink: tuple[int, int, int], ring_width: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A skin close-up: a brown lesion in the centre and, around it, 3-pixel hatching (as a
+    clinician marks an excision margin); with ``ring_width`` a filled ring of that width
+    instead. Returns the frame and the mask of the lines."""
+    rng = np.random.default_rng(tone)
+    h, w = 360, 480
+    skin = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = np.ones((h, w, 3), np.float32) * skin
+    cv2.ellipse(img, (240, 180), (60, 45), 15, 0, 360, (60, 90, 140), -1)
+    lines = np.zeros((h, w), np.uint8)
+    if ring_width:
+        cv2.ellipse(lines, (240, 180), (170, 130), 0, 0, 360, 1, ring_width)
+    else:
+        for x in range(-360, w, 24):
+            cv2.line(lines, (x, 0), (x + 360, 360), 1, 3)
+        ring = np.zeros((h, w), np.uint8)
+        cv2.ellipse(ring, (240, 180), (220, 165), 0, 0, 360, 1, -1)
+        cv2.ellipse(ring, (240, 180), (120, 95), 0, 0, 360, 0, -1)
+        lines &= ring
+    img[lines > 0] = ink
+    img += rng.normal(0, 3.0, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8), lines > 0
+
+
+@pytest.mark.parametrize("tone", range(1, 6))
+@pytest.mark.parametrize("pen", [GENTIAN_VIOLET, MARKER_BLUE], ids=["violet", "blue"])
+def test_marker_hatching_around_a_lesion_in_a_close_up_is_kept(
+    tone: int, pen: tuple[int, int, int]
+) -> None:
+    image, _ = _lines_around_a_lesion(tone, pen)
+    det = TattooDetector()
+    assert det.scene.get(0, image).value == "skin_closeup"  # the rule's context
+    assert det.process_frame(0, image) == []
+    assert any(c.reason == "marker" for c in det.last_candidates)
+
+
+@pytest.mark.parametrize("tone", range(1, 7))
+def test_blue_black_lines_of_the_same_strokes_are_a_tattoo(tone: int) -> None:
+    image, lines = _lines_around_a_lesion(tone, BLUE_BLACK)
+    det = TattooDetector()
+    assert det.scene.get(0, image).value == "skin_closeup"
+    assert fraction(covered(det.process_frame(0, image), image.shape), lines) >= 0.95
+
+
+@pytest.mark.parametrize("tone", [1, 3, 5])
+def test_a_broad_violet_design_in_a_close_up_is_still_a_tattoo(tone: int) -> None:
+    # Pen ink's colour alone is not enough: a coloured design drawn in strokes wider than a pen's
+    # (16 pixels: 3% of the width, the limit is 2%) is ink to hide.
+    image, ring = _lines_around_a_lesion(tone, GENTIAN_VIOLET, ring_width=16)
+    det = TattooDetector()
+    assert det.scene.get(0, image).value == "skin_closeup"
+    assert fraction(covered(det.process_frame(0, image), image.shape), ring) >= 0.95

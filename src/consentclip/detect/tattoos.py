@@ -115,6 +115,8 @@ class FrameContext:
 
     lightness: np.ndarray  # L* of the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
+    lab: LabImage | None = None  # the work image, for the hue of the ink (``_marker_lines``)
+    score: np.ndarray | None = None  # its per-pixel ink score (``ink_evidence``)
 
     def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
         """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
@@ -204,6 +206,20 @@ HULL_MAX_GROWTH = 0.6
 # the real photos of people score 0.84-0.95. Measured: real tattoo boxes covered 85.6% -> 87.2%
 # (detector alone), photos of people and lesion images unchanged.
 SURE_FACE = 0.5
+# Skin-marker ink in a close-up (see TattooDetector._marker_lines). Measured at 480 pixels wide
+# on the 20 HAM10000 images with pen marks (violet: hue -35 to -49, blue: -70 to -85, the
+# strongest ink's median chroma 26-58) and on the 210 real tattoo photos (margins in
+# docs/detection-lesions.md, "Surgical-marker lines").
+MARKER_HUE_DEG = (-120.0, -30.0)  # CIE Lab hue band of gentian-violet and blue marking pens
+# A violet pen's fainter ink blends with the skin towards magenta (hue -30 to -15): the band for
+# all of a mark's ink reaches this far (5 of the 11 violet pen marks have most of their ink there).
+MARKER_EDGE_HUE = -15.0
+MARKER_MIN_CHROMA = 8.0  # ink pixels with at least this chroma count for the band ...
+MARKER_INK_SHARE = 0.8  # ... and at least this share of the mark's ink is in it
+MARKER_CORE_SCORE = 2.5  # the strongest ink (thresholds), where a pen stroke is dense ...
+MARKER_CORE_CHROMA = 20.0  # ... is saturated colour in the band (chroma at least this) ...
+MARKER_CORE_SHARE = 0.8  # ... for at least this share of it ...
+MARKER_MAX_STROKE = 0.02  # ... in strokes no wider than this x the work width (9.6 px at 480)
 
 
 def limb_hull(surface: np.ndarray, max_growth: float) -> np.ndarray:
@@ -420,9 +436,9 @@ class TattooDetector:
             surface[
                 max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
             ] = 0
-        self._frame = FrameContext(lab.L, int(np.count_nonzero(skin)))
         local = local_skin(lab, skin, tone, radius=max(9, ww // _LOCAL_DIV))
         score, brown = ink_evidence(lab, local, t)
+        self._frame = FrameContext(lab.L, int(np.count_nonzero(skin)), lab, score)
         on = surface > 0
         weak = ((score >= t.weak) & on).astype(np.uint8)
         strong = (score >= 1.0) & on
@@ -596,6 +612,8 @@ class TattooDetector:
             or (solidity > t.closeup_compact and aspect < 2.5)
         ):
             reason = "pigment"  # a close-up: lesions, their network and their halo are the subject
+        elif self._closeup and self._marker_lines(group, box, work_w):
+            reason = "marker"  # a clinician's skin-marker lines: clinical, not identifying
         elif self._off_body(group, box, area):
             reason = "background"  # clothing, hair or a wall taken for skin (see TattooTuning)
         elif solidity > 0.75 and brown > 0.6 and aspect < 3.0:
@@ -660,6 +678,49 @@ class TattooDetector:
             and thickness <= 0.08 * work_w
             and ink_px >= 0.02 * work_w * work_w
         )
+
+    def _marker_lines(self, group: np.ndarray, box: tuple[int, int, int, int], work_w: int) -> bool:
+        """In a skin close-up, is this mark a clinician's skin-marker lines, not a tattoo?
+
+        Marking pens are gentian violet or blue: their ink sits on the skin as saturated colour
+        at a hue that melanin never takes and that carbon tattoo ink under the skin takes only
+        dark and nearly grey, drawn as thin strokes or hatching around the lesion (excision
+        margins, a biopsy site). Such lines are part of the clinical picture and gone in days,
+        so they are kept (docs/detection-lesions.md, "Surgical-marker lines"). Three cues, all
+        needed: nearly all of the mark's ink (score >= 1) lies in the violet-to-blue band (out
+        to magenta, where a violet pen's ink fades into the skin); its strongest ink (score >=
+        2.5, where a stroke is dense) is saturated violet or blue (measured: at most 1.5% of it
+        for every mark in the real tattoo close-ups, 86-100% for the pen marks recognised); and
+        those saturated strokes are thin. A black outline or ink of another colour in the
+        mark fails the first two. Risk left (a thin violet or blue line tattoo in a close-up is
+        kept) and the margins measured: docs/detection-lesions.md.
+        """
+        f = self._frame
+        if f is None or f.lab is None or f.score is None:
+            return False
+        x, y, bw, bh = box
+        sl = (slice(y, y + bh), slice(x, x + bw))
+        score = f.score[sl]
+        ink = group & (score >= 1.0)
+        n = int(np.count_nonzero(ink))
+        if n == 0:
+            return False
+        a, b = f.lab.a[sl], f.lab.b[sl]
+        chroma = np.hypot(a, b)
+        hue = np.degrees(np.arctan2(b, a))
+        band = (hue >= MARKER_HUE_DEG[0]) & (hue <= MARKER_HUE_DEG[1])
+        edge = (hue >= MARKER_HUE_DEG[0]) & (hue <= MARKER_EDGE_HUE)
+        if np.count_nonzero(ink & edge & (chroma >= MARKER_MIN_CHROMA)) < MARKER_INK_SHARE * n:
+            return False
+        core = ink & (score >= MARKER_CORE_SCORE)
+        pen = core & band & (chroma >= MARKER_CORE_CHROMA)
+        n_pen = int(np.count_nonzero(pen))
+        if n_pen == 0 or n_pen < MARKER_CORE_SHARE * np.count_nonzero(core):
+            return False
+        # Stroke width: twice the 90th percentile of the distance to the stroke's edge (a few
+        # crossings and dots of dense ink do not make hatching a filled area).
+        dist = cv2.distanceTransform(np.pad(pen.astype(np.uint8), 1), cv2.DIST_L2, 3)
+        return 2.0 * float(np.percentile(dist[1:-1, 1:-1][pen], 90)) <= MARKER_MAX_STROKE * work_w
 
     def _to_regions(
         self, c: Candidate, scale: tuple[float, float], size: tuple[int, int]
