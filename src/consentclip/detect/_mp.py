@@ -71,6 +71,7 @@ class _PyplotOnUse(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system's probes (__path__, ...): not a use
             raise AttributeError(name)
+        # Here: only a caller of mediapipe's plotting helper needs pyplot (~0.45 s to import).
         import matplotlib.pyplot as plt
 
         return getattr(plt, name)
@@ -89,6 +90,7 @@ def _import_mediapipe() -> Any:
     nothing to save and mediapipe is imported as it is.
     """
     if "mediapipe" in sys.modules or any(name in sys.modules for name in _PLOT_MODULES):
+        # In the function, as everywhere here: mediapipe is paid for only when a graph is built.
         import mediapipe
 
         return mediapipe
@@ -99,6 +101,7 @@ def _import_mediapipe() -> Any:
     placeholders = {"matplotlib": package, "matplotlib.pyplot": pyplot}
     sys.modules.update(placeholders)
     try:
+        # Here: the placeholders must be in place first (see the docstring).
         import mediapipe
     finally:
         for name, module in placeholders.items():
