@@ -1,13 +1,15 @@
 """The engine's cost at two revisions, measured side by side on the same clips in one run.
 
-    .venv/bin/python bench/engine_ab.py --base REV [--rounds 3] [--seconds 6] [--out FILE]
+    .venv/bin/python bench/engine_ab.py --base REV [--base REV2 ...] [--rounds 3] [--seconds 6]
+        [--settings "faces + tattoos"] [--out FILE]
 
 Issue 11 asks that the engine at its default settings (faces and tattoos on) stay at least as
 fast as it was before the real-material work. Timing each revision on a different day on a
 shared two-core machine says little, so this runs both in one go:
 
-- ``REV`` is checked out into a temporary ``git worktree`` (removed afterwards); "this tree" is
-  the working tree this script sits in.
+- Each ``REV`` is checked out into a temporary ``git worktree`` (removed afterwards); "this
+  tree" is the working tree this script sits in. Several ``--base`` revisions are measured in
+  the same rounds (one table, a ratio per base).
 - The clips: ``bench/engine_speed.py``'s generated 1080p30 clip of moving faces, and, when the
   real-material set is built (``bench/real/build.py people``), the first seconds of each real
   clip of people (dim broadcast, street).
@@ -16,7 +18,8 @@ shared two-core machine says little, so this runs both in one go:
   names) and with the full defaults. The revisions take turns within every round, so load from
   other processes falls on both; the figure is CPU seconds (the process and its ffmpeg
   children), the steadier measure on a busy machine, and the ratio is base / this (above 1:
-  this tree is cheaper).
+  this tree is cheaper). A second table gives the Python process's own CPU seconds: ffmpeg's
+  decoding and x264's encoding cost the same for the same output and only add noise there.
 """
 
 from __future__ import annotations
@@ -51,11 +54,17 @@ from consentclip.settings import EngineSettings
 names = {f.name for f in dataclasses.fields(EngineSettings)}
 kw = {k: v for k, v in json.loads(sys.argv[3]).items() if k in names}
 anonymise(Path(sys.argv[1]), Path(sys.argv[2]), EngineSettings(**kw))
+import resource
+me = resource.getrusage(resource.RUSAGE_SELF)
+print("ENGINE_PROCESS_CPU", me.ru_utime + me.ru_stime)
 """
 
 
-def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> float:
-    """CPU seconds of one export in a fresh process running the code under ``src_dir``."""
+def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> tuple[float, float]:
+    """CPU seconds of one export in a fresh process running the code under ``src_dir``: in
+    all (the process and its ffmpeg children), and the Python process alone (start-up, decode
+    reading, detection, tracking, redaction; not ffmpeg's decoding and x264's encoding, which
+    cost the same for the same output and only add their noise to the comparison)."""
     env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
     before = _cpu()  # this process (idle while it waits) and its finished children
     proc = subprocess.run(
@@ -67,7 +76,9 @@ def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"export failed under {src_dir}: {proc.stderr.strip()[-2000:]}")
     out.unlink()
-    return _cpu() - before
+    total = _cpu() - before
+    line = [x for x in proc.stdout.splitlines() if x.startswith("ENGINE_PROCESS_CPU ")][-1]
+    return total, float(line.split()[1])
 
 
 def _cut(src: Path, dst: Path, seconds: float) -> None:
@@ -80,21 +91,29 @@ def _cut(src: Path, dst: Path, seconds: float) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--base", required=True, help="the git revision to compare against")
+    ap.add_argument("--base", required=True, action="append", help="a git revision to compare")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=6.0, help="length of each clip")
+    ap.add_argument(
+        "--settings", action="append", choices=sorted(SETTINGS), help="only these (default: all)"
+    )
     ap.add_argument("--out", type=Path, help="also write the markdown table here")
     args = ap.parse_args()
+    settings_run = {k: v for k, v in SETTINGS.items() if not args.settings or k in args.settings}
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="engine_ab_") as tmp:
         work = Path(tmp)
-        base_tree = work / "base"
-        add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach"]
-        subprocess.run([*add, str(base_tree), args.base], check=True)
+        bases: dict[str, Path] = {}
         try:
-            rev = subprocess.run(
-                ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"],
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()  # fmt: skip
+            for i, rev in enumerate(args.base):
+                tree = work / f"base{i}"
+                add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach"]
+                subprocess.run([*add, str(tree), rev], check=True)
+                short = subprocess.run(
+                    ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                    check=True, capture_output=True, text=True,
+                ).stdout.strip()  # fmt: skip
+                bases[f"{rev} ({short})" if short != rev else rev] = tree
             clips = {"generated 1080p30 faces": work / "generated.mp4"}
             make_clip(clips["generated 1080p30 faces"], args.seconds)
             data = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench/real/data"))
@@ -102,42 +121,61 @@ def main() -> int:
                 if (data / "people" / name).is_file():
                     clips[f"real: {name}"] = work / f"real_{name}"
                     _cut(data / "people" / name, clips[f"real: {name}"], args.seconds)
-            trees = {"base": base_tree / "src", "this": ROOT / "src"}
-            cpu: dict[tuple[str, str, str], list[float]] = {}
+            trees = {name: tree / "src" for name, tree in bases.items()}
+            trees["this"] = ROOT / "src"
+            cpu: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
             start = time.perf_counter()
             for _ in range(args.rounds):
                 for clip_name, clip in clips.items():
-                    for s_name, settings in SETTINGS.items():
+                    for s_name, settings in settings_run.items():
                         for tree_name, src in trees.items():
                             key = (clip_name, s_name, tree_name)
                             out = work / f"out{clip.suffix}"
                             cpu.setdefault(key, []).append(run_once(src, clip, out, settings))
             wall = time.perf_counter() - start
-            settings_py = (base_tree / "src/consentclip/settings.py").read_text()
-            base_text = "\n    text: bool" in settings_py
+            no_text = [
+                name
+                for name, tree in bases.items()
+                if "\n    text: bool" not in (tree / "src/consentclip/settings.py").read_text()
+            ]
         finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
-                check=False,
-            )
+            for tree in bases.values():
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                    check=False,
+                )
+    names = list(bases)
+    cmd = " ".join(f"--base {rev}" for rev in args.base)
+    cmd += "".join(f' --settings "{s}"' for s in args.settings or ())
     lines = [
-        f"# Engine cost: {rev} (base) against this tree, side by side",
+        f"# Engine cost: {', '.join(names)} (base) against this tree, side by side",
         "",
-        f"Command: `bench/engine_ab.py --base {args.base} --rounds {args.rounds} "
-        f"--seconds {args.seconds:g}`; nproc = {os.cpu_count()}, load average at the end "
-        f"{os.getloadavg()[0]:.1f}, {wall:.0f} s. CPU seconds per export (process + ffmpeg), "
-        "median of the rounds; ratio = base / this (above 1: this tree is cheaper).",
-        "" if base_text else 'The base has no text detector: its "defaults" are faces + tattoos.',
+        f"Command: `bench/engine_ab.py {cmd} --rounds {args.rounds} --seconds {args.seconds:g}`; "
+        f"nproc = {os.cpu_count()}, load average (1 min) {load_start:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end, {wall:.0f} s. CPU seconds per export (process + "
+        "ffmpeg), median of the rounds; ratio = base / this (above 1: this tree is cheaper). "
+        "Second table: the Python process alone (ffmpeg's decoding and encoding left out: the "
+        "same work for the same output, whose noise only blurs the comparison).",
         "",
-        "| clip | settings | base CPU s | this CPU s | ratio |",
-        "|---|---|---:|---:|---:|",
     ]
-    for clip_name in clips:
-        for s_name in SETTINGS:
-            b = statistics.median(cpu[(clip_name, s_name, "base")])
-            t = statistics.median(cpu[(clip_name, s_name, "this")])
-            lines.append(f"| {clip_name} | {s_name} | {b:.1f} | {t:.1f} | {b / t:.2f} |")
-    text = "\n".join(lines) + "\n"
+    if no_text:
+        lines += [
+            f'{", ".join(no_text)}: no text detector, its "defaults" are faces + tattoos.',
+            "",
+        ]
+    head = "| clip | settings | " + " | ".join(f"{n} CPU s" for n in names) + " | this CPU s | "
+    head += " | ".join(f"ratio {n} / this" for n in names) + " |"
+    for part, title in ((0, "process + ffmpeg"), (1, "Python process alone")):
+        lines += [f"**{title}**", "", head, "|---|---|" + "---:|" * (2 * len(names) + 1)]
+        for clip_name in clips:
+            for s_name in settings_run:
+                t = statistics.median(x[part] for x in cpu[(clip_name, s_name, "this")])
+                b = [statistics.median(x[part] for x in cpu[(clip_name, s_name, n)]) for n in names]
+                row = [clip_name, s_name, *(f"{x:.1f}" for x in b), f"{t:.1f}"]
+                row += [f"{x / t:.2f}" for x in b]
+                lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    text = "\n".join(lines).rstrip() + "\n"
     print(text)
     if args.out:
         args.out.write_text(text)

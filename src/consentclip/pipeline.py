@@ -228,6 +228,10 @@ class _FrameFlow:
             self.close()
             raise
         self.scene = SceneWatch()
+        if isinstance(getattr(self.tattoos, "scene", None), SceneWatch):
+            # One scene classification per frame for the whole engine: the tattoo detector
+            # asks the engine's watch (same cadence, same answers) instead of keeping its own.
+            self.tattoos.scene = self.scene  # type: ignore[attr-defined]
         self.buffer: deque[tuple[int, np.ndarray]] = deque()
         self.compact: bool | None = None  # decided on the first frame
         self.final: dict[int, dict[RegionKind, list[Region]]] = {}

@@ -83,6 +83,28 @@ def test_scene_watch_reclassifies_on_its_cadence() -> None:
     assert watch.dominant() is SceneKind.SCENE or watch.dominant() is SceneKind.DERMOSCOPY
 
 
+def test_scene_watch_shared_by_two_callers_counts_each_frame_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine and its tattoo detector ask one watch about the same frame: one
+    # classification per cadence step, one count per frame (the manifest's dominant scene).
+    import consentclip.detect.scene as scene
+
+    calls: list[int] = []
+    real = scene.classify_scene
+    monkeypatch.setattr(scene, "classify_scene", lambda f: calls.append(1) or real(f))
+    derm, _ = skinsynth.dermoscopy_field(2, vignette=True)
+    limb = skinsynth.plain_limb(2)
+    watch = SceneWatch(every=5)
+    for index in range(12):
+        frame = derm if index < 5 else limb
+        first = watch.get(index, frame)
+        if index % 2 == 0:  # the second caller runs every other frame
+            assert watch.get(index, frame) is first
+    assert len(calls) == 3  # frames 0, 5 and 10
+    assert watch.seen == {SceneKind.DERMOSCOPY: 5, SceneKind.SCENE: 7}
+
+
 @pytest.mark.parametrize("tone", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("vignette", [True, False])
 def test_find_lesion_boxes_the_central_lesion(tone: int, vignette: bool) -> None:

@@ -16,7 +16,7 @@ from benchmods import bench_module
 from consentclip.cli import app
 from consentclip.cli.options import keep_auto_asked, parse_geometry
 from consentclip.detect.regions import Box
-from consentclip.pipeline import anonymise
+from consentclip.pipeline import _FrameFlow, anonymise, default_components
 from consentclip.qa.frames import QaInput, kept_boxes
 from consentclip.settings import EngineResult, EngineSettings, ManualRegion
 
@@ -98,3 +98,14 @@ def test_qa_sheet_draws_auto_kept_boxes(tmp_path: Path) -> None:
     }
     qa = QaInput(tmp_path / "o.png", result, manifest, {})
     assert kept_boxes(qa) == [Box(1, 2, 3, 4), Box(10, 20, 30, 40)]
+
+
+def test_the_tattoo_detector_shares_the_engines_scene_watch() -> None:
+    # One scene classification per frame for the whole engine (bench/results/engine_ab.md).
+    settings = EngineSettings(faces=False, text=False)
+    flow = _FrameFlow(settings, default_components(), 30.0, (64, 48), None)
+    try:
+        assert flow.tattoos is not None
+        assert flow.tattoos.scene is flow.scene  # type: ignore[attr-defined]
+    finally:
+        flow.close()

@@ -10,6 +10,8 @@ of the image it was given relative to the frame.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,12 +53,61 @@ def _solutions() -> Any:
     try:
         # Here, not at the top: mediapipe takes over a second to import, paid only when a
         # detector builds its first graph (never by `--help`, `consent` or `doctor`).
-        import mediapipe as mp
+        mp = _import_mediapipe()
     except ImportError as exc:  # the install is broken, not the input
         raise MediaError(
             "mediapipe is not installed", hint="run 'make setup' or 'consentclip doctor'"
         ) from exc
     return mp.solutions
+
+
+_PLOT_MODULES = ("matplotlib", "matplotlib.pyplot")
+
+
+class _PyplotOnUse(types.ModuleType):
+    """Stands in for ``matplotlib.pyplot`` in mediapipe's ``drawing_utils``: the real one is
+    imported the first time anything of it is used."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system's probes (__path__, ...): not a use
+            raise AttributeError(name)
+        # Here: only a caller of mediapipe's plotting helper needs pyplot (~0.45 s to import).
+        import matplotlib.pyplot as plt
+
+        return getattr(plt, name)
+
+
+def _import_mediapipe() -> Any:
+    """``import mediapipe``, without importing matplotlib.
+
+    The package imports every legacy solution, and ``drawing_utils`` imports
+    ``matplotlib.pyplot`` for a 3-D plotting helper that consentclip never calls: about 0.45 of
+    the ~0.75 CPU seconds the import costs, paid by every export run in a fresh process (the
+    CLI's ``export`` and ``photo``; measured in bench/results/engine_ab.md). While mediapipe is
+    imported, placeholders stand in for matplotlib; they are removed afterwards, so the rest of
+    the process imports the real matplotlib as usual, and ``drawing_utils`` is left a stand-in
+    that imports the real pyplot on first use. When matplotlib is already loaded there is
+    nothing to save and mediapipe is imported as it is.
+    """
+    if "mediapipe" in sys.modules or any(name in sys.modules for name in _PLOT_MODULES):
+        # In the function, as everywhere here: mediapipe is paid for only when a graph is built.
+        import mediapipe
+
+        return mediapipe
+    package = types.ModuleType("matplotlib", "placeholder while mediapipe is imported")
+    package.__path__ = []  # a package, so that ``import matplotlib.pyplot`` resolves
+    pyplot = _PyplotOnUse("matplotlib.pyplot")
+    package.pyplot = pyplot  # type: ignore[attr-defined]
+    placeholders = {"matplotlib": package, "matplotlib.pyplot": pyplot}
+    sys.modules.update(placeholders)
+    try:
+        # Here: the placeholders must be in place first (see the docstring).
+        import mediapipe
+    finally:
+        for name, module in placeholders.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    return mediapipe
 
 
 def started(make: Callable[[], Any]) -> Any:

@@ -279,18 +279,26 @@ def classify_scene(frame: np.ndarray) -> SceneKind:
 class SceneWatch:
     """``classify_scene`` on a cadence, for a stream of frames: a scene does not change kind
     from one frame to the next, and every ``every`` frames bounds the cost to a fraction of a
-    millisecond per frame while a cut is still noticed within half a second."""
+    millisecond per frame while a cut is still noticed within half a second.
+
+    One watch can serve several detectors of the same stream (the engine hands its own to the
+    tattoo detector): asked again about the frame it last answered for, it answers from memory
+    and counts that frame once (``seen`` counts frames, not questions)."""
 
     def __init__(self, every: int = 10) -> None:
         self.every = max(1, every)
         self.kind = SceneKind.SCENE
         self._at: int | None = None
+        self._last: int | None = None  # the frame last counted in ``seen``
         self.seen: dict[SceneKind, int] = {}
 
     def get(self, index: int, frame: np.ndarray) -> SceneKind:
+        if index == self._last:
+            return self.kind
         if self._at is None or not 0 <= index - self._at < self.every:
             self.kind = classify_scene(frame)
             self._at = index
+        self._last = index
         self.seen[self.kind] = self.seen.get(self.kind, 0) + 1
         return self.kind
 
