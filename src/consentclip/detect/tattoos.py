@@ -276,7 +276,7 @@ def soft_highlight(lab: LabImage, local_l: np.ndarray, max_edge: float) -> np.nd
     edge = cv2.magnitude(gx, gy) / (8.0 * (lab.L + 16.0))
     k = max(3, lab.shape[1] // 80) | 1  # "near": 3 px at 224 wide, 7 at the 480 work width
     edge = cv2.dilate(edge, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    return (lab.L > local_l) & (edge < max_edge)
+    return (local_l < lab.L) & (edge < max_edge)
 
 
 def ink_evidence(
