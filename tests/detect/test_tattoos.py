@@ -7,6 +7,7 @@ Ground truth comes from bench/skinsynth.py, which draws every mark into a label 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -478,12 +479,14 @@ def test_a_soft_highlight_is_not_ink_but_a_sharp_pale_mark_is(tone: int) -> None
     assert fraction(cov, mark) >= 0.95
 
 
-def test_soft_highlight_follows_edges_not_lightness() -> None:
-    lab = LabImage.from_bgr(np.full((100, 200, 3), (90, 120, 170), np.uint8))
-    local_l = lab.L - 5.0  # every pixel lighter than its local skin
+def test_soft_highlight_follows_edges_and_skin_colour_not_lightness() -> None:
+    lab = LabImage.from_bgr(np.full((100, 300, 3), (90, 120, 170), np.uint8))
+    skin = (lab.L - 5.0, lab.a.copy(), lab.b.copy())  # every pixel lighter than its local skin
     lab.L[:, :100] += np.linspace(0.0, 10.0, 100, dtype=np.float32)  # a gentle ramp of light
     lab.L[40:60, 140:160] += 25.0  # a sharp-edged pale patch
-    soft = soft_highlight(lab, local_l, TattooTuning().highlight_edge)
+    lab.a[:, 200:] = 0.0  # a white or grey object: none of the skin's colour left
+    lab.b[:, 200:] = 0.0
+    soft = soft_highlight(lab, skin, TattooTuning())
     assert soft[:, 5:95].all()
     # Near the patch's edge nothing is light (the inside of a wide flat fill is, by design:
     # the detector's hysteresis grows the ink in from its edge).
@@ -491,4 +494,6 @@ def test_soft_highlight_follows_edges_not_lightness() -> None:
     rim[38:62, 138:162] = True
     rim[42:58, 142:158] = False
     assert not soft[rim].any()
-    assert not soft_highlight(lab, lab.L + 1.0, 1.0).any()  # darker than the skin: never light
+    assert not soft[:, 200:].any()
+    darker = (lab.L + 1.0, lab.a, lab.b)
+    assert not soft_highlight(lab, darker, replace(TattooTuning(), highlight_edge=1.0)).any()
