@@ -93,6 +93,12 @@ class TattooTuning:
     # at least this share of skin colour around them (see TattooDetector._rescue).
     rescue_skin_share: float = 0.25
     rescue_l_std: float = 20.0  # ... and kept only if this even in lightness (L* std)
+    # A pixel lighter than the local skin counts no loss of saturation as ink when no edge
+    # steeper than this (L* change per pixel / (L* + 16)) is near it ...
+    highlight_edge: float = 0.02
+    # ... and it keeps at least this share of the skin's chroma along the skin's hue: a
+    # highlight or a sheen on skin, not a white shirt (see soft_highlight).
+    highlight_tint: float = 0.1
     pad_frac: float = 0.18  # box padding: fraction of the box side ...
     pad_px: float = 4.0  # ... plus this many work pixels
 
@@ -268,6 +274,38 @@ def subtract_box(box: Box, cut: Box) -> list[Box]:
     return [b for b in out if b.w >= 1 and b.h >= 1]
 
 
+def soft_highlight(
+    lab: LabImage, local: tuple[np.ndarray, np.ndarray, np.ndarray], tuning: TattooTuning
+) -> np.ndarray:
+    """Light on the skin: pixels lighter than the local skin, with no sharp lightness edge near
+    them and some of the skin's colour left (bool).
+
+    Light added to skin (a highlight, the sheen of a stretched or oily surface, an over-exposed
+    flank) raises L* and mixes white into the colour, so the pixel is lighter *and* greyer than
+    the skin around it: the "loss of saturation" that ``ink_evidence`` counts for carbon ink.
+    Ink absorbs light; it makes skin lighter only where it is white ink, and a pigment in the
+    skin has the edge of the needle's stroke. Light varies smoothly. So where no edge steeper
+    than ``highlight_edge`` (L* change per pixel relative to L* + 16, so that the same edge
+    counts the same on pale and on dark skin) is within a few pixels, a lighter pixel's
+    desaturation is taken for light, not ink. Lit skin keeps part of its colour
+    (``highlight_tint`` of the skin's chroma along its hue); a white or grey object (a shirt
+    inside a jacket) does not, and stays evidence for the background rule (``_off_body``).
+    Measured on the real close-ups of rashes (MSLD): on the 51 images a tattoo box damaged, 64%
+    of the "ink" pixels (median) were lighter than the local skin.
+    """
+    Ll, al, bl = local
+    gx = cv2.Sobel(lab.L, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lab.L, cv2.CV_32F, 0, 1, ksize=3)
+    # Sobel's 3x3 kernel answers 8 to a ramp of one L* per pixel (a difference over 2 pixels,
+    # rows weighted 1-2-1).
+    edge = cv2.magnitude(gx, gy) / (8.0 * (lab.L + 16.0))
+    k = max(3, lab.shape[1] // 80) | 1  # "near": 3 px at 224 wide, 7 at the 480 work width
+    edge = cv2.dilate(edge, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    # Chroma along the skin's hue, against the skin's chroma (the dot product over |skin|^2).
+    tint = lab.a * al + lab.b * bl >= tuning.highlight_tint * (al * al + bl * bl)
+    return (Ll < lab.L) & (edge < tuning.highlight_edge) & tint
+
+
 def ink_evidence(
     lab: LabImage, local: tuple[np.ndarray, np.ndarray, np.ndarray], tuning: TattooTuning
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -288,6 +326,8 @@ def ink_evidence(
     along = lab.a * ua + lab.b * ub
     across = np.abs(lab.a * ub - lab.b * ua)
     desat = np.maximum(expected - along, 0.0)
+    # Lighter and greyer with no edge: light on the skin, not ink (see soft_highlight).
+    desat[soft_highlight(lab, local, tuning)] = 0.0
     chroma_shift = np.hypot(across, desat)
     score_dark = np.maximum(dark, 0.0) / tuning.dark
     score_col = chroma_shift / tuning.chroma
