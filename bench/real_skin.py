@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/real/build.py lesions closeups tattoos   # copy the sets out of the mirrors
     .venv/bin/python bench/real_skin.py [--out bench/results/real_skin.md] [--limit N]
-        [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,closeups,tattoos]
+        [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,closeups,closeup_faces,tattoos]
 
 Runs the product's own engine (``consentclip.pipeline.anonymise``, default ``EngineSettings``:
 faces and tattoos on, as an export runs) on every image of the two real sets built from
@@ -540,7 +540,7 @@ def main() -> int:
     ap.add_argument("--png", type=Path, default=None, help="write before|after PNGs here")
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--video-sample", type=int, default=20, help="tattoo images also run as video")
-    ap.add_argument("--sets", default="lesions,closeups,tattoos")
+    ap.add_argument("--sets", default="lesions,closeups,closeup_faces,tattoos")
     args = ap.parse_args()
     started = time.monotonic()
     if args.png:
