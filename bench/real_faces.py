@@ -52,7 +52,7 @@ from consentclip.settings import EngineSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = "people"
-LESION_MANIFESTS = (ROOT / "bench" / "real" / "lesions",)
+LESIONS = ROOT / "bench" / "real" / "lesions"
 JUDGE_IN = 0.7
 JUDGE_OUT = 0.5
 JUDGE_IOU = 0.3
@@ -285,16 +285,17 @@ def people_items(data: Path, work: Path, max_frames: int) -> list[Item]:
 
 
 def lesion_items() -> tuple[list[Item], str]:
-    for folder in LESION_MANIFESTS:
-        manifest = folder / "manifest.toml"
-        if not manifest.is_file():
-            continue
-        data = folder.parent / "data" / "lesions"
-        files = [data / e["file"] for e in real_build.load_manifest(folder).get("item", [])]
-        present = [f for f in files if f.is_file()]
-        note = f"{manifest} ({len(present)} of {len(files)} files present)"
-        return [Item(f.stem, "dermoscopy (no face)", f) for f in present], note
-    return [], "no lesion manifest found (bench/real/lesions): face false positives not measured"
+    manifest = LESIONS / "manifest.toml"
+    if not manifest.is_file():
+        return (
+            [],
+            "no lesion manifest found (bench/real/lesions): face false positives not measured",
+        )
+    data = LESIONS.parent / "data" / "lesions"
+    files = [data / e["file"] for e in real_build.load_manifest(LESIONS).get("item", [])]
+    present = [f for f in files if f.is_file()]
+    note = f"{manifest} ({len(present)} of {len(files)} files present)"
+    return [Item(f.stem, "dermoscopy (no face)", f) for f in present], note
 
 
 # -- judging ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (markdown table rows read best on one line)
 """Real-material skin benchmark: lesions kept, tattoos covered, photo and video agreeing.
 
-    .venv/bin/python bench/real/build.py lesions closeups tattoos   # copy the sets out of the mirrors
+    .venv/bin/python bench/real/build.py lesions closeups closeup_faces tattoos   # copy the sets out of the mirrors
     .venv/bin/python bench/real_skin.py [--out bench/results/real_skin.md] [--limit N]
         [--png DIR] [--no-synthetic] [--video-sample N] [--sets lesions,closeups,closeup_faces,tattoos]
 

@@ -112,16 +112,32 @@ def test_a_face_in_a_dim_room_is_covered_on_the_first_frame(astronaut: np.ndarra
     assert coverage(truth, [r.box for r in regions]) >= 0.95
 
 
+def _spotted(
+    shape: tuple[int, int],
+    base: tuple[int, int, int],
+    spot: tuple[int, int, int],
+    count: int,
+    radii: tuple[int, int],
+    *,
+    sigma: float,
+    seed: int,
+) -> np.ndarray:
+    """A flat BGR field of ``base`` with ``count`` round spots of ``spot`` (radius drawn from
+    ``radii``, the upper end excluded), blurred by ``sigma``: a lesion field or a rash."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    field = np.zeros((h, w, 3), np.uint8)
+    field[:] = base
+    for _ in range(count):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        cv2.circle(field, (x, y), int(rng.integers(*radii)), spot, -1)
+    return cv2.GaussianBlur(field, (0, 0), sigma)
+
+
 def test_a_weak_large_hit_without_a_second_family_is_dropped(astronaut: np.ndarray) -> None:
     # A smooth reddish-brown blob field (a stand-in for a dermoscopy field of view) and a
     # candidate that BlazeFace might score weakly: CenterFace, asked about that spot, disagrees.
-    rng = np.random.default_rng(5)
-    field = np.zeros((450, 600, 3), np.uint8)
-    field[:] = (120, 140, 200)
-    for _ in range(40):
-        x, y = int(rng.integers(0, 600)), int(rng.integers(0, 450))
-        cv2.circle(field, (x, y), int(rng.integers(5, 40)), (60, 70, 110), -1)
-    field = cv2.GaussianBlur(field, (0, 0), 4)
+    field = _spotted((450, 600), (120, 140, 200), (60, 70, 110), 40, (5, 40), sigma=4, seed=5)
     det, other = FaceDetector(lookahead=0), FaceDetector(lookahead=0)
     try:
         weak = (Box(50, 20, 500, 420), 0.6, "short")
@@ -203,13 +219,7 @@ def _assert_most_heads_covered_at_once(image: np.ndarray, heads: list[Box], look
 def _skin_closeup(astronaut: np.ndarray | None = None) -> np.ndarray:
     """A flat skin field with small red papules (a rash close-up); with ``astronaut``, a
     180 px face in its centre. scene.classify_scene calls both a skin close-up."""
-    rng = np.random.default_rng(3)
-    skin = np.zeros((480, 640, 3), np.uint8)
-    skin[:] = (150, 170, 215)
-    for _ in range(30):
-        x, y = int(rng.integers(0, 640)), int(rng.integers(0, 480))
-        cv2.circle(skin, (x, y), int(rng.integers(3, 9)), (90, 100, 190), -1)
-    skin = cv2.GaussianBlur(skin, (0, 0), 2)
+    skin = _spotted((480, 640), (150, 170, 215), (90, 100, 190), 30, (3, 9), sigma=2, seed=3)
     if astronaut is not None:
         skin[150:330, 230:410] = cv2.resize(astronaut[30:190, 160:320], (180, 180))
     return skin

@@ -12,8 +12,8 @@ import consentclip
 # A fresh interpreter: the test process may have imported mediapipe or matplotlib already.
 CHECK = """
 import sys
-from consentclip.detect._mp import _solutions
-solutions = _solutions()
+from consentclip.detect._mp import solutions as mp_solutions
+solutions = mp_solutions()
 assert solutions.face_detection.FaceDetection and solutions.pose.Pose
 assert "matplotlib" not in sys.modules and "matplotlib.pyplot" not in sys.modules
 import mediapipe

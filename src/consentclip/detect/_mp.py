@@ -49,7 +49,8 @@ class FaceHit:
     keypoints: np.ndarray | None = None
 
 
-def _solutions() -> Any:
+def solutions() -> Any:
+    """``mediapipe.solutions``, imported the one way the package imports mediapipe (below)."""
     try:
         # Here, not at the top: mediapipe takes over a second to import, paid only when a
         # detector builds its first graph (never by `--help`, `consent` or `doctor`).
@@ -123,7 +124,7 @@ class FaceModel:
     """One BlazeFace graph (short- or full-range). ``detect`` takes an RGB uint8 image."""
 
     def __init__(self, *, full_range: bool, threshold: float) -> None:
-        fd = _solutions().face_detection
+        fd = solutions().face_detection
         self._graph = started(
             lambda: fd.FaceDetection(
                 model_selection=1 if full_range else 0, min_detection_confidence=threshold
@@ -157,7 +158,7 @@ class PoseModel:
     cadence, not on every frame, so its own frame-to-frame tracking would follow stale ROIs."""
 
     def __init__(self, *, threshold: float = 0.5) -> None:
-        pose = _solutions().pose
+        pose = solutions().pose
         self._graph = started(
             lambda: pose.Pose(
                 static_image_mode=True,

@@ -35,7 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from consentclip.detect._mp import started
+from consentclip.detect._mp import solutions, started
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
@@ -119,16 +119,15 @@ class TattooTuning:
 class FrameContext:
     """What ``_judge`` needs to know about the whole work image, besides the group itself."""
 
-    lightness: np.ndarray  # L* of the work image
+    lab: LabImage  # the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
-    lab: LabImage | None = None  # the work image, for the hue of the ink (``_marker_lines``)
-    score: np.ndarray | None = None  # its per-pixel ink score (``ink_evidence``)
+    score: np.ndarray  # its per-pixel ink score (``ink_evidence``)
 
     def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
         """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
         is even, a background of clothing, furniture and shadows is not (see ``_off_body``)."""
         x, y, bw, bh = box
-        return float(self.lightness[y : y + bh, x : x + bw][group].std())
+        return float(self.lab.L[y : y + bh, x : x + bw][group].std())
 
 
 @dataclass(frozen=True)
@@ -175,13 +174,12 @@ class PersonMask:
         landscape = w > 1.3 * h
         if self._graph is None or landscape != self._landscape:
             self.close()
-            # Here, not at the top: mediapipe takes over a second to import, and only the
-            # tattoo detector with a person mask needs this graph.
-            from mediapipe.python.solutions import selfie_segmentation
-
-            # 1 = landscape (144x256 input), 0 = general (256x256); both ship in the wheel.
+            # mediapipe is imported here, on first use, through the package's one import path
+            # (_mp.solutions: without matplotlib). 1 = landscape (144x256 input), 0 = general
+            # (256x256); both ship in the wheel.
+            segmentation = solutions().selfie_segmentation
             self._graph = started(
-                lambda: selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
+                lambda: segmentation.SelfieSegmentation(model_selection=int(landscape))
             )
             self._landscape = landscape
         side = (256, 144) if landscape else (256, 256)
@@ -478,7 +476,7 @@ class TattooDetector:
             ] = 0
         local = local_skin(lab, skin, tone, radius=max(9, ww // _LOCAL_DIV))
         score, brown = ink_evidence(lab, local, t)
-        self._frame = FrameContext(lab.L, int(np.count_nonzero(skin)), lab, score)
+        self._frame = FrameContext(lab, int(np.count_nonzero(skin)), score)
         on = surface > 0
         weak = ((score >= t.weak) & on).astype(np.uint8)
         strong = (score >= 1.0) & on
@@ -736,7 +734,7 @@ class TattooDetector:
         kept) and the margins measured: docs/detection-lesions.md.
         """
         f = self._frame
-        if f is None or f.lab is None or f.score is None:
+        if f is None:
             return False
         x, y, bw, bh = box
         sl = (slice(y, y + bh), slice(x, x + bw))
