@@ -28,6 +28,9 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
   people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
   contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
+- face parts filling a close-up (a half face, lips and chin, an eye corner with the ear), which
+  no face detector finds without the rest of the face: faceparts.py at a scene start (not in a
+  dermoscope's field), and on CenterFace's cadence in a skin close-up ("part").
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
