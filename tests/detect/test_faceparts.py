@@ -93,3 +93,21 @@ def test_a_missing_model_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(faceparts, "model_path", lambda: tmp_path / "face_landmark.tflite")
     with pytest.raises(MediaError, match="face landmark model is missing"):
         FacePartModel(CenterFaceModel())
+
+
+def test_in_a_clip_a_found_part_is_looked_for_again_on_centerface_cadence(
+    astronaut: np.ndarray,
+) -> None:
+    # A clip that stays on the half face: found at the scene start and again 24 frames later
+    # (CenterFace's cadence), so the tracker, which holds a head for 30 frames, never drops it.
+    picture = _part(astronaut, "left half")
+    detector = FaceDetector(lookahead=24)
+    try:
+        found = [
+            i
+            for i in range(25)
+            if any(r.source == "part" for r in detector.process_frame(i, picture))
+        ]
+    finally:
+        detector.close()
+    assert found == [0, 24]
