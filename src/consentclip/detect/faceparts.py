@@ -19,9 +19,9 @@ the real sets, see docs/detection-faces.md). The landmarks, mapped back, say whe
 in the picture: the box is their hull with a margin, clipped to the picture.
 
 Cost: one 192x192 model call per hypothesis, ~2.7 ms of CPU on these cores; the default
-schedule asks 75 hypotheses (~0.2 s) once per picture or scene start, whatever the frame size,
-and CenterFace twice (192 and 320 px) on each square scoring >= 0.9 (rare on pictures without a
-face).
+schedule asks 75 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start, whatever
+the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8) squares
+scoring >= 0.9, which are rare on pictures without a face.
 Run in OpenCV's DNN (``cv2.dnn.readNetFromTFLite``, OpenCV 4.11 as mediapipe brings it): no
 second runtime. A missing or unreadable model raises MediaError: the caller fails closed.
 """

@@ -462,7 +462,7 @@ class FaceDetector:
         """A face part filling the picture (faceparts.py): at a scene start, except in a
         dermoscope's field (magnified skin, no face fits in it); later on the CenterFace
         cadence in a skin close-up, or where the scene's first look found a part, so the
-        tracker keeps it covered (~0.2 s a call, whatever the frame size)."""
+        tracker keeps it covered (0.2-0.3 s of CPU a call, whatever the frame size)."""
         kind = self._scene_kind
         if start:
             self._parts_found = False
