@@ -28,6 +28,9 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
   people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
   contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
+- face parts filling a close-up (a half face, lips and chin, an eye corner with the ear), which
+  no face detector finds without the rest of the face: faceparts.py at a scene start (not in a
+  dermoscope's field), and on CenterFace's cadence in a skin close-up ("part").
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -44,6 +47,7 @@ import numpy as np
 
 from consentclip.detect._mp import FaceModel, Placement, PoseModel
 from consentclip.detect.centerface import CenterFaceHit, CenterFaceModel
+from consentclip.detect.faceparts import FacePartModel
 from consentclip.detect.heads import head_from_centerface, head_from_face, head_from_pose
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, classify_scene
@@ -150,6 +154,9 @@ class FaceDetector:
         self._cf = CenterFaceModel(threshold=max(threshold, self.config.cf_floor))
         self._cf_scene = max(threshold - 0.1, self.config.cf_scene_floor)
         self._cf_now = self._cf.threshold
+        # Face parts filling a close-up (a lone eye, lips): neither face family finds them.
+        self._parts = FacePartModel(self._cf)
+        self._parts_found = False  # in this scene: keep looking on the CenterFace cadence
         # What the current scene is (scene.classify_scene at its start): on a close-up the
         # second opinion asks more (see _second_opinion).
         self._scene_kind = SceneKind.SCENE
@@ -204,6 +211,7 @@ class FaceDetector:
             cands += self._run_pose(small, where)
             self._cf_recheck = self._only_centerface(found, cands)
             cands += found
+            cands += self._run_parts(frame, start=True)
             if dark:
                 lifted = self._normalised(small)
                 cands += _heads(self._short, lifted, where, "dark")
@@ -239,6 +247,7 @@ class FaceDetector:
                 # then covers it back to where it entered and holds it between the passes.
                 self._cf_recheck = self._only_centerface(found, cands)
                 cands += found
+                cands += self._run_parts(frame, start=False)
             if dark and index % 2 == 1:
                 # Dim footage: BlazeFace sees a contrast-normalised copy too, every other frame
                 # (the tracker fills the frame between).
@@ -256,6 +265,7 @@ class FaceDetector:
 
     def close(self) -> None:
         self._cf.close()
+        self._parts.close()
         self._full.close()
         self._short.close()
         self._focus_short.close()
@@ -447,6 +457,23 @@ class FaceDetector:
                 lifted = self._normalised(rgb) if lifted is None else lifted
                 hits += self._cf.detect(lifted, where, fine_side, threshold=floor)
         return _cf_heads(hits, rgb, where)
+
+    def _run_parts(self, frame: np.ndarray, *, start: bool) -> list[Candidate]:
+        """A face part filling the picture (faceparts.py): at a scene start, except in a
+        dermoscope's field (magnified skin, no face fits in it); later on the CenterFace
+        cadence in a skin close-up, or where the scene's first look found a part, so the
+        tracker keeps it covered (0.2-0.3 s of CPU a call, whatever the frame size)."""
+        kind = self._scene_kind
+        if start:
+            self._parts_found = False
+            due = kind is not SceneKind.DERMOSCOPY
+        else:
+            due = kind is SceneKind.SKIN_CLOSEUP or self._parts_found
+        if not due:
+            return []
+        hits = self._parts.find(frame)
+        self._parts_found = self._parts_found or bool(hits)
+        return [(hit.box, hit.score, "part") for hit in hits]
 
     def _only_centerface(self, found: list[Candidate], others: list[Candidate]) -> list[Box]:
         alone = [c for c in found if not any(_same_head(c[0], o[0]) for o in others)]

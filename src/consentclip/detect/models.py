@@ -25,6 +25,7 @@ REQUIRED_MODELS: dict[str, str] = {
     "face detection, full range": "modules/face_detection/face_detection_full_range_sparse.tflite",
     "pose landmarks (full)": "modules/pose_landmark/pose_landmark_full.tflite",
     "pose detection": "modules/pose_detection/pose_detection.tflite",
+    "face landmarks (face parts, OpenCV DNN)": "modules/face_landmark/face_landmark.tflite",
     "selfie segmentation": "modules/selfie_segmentation/selfie_segmentation.tflite",
     "selfie segmentation, landscape": (
         "modules/selfie_segmentation/selfie_segmentation_landscape.tflite"

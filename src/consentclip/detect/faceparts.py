@@ -1,0 +1,171 @@
+"""Face parts filling a skin close-up: a lone eye, the lips, a nostril, half a face.
+
+    FacePartModel().find(frame) -> list[FacePartHit]
+
+Neither face detector family finds a face part without the rest of the face: BlazeFace and
+CenterFace are trained on whole faces at ordinary scale, and a close-up of a rash beside an eye
+shows one eye 200 px wide and nothing else of the face (bench/results/closeup_faces.md). So the
+picture is *zoomed out* instead: it is shrunk into a face-sized square, as if it were a part of a
+face crop, at a few sizes and positions (the eye at the top, the mouth at the bottom, ...), and
+MediaPipe's face landmark model (``face_landmark.tflite``, bundled in the mediapipe 0.10.21 wheel,
+Apache-2.0) is asked whether that square holds a face. Its second output is a face-presence
+score, trained to tell a face crop from a crop that lost the face; a zoomed-out eye, mouth or
+half face with the rest of the square empty scores 0.9-1.0. So do about 6% of real rash
+close-ups and dermoscopy fields (a pustule, blisters, a mole with a ruler: the score alone is
+not specific), so a hypothesis counts only when **CenterFace** (a second family, centerface.py)
+also finds a face in the same square (>= 0.2): on those false hypotheses it answers 0.10 at most,
+on a half face in the dark, an eye corner with the ear, lips and chin 0.28 to 0.75 (measured on
+the real sets, see docs/detection-faces.md). The landmarks, mapped back, say where the face lies
+in the picture: the box is their hull with a margin, clipped to the picture.
+
+Cost: one 192x192 model call per hypothesis, ~2.7 ms of CPU on these cores; the default
+schedule asks 75 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start, whatever
+the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8) squares
+scoring >= 0.9, which are rare on pictures without a face.
+Run in OpenCV's DNN (``cv2.dnn.readNetFromTFLite``, OpenCV 4.11 as mediapipe brings it): no
+second runtime. A missing or unreadable model raises MediaError: the caller fails closed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from consentclip.detect._mp import Placement
+from consentclip.detect.centerface import CenterFaceModel
+from consentclip.detect.regions import Box
+from consentclip.errors import MediaError
+
+MODEL_REL = "modules/face_landmark/face_landmark.tflite"
+_SIDE = 192  # the model's input: a face crop, RGB in [0, 1]
+_FLAG = "conv2d_31"  # face presence, a logit
+_LANDMARKS = "conv2d_21"  # 468 x (x, y, z) in input pixels
+
+
+@dataclass(frozen=True)
+class FacePartConfig:
+    """Which hypotheses are asked. ``placements``: (border, zoom): the picture's longer side is
+    1/zoom of the face square, placed on a ``steps`` x ``steps`` grid of positions in it; the
+    rest of the square is black (as MediaPipe pads a face crop cut by the frame edge) or the
+    picture's edge replicated. Chosen on the real sets (docs/detection-faces.md)."""
+
+    placements: tuple[tuple[str, float], ...] = (
+        ("black", 2.0),
+        ("replicate", 1.5),
+        ("replicate", 2.0),
+    )
+    steps: int = 5
+    presence: float = 0.9
+    confirm: float = 0.2  # CenterFace on the same square (false hypotheses: <= 0.10)
+    confirm_sides: tuple[int, ...] = (192, 320)  # the square at its size and enlarged
+    # Hypotheses confirmed at most per frame, the strongest first: a pustule can score >= 0.9
+    # in 30 of the 75 squares, and each costs two CenterFace calls.
+    confirm_max: int = 8
+    margin: float = 0.1  # of the landmark hull's size, each side: brows and chin edges
+
+
+@dataclass(frozen=True)
+class FacePartHit:
+    box: Box  # where the face lies in the picture, frame pixels, clipped to the frame
+    score: float  # the model's face presence
+
+
+def model_path() -> Path:
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        raise MediaError("mediapipe is not installed", hint="run 'make setup'")
+    return Path(next(iter(spec.submodule_search_locations))) / MODEL_REL
+
+
+class FacePartModel:
+    """MediaPipe's face landmark model asked about zoomed-out copies of a picture, each answer
+    confirmed by CenterFace (``centerface``: the caller's model, shared to load it once)."""
+
+    def __init__(self, centerface: CenterFaceModel, config: FacePartConfig | None = None) -> None:
+        self.config = config or FacePartConfig()
+        self._cf = centerface
+        path = model_path()
+        if not path.is_file():
+            raise MediaError(
+                f"the face landmark model is missing: {path}", hint="reinstall mediapipe 0.10.21"
+            )
+        try:
+            self._net: Any = cv2.dnn.readNetFromTFLite(str(path))
+        except cv2.error as exc:
+            raise MediaError(f"OpenCV cannot load the face landmark model: {exc}") from exc
+
+    def presence(self, squares: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Face presence (0-1) and landmarks (N x 468 x 2, input pixels) of 192x192 RGB crops."""
+        scores, marks = [], []
+        for square in squares:
+            # One at a time: OpenCV's TFLite import runs a batch no faster, and a fixed input
+            # shape keeps its state simple.
+            self._net.setInput(cv2.dnn.blobFromImage(square, 1.0 / 255.0))
+            flag, landmarks = self._net.forward([_FLAG, _LANDMARKS])
+            scores.append(1.0 / (1.0 + np.exp(-float(flag.reshape(-1)[0]))))
+            marks.append(landmarks.reshape(468, 3)[:, :2])
+        return np.asarray(scores, np.float64), np.asarray(marks, np.float64).reshape(-1, 468, 2)
+
+    def find(self, frame: np.ndarray) -> list[FacePartHit]:
+        """Where a face (or the part of one that fills the picture) lies in a BGR frame."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError("expected an HxWx3 uint8 BGR frame")
+        cfg = self.config
+        height, width = frame.shape[:2]
+        asked: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        for border, zoom in cfg.placements:
+            scale = _SIDE / (zoom * max(width, height))
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = cv2.cvtColor(
+                cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+            )
+            squares, offsets = [], []
+            for fy in np.linspace(0.0, 1.0, cfg.steps):
+                for fx in np.linspace(0.0, 1.0, cfg.steps):
+                    ox, oy = round(fx * (_SIDE - size[0])), round(fy * (_SIDE - size[1]))
+                    squares.append(_placed(small, ox, oy, border))
+                    offsets.append((ox, oy))
+            scores, marks = self.presence(squares)
+            for i in np.nonzero(scores >= cfg.presence)[0]:
+                # Landmarks in frame pixels.
+                pts = (marks[i] - offsets[i]) / scale
+                asked.append((float(scores[i]), squares[i], marks[i], pts))
+        asked.sort(key=lambda a: -a[0])
+        hits: list[FacePartHit] = []
+        for score, square, marks, pts in asked[: cfg.confirm_max]:
+            if not self._confirmed(square, marks):
+                continue
+            x1, y1 = pts.min(axis=0)
+            x2, y2 = pts.max(axis=0)
+            mx, my = cfg.margin * (x2 - x1), cfg.margin * (y2 - y1)
+            box = Box.from_corners(x1 - mx, y1 - my, x2 + mx, y2 + my).clipped(width, height)
+            if box.w >= 2 and box.h >= 2:
+                hits.append(FacePartHit(box, score))
+        return hits
+
+    def _confirmed(self, square: np.ndarray, marks: np.ndarray) -> bool:
+        """CenterFace finds a face in the same square, where the landmarks put it."""
+        x1, y1 = marks.min(axis=0)
+        x2, y2 = marks.max(axis=0)
+        hull = Box.from_corners(x1, y1, x2, y2)
+        for side in self.config.confirm_sides:
+            hits = self._cf.detect(square, Placement(), side, threshold=self.config.confirm)
+            # Most of CenterFace's box on the landmarks' face: the same face, not another spot.
+            if any(hull.intersection_area(h.box) >= 0.3 * h.box.area for h in hits):
+                return True
+        return False
+
+    def close(self) -> None:
+        self._net = None
+
+
+def _placed(small: np.ndarray, ox: int, oy: int, border: str) -> np.ndarray:
+    h, w = small.shape[:2]
+    bottom, right = _SIDE - h - oy, _SIDE - w - ox
+    mode = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
+    return cv2.copyMakeBorder(small, oy, bottom, ox, right, mode, value=(0, 0, 0))
