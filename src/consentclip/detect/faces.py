@@ -26,8 +26,9 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   frame and after a scene cut;
 - CenterFace, a second family (centerface.py), on the whole frame at a scene start and on a
   cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
-  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
-  contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
+  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people and at a dim
+  scene start also on a contrast-normalised copy, in dim footage's periodic passes on that copy
+  instead, and on a crowd photo on that copy enlarged twice.
 
 The tracker fills the frames in between. Duplicates are merged (the union of overlapping
 boxes: a privacy-leaning merge). Boxes are whole heads (see heads.py).
@@ -237,8 +238,9 @@ class FaceDetector:
                 # In dim footage on the contrast-normalised copy only: there the plain copy's
                 # pass found no head that no other pass found in the same frame (0 of 81 hits
                 # on hamilton, a dimmed hamilton and a dimmed street clip; the normalised copy
-                # 3 of 88), and it cost as much (bench/results/engine_ab.md). A scene start
-                # keeps both (the plain copy alone found a head there once).
+                # 3 of 88), and each pass costs as much as the other
+                # (bench/results/engine_ab.md). A scene start keeps both (the plain copy
+                # alone found a head there once).
                 found = self._run_centerface(index, frame, cfg.cf_side, dark, plain=not dark)
                 # A head only CenterFace sees (dim, small, in profile) is looked at again on
                 # the next frame: two sightings a frame apart confirm it to the tracker, which
