@@ -13,7 +13,7 @@ import pytest
 from faceboxes import ASTRONAUT_HEAD, coverage
 
 from consentclip.detect._mp import Placement
-from consentclip.detect.centerface import CenterFaceModel, model_path
+from consentclip.detect.centerface import CenterFaceHit, CenterFaceModel, model_path
 from consentclip.detect.faces import FaceDetector
 from consentclip.detect.models import centerface_check
 from consentclip.detect.regions import Box
@@ -264,3 +264,49 @@ def test_on_a_skin_closeup_pose_heads_need_centerface_and_confirm_nothing(
         assert det._second_opinion(1, rash, [pose, weak]) == [pose, weak]
     finally:
         det.close()
+
+
+def _centerface_inputs(det: FaceDetector) -> list[tuple[int, float]]:
+    """Spy on the detector's CenterFace: (net side, mean of the image) of every whole-frame call."""
+    calls: list[tuple[int, float]] = []
+    real = det._cf.detect
+
+    def spy(
+        rgb: np.ndarray, where: Placement, side: int, **kw: float | None
+    ) -> list[CenterFaceHit]:
+        if side != det.config.verify_side:  # the second opinions on one head are not counted
+            calls.append((side, float(rgb.mean())))
+        return real(rgb, where, side, **kw)
+
+    det._cf.detect = spy  # type: ignore[method-assign]
+    return calls
+
+
+@pytest.mark.parametrize("dim", [True, False])
+def test_the_periodic_centerface_pass_in_dim_footage_sees_the_normalised_copy_only(
+    astronaut: np.ndarray, dim: bool
+) -> None:
+    # A still 640x360 shot of one head, dim (mean luma ~25) or lit. Frame 0 is a scene start
+    # (CenterFace on the plain copy, and in dim light on the normalised one too); frame 24 the
+    # first periodic pass: in dim light only the normalised copy (brighter than the plain one),
+    # in a lit scene only the plain copy. The head stays covered either way.
+    canvas = np.full((360, 640, 3), 20 if dim else 120, np.uint8)
+    head = cv2.resize(astronaut[15:180, 160:320], (96, 100), interpolation=cv2.INTER_AREA)
+    canvas[120:220, 300:396] = (head.astype(np.float32) * (0.25 if dim else 1.0)).astype(np.uint8)
+    truth = Box(300, 120, 96, 100)
+    det = FaceDetector(lookahead=24)
+    calls = _centerface_inputs(det)
+    try:
+        for index in range(24):
+            det.process_frame(index, canvas)
+        start = list(calls)
+        calls.clear()
+        regions = det.process_frame(24, canvas)
+    finally:
+        det.close()
+    plain = float(cv2.resize(canvas, (480, 270), interpolation=cv2.INTER_LINEAR).mean())
+    assert [side for side, _ in calls] == [det.config.cf_side]
+    (mean,) = [m for _, m in calls]
+    assert (mean > plain + 5) if dim else abs(mean - plain) < 1
+    assert len(start) == (2 if dim else 1)
+    assert coverage(truth, [r.box for r in regions]) >= 0.95

@@ -9,6 +9,7 @@ of the image it was given relative to the frame.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import types
@@ -63,6 +64,7 @@ def solutions() -> Any:
 
 
 _PLOT_MODULES = ("matplotlib", "matplotlib.pyplot")
+_TASKS = "mediapipe.tasks.python"
 
 
 class _PyplotOnUse(types.ModuleType):
@@ -78,19 +80,38 @@ class _PyplotOnUse(types.ModuleType):
         return getattr(plt, name)
 
 
+class _TasksOnUse(types.ModuleType):
+    """Stands in for ``mediapipe.tasks.python`` (the Tasks API: audio, text, vision, genai),
+    bound as ``mediapipe.tasks``: the real package is imported the first time anything of it is
+    used. consentclip runs the legacy solutions only."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system's probes (__path__, ...): not a use
+            raise AttributeError(name)
+        real = importlib.import_module(_TASKS)
+        # Importing it sets ``mediapipe.tasks`` to the ``mediapipe.tasks`` package; mediapipe
+        # binds that name to ``mediapipe.tasks.python`` (``import ... as tasks``): so do we.
+        sys.modules["mediapipe"].tasks = real
+        return getattr(real, name)
+
+
 def _import_mediapipe() -> Any:
-    """``import mediapipe``, without importing matplotlib.
+    """``import mediapipe``, without importing matplotlib or the Tasks API.
 
     The package imports every legacy solution, and ``drawing_utils`` imports
     ``matplotlib.pyplot`` for a 3-D plotting helper that consentclip never calls: about 0.45 of
     the ~0.75 CPU seconds the import costs, paid by every export run in a fresh process (the
-    CLI's ``export`` and ``photo``; measured in bench/results/engine_ab.md). While mediapipe is
-    imported, placeholders stand in for matplotlib; they are removed afterwards, so the rest of
-    the process imports the real matplotlib as usual, and ``drawing_utils`` is left a stand-in
-    that imports the real pyplot on first use. When matplotlib is already loaded there is
-    nothing to save and mediapipe is imported as it is.
+    CLI's ``export`` and ``photo``; measured in bench/results/engine_ab.md). It also imports the
+    whole Tasks API (``mediapipe.tasks.python``: audio with sounddevice, text, vision, genai),
+    which consentclip never uses: about 0.07 of the ~0.15 CPU seconds left. While mediapipe is
+    imported, placeholders stand in for both; they are removed from ``sys.modules`` afterwards,
+    so the rest of the process imports the real modules as usual, and what mediapipe kept a
+    reference to (``drawing_utils.plt``, ``mediapipe.tasks``) is a stand-in that imports the
+    real module on first use. When matplotlib is already loaded there is nothing to save and
+    mediapipe is imported as it is.
     """
-    if "mediapipe" in sys.modules or any(name in sys.modules for name in _PLOT_MODULES):
+    loaded = ("mediapipe", "mediapipe.tasks", *_PLOT_MODULES)
+    if any(name in sys.modules for name in loaded):
         # In the function, as everywhere here: mediapipe is paid for only when a graph is built.
         import mediapipe
 
@@ -99,7 +120,18 @@ def _import_mediapipe() -> Any:
     package.__path__ = []  # a package, so that ``import matplotlib.pyplot`` resolves
     pyplot = _PyplotOnUse("matplotlib.pyplot")
     package.pyplot = pyplot  # type: ignore[attr-defined]
-    placeholders = {"matplotlib": package, "matplotlib.pyplot": pyplot}
+    # ``import mediapipe.tasks.python as tasks``: with both names in sys.modules the import
+    # system loads neither (the parent package is found there too).
+    tasks_package = types.ModuleType("mediapipe.tasks", "placeholder while mediapipe is imported")
+    tasks_package.__path__ = []
+    tasks = _TasksOnUse(_TASKS)
+    tasks_package.python = tasks  # type: ignore[attr-defined]
+    placeholders = {
+        "matplotlib": package,
+        "matplotlib.pyplot": pyplot,
+        "mediapipe.tasks": tasks_package,
+        _TASKS: tasks,
+    }
     sys.modules.update(placeholders)
     try:
         # Here: the placeholders must be in place first (see the docstring).

@@ -26,8 +26,9 @@ trusted, and the passes are scheduled so that a 1080p frame costs a handful of m
   frame and after a scene cut;
 - CenterFace, a second family (centerface.py), on the whole frame at a scene start and on a
   cadence, at a floor that depends on what the picture is (scene.classify_scene: 0.2 with
-  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people also on a
-  contrast-normalised copy, and on a crowd photo on that copy enlarged twice.
+  people, 0.3 on dermoscopy fields and skin close-ups); on a photo of people and at a dim
+  scene start also on a contrast-normalised copy, in dim footage's periodic passes on that copy
+  instead, and on a crowd photo on that copy enlarged twice.
 - face parts filling a close-up (a half face, lips and chin, an eye corner with the ear), which
   no face detector finds without the rest of the face: faceparts.py at a scene start (not in a
   dermoscope's field), and on CenterFace's cadence in a skin close-up ("part").
@@ -183,9 +184,10 @@ class FaceDetector:
         sweep = self._sweep_jobs(width, height)
         small, where = _downscaled_rgb(frame, cfg.whole_side)
 
-        dark = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).mean()) < cfg.dark_luma
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)  # for the light and the cut test both
+        dark = float(grey.mean()) < cfg.dark_luma
         still = self.lookahead == 0
-        if self._scene_cut(small) or still:
+        if self._scene_cut(grey) or still:
             # A new scene (or a photo): every face in it is new, and the look-ahead is all the
             # time we have. On a photo the fine tiles stand in for the regular small ones.
             self._known = []
@@ -241,7 +243,13 @@ class FaceDetector:
             cands += self._rescue(index, frame)
             cands += self._recheck_centerface(frame, cands)
             if index - self._last_cf >= cfg.cf_every:
-                found = self._run_centerface(index, frame, cfg.cf_side, dark)
+                # In dim footage on the contrast-normalised copy only: there the plain copy's
+                # pass found no head that no other pass found in the same frame (0 of 81 hits
+                # on hamilton, a dimmed hamilton and a dimmed street clip; the normalised copy
+                # 3 of 88), and each pass costs as much as the other
+                # (bench/results/engine_ab.md). A scene start keeps both (the plain copy
+                # alone found a head there once).
+                found = self._run_centerface(index, frame, cfg.cf_side, dark, plain=not dark)
                 # A head only CenterFace sees (dim, small, in profile) is looked at again on
                 # the next frame: two sightings a frame apart confirm it to the tracker, which
                 # then covers it back to where it entered and holds it between the passes.
@@ -311,8 +319,8 @@ class FaceDetector:
             side = int(side * 1.25)  # 4K: fewer, larger tiles, so a scene start stays cheap
         return []
 
-    def _scene_cut(self, small: np.ndarray) -> bool:
-        thumb = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (32, 18)).astype(np.int16)
+    def _scene_cut(self, grey: np.ndarray) -> bool:
+        thumb = cv2.resize(grey, (32, 18)).astype(np.int16)
         previous, self._thumb = self._thumb, thumb
         if previous is None:
             return True
@@ -429,18 +437,26 @@ class FaceDetector:
         return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
     def _run_centerface(
-        self, index: int, frame: np.ndarray, side: int, lift: bool, fine: bool = False
+        self,
+        index: int,
+        frame: np.ndarray,
+        side: int,
+        lift: bool,
+        fine: bool = False,
+        *,
+        plain: bool = True,
     ) -> list[Candidate]:
         """CenterFace on the whole frame, at most ``side`` px on its longer side (never
-        enlarged), at the scene's floor; with ``lift`` on the contrast-normalised copy as well;
-        with ``fine``, where the first passes found a crowd of small faces, once more on that
-        copy enlarged (see FaceDetectorConfig.cf_fine_after)."""
+        enlarged), at the scene's floor; with ``lift`` on the contrast-normalised copy as well
+        (with ``plain`` False: on that copy only); with ``fine``, where the first passes found
+        a crowd of small faces, once more on that copy enlarged (see
+        FaceDetectorConfig.cf_fine_after)."""
         cfg = self.config
         self._last_cf = index
         rgb, where = _downscaled_rgb(frame, side)
         net_side = max(rgb.shape[:2])
         floor = self._cf_now
-        hits = self._cf.detect(rgb, where, net_side, threshold=floor)
+        hits = self._cf.detect(rgb, where, net_side, threshold=floor) if plain or not lift else []
         lifted = self._normalised(rgb) if lift else None
         if lifted is not None:
             hits += self._cf.detect(lifted, where, net_side, threshold=floor)
