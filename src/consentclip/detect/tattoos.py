@@ -291,21 +291,26 @@ def silhouette_pockets(surface: np.ndarray, lab: LabImage, score: np.ndarray) ->
         contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         hull = np.zeros_like(part)
         cv2.fillPoly(hull, [cv2.convexHull(np.vstack(contours))], 1)
-        on = surface[y0:y1, x0:x1] > 0
-        gaps = ((hull > 0) & ~on).astype(np.uint8)
-        m, pockets, pstats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
-        for p in range(1, m):
-            if pstats[p, cv2.CC_STAT_AREA] < min_px:
-                continue
-            pocket = pockets == p
+        gaps = ((hull > 0) & (surface[y0:y1, x0:x1] == 0)).astype(np.uint8)
+        if np.count_nonzero(gaps) < min_px:
+            continue
+        _, pockets, pstats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
+        for p in np.flatnonzero(pstats[1:, cv2.CC_STAT_AREA] >= min_px) + 1:
+            # The pocket's own box, one pixel wider all round (crop coordinates, then frame).
+            px, py, pw, ph = (int(v) for v in pstats[p, :4])
+            ax, ay = max(px - 1, 0), max(py - 1, 0)
+            bx, by = min(px + pw + 1, part.shape[1]), min(py + ph + 1, part.shape[0])
+            pocket = pockets[ay:by, ax:bx] == p
             rim = (cv2.dilate(pocket.astype(np.uint8), k3) > 0) & ~pocket
-            if np.count_nonzero(rim & (part > 0)) < POCKET_MIN_ENCLOSED * np.count_nonzero(rim):
+            on_limb = np.count_nonzero(rim & (part[ay:by, ax:bx] > 0))
+            if on_limb < POCKET_MIN_ENCLOSED * np.count_nonzero(rim):
                 continue
-            if float(np.median(score[y0:y1, x0:x1][pocket])) < POCKET_MIN_SCORE:
+            sl = (slice(y0 + ay, y0 + by), slice(x0 + ax, x0 + bx))
+            if float(np.median(score[sl][pocket])) < POCKET_MIN_SCORE:
                 continue
-            if float(lab.L[y0:y1, x0:x1][pocket].std()) < POCKET_MIN_L_STD:
+            if float(lab.L[sl][pocket].std()) < POCKET_MIN_L_STD:
                 continue
-            out[y0:y1, x0:x1][pocket] = 255
+            out[sl][pocket] = 255
     return out
 
 
