@@ -1,5 +1,6 @@
-"""Designs larger than the skin left around them, reaching a limb's silhouette
-(``silhouette_pockets``), on generated limbs in all six Fitzpatrick tones. Real OpenCV, no mocks.
+"""Large designs: larger than the skin left around them and reaching a limb's silhouette
+(``silhouette_pockets``), on generated limbs in all six Fitzpatrick tones, and their wider
+padding (``large_mark_pad``). Real OpenCV, no mocks.
 
 On real tattoo photos this was the commonest total miss on skin types II and V: the design has
 no candidate at all because it is off the body surface (docs/detection-tattoos.md).
@@ -15,7 +16,11 @@ from benchmods import bench_module
 from consentclip.detect.skin import LabImage
 from consentclip.detect.tattoos import (
     HULL_MAX_GROWTH,
+    LARGE_MARK_PAD,
+    LARGE_MARK_SHARE,
     TattooDetector,
+    TattooTuning,
+    large_mark_pad,
     limb_hull,
     silhouette_pockets,
 )
@@ -126,3 +131,12 @@ def test_space_between_two_limbs_is_not_a_pocket() -> None:
     score = np.where(surface > 0, 0.2, 2.5).astype(np.float32)
     out = silhouette_pockets(surface, LabImage(L, zero, zero), score)
     assert (out == surface).all()
+
+
+def test_only_a_large_mark_gets_the_wider_padding() -> None:
+    work_area = 480.0 * 360.0
+    side = int((LARGE_MARK_SHARE * work_area) ** 0.5) + 1
+    small = TattooTuning().pad_frac
+    assert small < LARGE_MARK_PAD
+    assert large_mark_pad((10, 10, side, side), work_area, small) == LARGE_MARK_PAD
+    assert large_mark_pad((10, 10, side, side // 2), work_area, small) == small
