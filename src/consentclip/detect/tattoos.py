@@ -253,8 +253,9 @@ def limb_hull(surface: np.ndarray, max_growth: float) -> np.ndarray:
 # Measured on the real tattoo photos (pockets of at least 0.2% of the frame, on views without a
 # sure face): the pockets that hold a design are bounded by the limb on 56-91% of their outline,
 # their median ink score is 1.45-3.8 thresholds and their L* std 6.7-25; the flat ones beside a
-# limb (a wall, a shirt, a floor tile) have L* std 1.2-5.3, and those bounded by the limb on
-# about half their outline are the space between two limbs or beside a bend.
+# limb (a wall, a shirt, a floor tile) have L* std 1.2-5.3. Background pockets between two limbs
+# or inside a bend are bounded by skin on 51-83% of their outline: the outline test alone does
+# not separate them, and what passes all three is still judged by the ink rules.
 POCKET_MIN_ENCLOSED = 0.6  # share of a pocket's outline that is the surface part itself ...
 POCKET_MIN_SCORE = 1.2  # ... its median ink score (thresholds): it is all ink, not bare skin ...
 POCKET_MIN_L_STD = 6.0  # ... and it is not flat (a design has strokes and shading)
@@ -271,8 +272,9 @@ def silhouette_pockets(surface: np.ndarray, lab: LabImage, score: np.ndarray) ->
     the design has no candidate at all (on the real photos: the commonest total miss on skin
     types II and V, colour ink mostly). The pocket that design leaves in the surface is bounded
     by the limb on most of its outline (the silhouette is the rest), it is ink everywhere, and
-    it has strokes and shading; the background beside a limb or between two limbs is bounded by
-    skin on about half its outline, or is flat. What is added is still judged as ink afterwards.
+    it has strokes and shading; the background beside a limb is mostly flat, or bounded by skin
+    on less of its outline. What is added is still judged as ink afterwards (the rules that drop
+    clothing and furniture apply to it as to any mark).
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(surface, connectivity=8)
     out = surface.copy()
