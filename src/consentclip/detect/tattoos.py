@@ -375,6 +375,7 @@ class TattooDetector:
         self.scene = SceneWatch()
         self._closeup = False  # this frame is a skin close-up (see _judge)
         self._frame: FrameContext | None = None  # this frame's context (see _judge)
+        self._shade = np.zeros((1, 1), bool)  # this frame's silhouette shade (see _group)
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -490,9 +491,12 @@ class TattooDetector:
         good[0] = False
         ink = good[lab_weak].astype(np.uint8)
         ink = self._drop_moles(ink, brown, ww)
+        self._shade = silhouette_shade(lab, ink, on, t)
         out, groups = self._group(ink, strong, score, brown, ww)
         if not people and any(c.reason == "background" for c in out):
             out = self._rescue(out, groups, (ink, strong, score, brown), skin, ww)
+        if any(c.reason == "shade" for c in out):
+            out = self._unshade(out, groups, (ink, strong, score, brown), ww)
         return out
 
     def _group(
@@ -515,6 +519,7 @@ class TattooDetector:
         seed_px = np.bincount(groups[strong & (ink > 0)], minlength=n)
         sc_sum = np.bincount(gi, weights=np.minimum(score[ink > 0], 4.0), minlength=n)
         br_sum = np.bincount(gi, weights=brown[ink > 0], minlength=n)
+        sh_sum = np.bincount(gi, weights=self._shade[ink > 0], minlength=n)
         out = []
         for g in range(1, n):
             if ink_px[g] < t.min_ink_px or seed_px[g] < t.min_seed_px:
@@ -527,6 +532,8 @@ class TattooDetector:
                 (float(sc_sum[g] / ink_px[g]), float(br_sum[g] / ink_px[g])),
                 ww,
             )
+            if not c.reason and sh_sum[g] >= SHADE_SHARE * ink_px[g]:
+                c = replace(c, reason="shade")  # mostly shade at the body's silhouette
             out.append(replace(c, label=g))
         return out, groups
 
@@ -574,6 +581,30 @@ class TattooDetector:
                     c = replace(c, reason="background")
             out.append(replace(c, label=-1))
         return cands + out
+
+    def _unshade(
+        self,
+        cands: list[Candidate],
+        groups: np.ndarray,
+        maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        ww: int,
+    ) -> list[Candidate]:
+        """A mark rejected as shade, judged again without its shade pixels.
+
+        Shade merges with whatever ink lies beside it: a design on a leg photographed in front
+        of a tiled floor became one mark with the floor's smooth dark patches (real tattoo photo
+        104_1), and rejecting that mark whole lost the design. What is left once the shade is
+        taken out (the design's sharp strokes, or a rash's papules) is regrouped and judged
+        like any other ink; its boxes lie inside the rejected mark's, so this never redacts
+        more than the mark would have.
+        """
+        ink, strong, score, brown = maps
+        bad = [c.label for c in cands if c.reason == "shade"]
+        mask = np.isin(groups, bad) & (ink > 0) & ~self._shade
+        if not mask.any():
+            return cands
+        again, _ = self._group(mask.astype(np.uint8), strong, score, brown, ww)
+        return cands + [replace(c, label=-1) for c in again]
 
     def _drop_moles(self, ink: np.ndarray, brown: np.ndarray, work_w: int) -> np.ndarray:
         """Remove small round brown blobs before grouping.
@@ -849,3 +880,67 @@ def merge_near(cands: list[Candidate], gap_px: int) -> list[Candidate]:
             if merged:
                 break
     return out
+
+
+# Silhouette shade (see silhouette_shade). Measured on the 191 real rash close-ups (MSLD) and the
+# 210 real tattoo photos (BIVTatt), detector alone; figures in docs/detection-lesions.md.
+SHADE_SMOOTH = 1.0  # a pixel within this many ink thresholds of its surroundings' colour ...
+SHADE_GRADIENT = 0.02  # ... or on a lightness slope gentler than this is smooth (see below)
+SHADE_SKIN_SIDE = 0.7  # a smooth region is shade when this share of its inner rim is bare skin
+SHADE_SHARE = 0.6  # a mark with at least this share of its ink in shade is rejected as shade
+
+
+def silhouette_shade(
+    lab: LabImage, ink: np.ndarray, on: np.ndarray, tuning: TattooTuning
+) -> np.ndarray:
+    """Ink pixels that are shade at the body's silhouette, not ink (bool, work size).
+
+    Where a trunk or a limb turns away from the light its skin darkens, smoothly, towards the
+    silhouette (and, on brown skin, turns more saturated and a little off the skin's hue), and
+    the local skin estimate, taken from the lit skin nearby, scores that as ink. On real rash
+    close-ups such shade merged with the papules around it into marks covering the whole
+    frame. Ink under the skin has the needle's edge: a design that reaches the silhouette still
+    has a sharp outline towards the body's interior. So shade is ink that is
+
+    - smooth: its colour is within ``SHADE_SMOOTH`` ink thresholds of its surroundings' mean
+      (a Gaussian over half the local-skin window, every pixel counted, so the shade itself
+      sets the reference), or the lightness slope under it is gentler than ``SHADE_GRADIENT``
+      (L* change per pixel relative to L* + 16, per 1/480 of the width so that the figure does
+      not depend on the resolution);
+    - in a connected region that reaches the silhouette (off the surface, or the frame edge);
+    - whose rim towards the interior is mostly bare skin (``SHADE_SKIN_SIDE``): light fading
+      out, not a design's sharp strokes around a smooth fill.
+
+    A mark is rejected as shade when most of its ink is (``SHADE_SHARE``, in ``_group``); what
+    remains of it is judged again (``TattooDetector._unshade``).
+    """
+    h, w = ink.shape
+    r = max(9, w // _LOCAL_DIV)
+    around = cv2.GaussianBlur(cv2.merge([lab.L, lab.a, lab.b]), (0, 0), 0.5 * r)
+    dark = np.abs(lab.L - around[..., 0]) / np.maximum(around[..., 0], 5.0) / tuning.dark
+    col = np.hypot(lab.a - around[..., 1], lab.b - around[..., 2]) / tuning.chroma
+    smooth = np.maximum(dark, col) < SHADE_SMOOTH
+    lit = cv2.GaussianBlur(lab.L, (3, 3), 0)
+    gx = cv2.Sobel(lit, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lit, cv2.CV_32F, 0, 1, ksize=3)
+    # Sobel answers 8 to a ramp of one L* per pixel (see soft_highlight).
+    slope = cv2.magnitude(gx, gy) / (8.0 * (lab.L + 16.0)) * (w / 480.0)
+    smooth |= cv2.dilate(slope, _K3) < SHADE_GRADIENT
+    smooth &= ink > 0
+    # One pixel of padding: the frame edge counts as silhouette.
+    n, labels = cv2.connectedComponents(np.pad(smooth.astype(np.uint8), 1), connectivity=8)
+    if n <= 1:
+        return np.zeros((h, w), bool)
+    outside = np.pad(on == 0, 1, constant_values=True)
+    reach = np.zeros(n, bool)
+    reach[labels[cv2.dilate(outside.astype(np.uint8), _K3) > 0]] = True
+    # The rim inside the surface: bare skin, or other ink (sharp strokes). A pixel beside two
+    # regions counts for the larger label; regions rarely touch, being 8-connected apart.
+    grown = cv2.dilate(labels.astype(np.float32), _K3).astype(np.int32)
+    rim = (labels == 0) & (grown > 0) & ~outside
+    rim_of = grown[rim]
+    total = np.bincount(rim_of, minlength=n)
+    skin = np.bincount(rim_of[~np.pad(ink > 0, 1)[rim]], minlength=n)
+    shade = reach & (skin >= SHADE_SKIN_SIDE * np.maximum(total, 1))
+    shade[0] = False
+    return shade[labels][1:-1, 1:-1]
