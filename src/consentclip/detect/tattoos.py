@@ -885,7 +885,7 @@ def merge_near(cands: list[Candidate], gap_px: int) -> list[Candidate]:
 # Silhouette shade (see silhouette_shade). Measured on the 191 real rash close-ups (MSLD) and the
 # 210 real tattoo photos (BIVTatt), detector alone; figures in docs/detection-lesions.md.
 SHADE_SMOOTH = 1.0  # a pixel within this many ink thresholds of its surroundings' colour ...
-SHADE_GRADIENT = 0.02  # ... or on a lightness slope gentler than this is smooth (see below)
+SHADE_STEP = 0.08  # ... and with no lightness edge this steep beside it is smooth (see below)
 SHADE_SKIN_SIDE = 0.7  # a smooth region is shade when this share of its inner rim is bare skin
 SHADE_SHARE = 0.6  # a mark with at least this share of its ink in shade is rejected as shade
 
@@ -904,9 +904,10 @@ def silhouette_shade(
 
     - smooth: its colour is within ``SHADE_SMOOTH`` ink thresholds of its surroundings' mean
       (a Gaussian over half the local-skin window, every pixel counted, so the shade itself
-      sets the reference), or the lightness slope under it is gentler than ``SHADE_GRADIENT``
-      (L* change per pixel relative to L* + 16, per 1/480 of the width so that the figure does
-      not depend on the resolution);
+      sets the reference), and no lightness edge steeper than ``SHADE_STEP`` is beside it (L*
+      change per pixel relative to L* + 16, per 1/480 of the width so that the figure does not
+      depend on the resolution): a low-contrast outline, dark ink on dark skin, is an edge
+      even where its colour is close to the mean around it;
     - in a connected region that reaches the silhouette (off the surface, or the frame edge);
     - whose rim towards the interior is mostly bare skin (``SHADE_SKIN_SIDE``): light fading
       out, not a design's sharp strokes around a smooth fill.
@@ -925,7 +926,7 @@ def silhouette_shade(
     gy = cv2.Sobel(lit, cv2.CV_32F, 0, 1, ksize=3)
     # Sobel answers 8 to a ramp of one L* per pixel (see soft_highlight).
     slope = cv2.magnitude(gx, gy) / (8.0 * (lab.L + 16.0)) * (w / 480.0)
-    smooth |= cv2.dilate(slope, _K3) < SHADE_GRADIENT
+    smooth &= cv2.dilate(slope, _K3) < SHADE_STEP
     smooth &= ink > 0
     # One pixel of padding: the frame edge counts as silhouette.
     n, labels = cv2.connectedComponents(np.pad(smooth.astype(np.uint8), 1), connectivity=8)
