@@ -918,7 +918,8 @@ def silhouette_shade(
       out, not a design's sharp strokes around a smooth fill.
 
     A mark is rejected as shade when most of its ink is (``SHADE_SHARE``, in ``_group``); what
-    remains of it is judged again (``TattooDetector._unshade``).
+    remains of it is judged again (``TattooDetector._unshade``). Only asked with no sure face in
+    view (see ``_candidates``).
     """
     h, w = ink.shape
     if not ink.any():
