@@ -376,7 +376,6 @@ class TattooDetector:
         self.scene = SceneWatch()
         self._closeup = False  # this frame is a skin close-up (see _judge)
         self._frame: FrameContext | None = None  # this frame's context (see _judge)
-        self._shade = np.zeros((1, 1), bool)  # this frame's silhouette shade (see _group)
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -492,16 +491,16 @@ class TattooDetector:
         good[0] = False
         ink = good[lab_weak].astype(np.uint8)
         ink = self._drop_moles(ink, brown, ww)
-        # Shade only on a view of a body surface, with no sure face in view: among people the
-        # surface is not grown to the limb's hull, so a design at a limb's silhouette is cut by
-        # the surface's edge, and a soft fill of it reads as shade (measured through the engine:
-        # the pale red roses of real tattoo photo 125_1, the grey shading of 12_2).
-        self._shade = np.zeros(ink.shape, bool) if people else silhouette_shade(lab, ink, on, t)
         out, groups = self._group(ink, strong, score, brown, ww)
         if not people and any(c.reason == "background" for c in out):
             out = self._rescue(out, groups, (ink, strong, score, brown), skin, ww)
-        if any(c.reason == "shade" for c in out):
-            out = self._unshade(out, groups, (ink, strong, score, brown), ww)
+        # Shade only on a view of a body surface, with no sure face in view: among people the
+        # surface is not grown to the limb's hull, so a design at a limb's silhouette is cut by
+        # the surface's edge, and a soft fill of it reads as shade (measured through the engine:
+        # the pale red roses of real tattoo photo 125_1, the grey shading of 12_2). Only asked
+        # when a mark is kept: a frame with nothing to redact pays nothing for it.
+        if not people and any(not c.reason and c.label > 0 for c in out):
+            out = self._unshade(out, groups, (ink, strong, score, brown), (lab, on), ww)
         return out
 
     def _group(
@@ -524,7 +523,6 @@ class TattooDetector:
         seed_px = np.bincount(groups[strong & (ink > 0)], minlength=n)
         sc_sum = np.bincount(gi, weights=np.minimum(score[ink > 0], 4.0), minlength=n)
         br_sum = np.bincount(gi, weights=brown[ink > 0], minlength=n)
-        sh_sum = np.bincount(gi, weights=self._shade[ink > 0], minlength=n)
         out = []
         for g in range(1, n):
             if ink_px[g] < t.min_ink_px or seed_px[g] < t.min_seed_px:
@@ -537,8 +535,6 @@ class TattooDetector:
                 (float(sc_sum[g] / ink_px[g]), float(br_sum[g] / ink_px[g])),
                 ww,
             )
-            if not c.reason and sh_sum[g] >= SHADE_SHARE * ink_px[g]:
-                c = replace(c, reason="shade")  # mostly shade at the body's silhouette
             out.append(replace(c, label=g))
         return out, groups
 
@@ -592,9 +588,11 @@ class TattooDetector:
         cands: list[Candidate],
         groups: np.ndarray,
         maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        where: tuple[LabImage, np.ndarray],
         ww: int,
     ) -> list[Candidate]:
-        """A mark rejected as shade, judged again without its shade pixels.
+        """Kept marks that are mostly shade at the body's silhouette (``silhouette_shade``)
+        rejected as ``shade``, and what remains of them judged again without the shade.
 
         Shade merges with whatever ink lies beside it: a design on a leg photographed in front
         of a tiled floor became one mark with the floor's smooth dark patches (real tattoo photo
@@ -604,12 +602,24 @@ class TattooDetector:
         more than the mark would have.
         """
         ink, strong, score, brown = maps
-        bad = [c.label for c in cands if c.reason == "shade"]
-        mask = np.isin(groups, bad) & (ink > 0) & ~self._shade
+        lab, on = where
+        shade = silhouette_shade(lab, ink, on, self.tuning)
+        on_ink = ink > 0
+        n = int(groups.max()) + 1
+        ink_px = np.bincount(groups[on_ink], minlength=n)
+        shade_px = np.bincount(groups[on_ink & shade], minlength=n)
+        out = [
+            replace(c, reason="shade")
+            if not c.reason and c.label > 0 and shade_px[c.label] >= SHADE_SHARE * ink_px[c.label]
+            else c
+            for c in cands
+        ]
+        bad = [c.label for c in out if c.reason == "shade"]
+        mask = np.isin(groups, bad) & on_ink & ~shade
         if not mask.any():
-            return cands
+            return out
         again, _ = self._group(mask.astype(np.uint8), strong, score, brown, ww)
-        return cands + [replace(c, label=-1) for c in again]
+        return out + [replace(c, label=-1) for c in again]
 
     def _drop_moles(self, ink: np.ndarray, brown: np.ndarray, work_w: int) -> np.ndarray:
         """Remove small round brown blobs before grouping.
@@ -917,9 +927,9 @@ def silhouette_shade(
     - whose rim towards the interior is mostly bare skin (``SHADE_SKIN_SIDE``): light fading
       out, not a design's sharp strokes around a smooth fill.
 
-    A mark is rejected as shade when most of its ink is (``SHADE_SHARE``, in ``_group``); what
-    remains of it is judged again (``TattooDetector._unshade``). Only asked with no sure face in
-    view (see ``_candidates``).
+    A kept mark is rejected as shade when most of its ink is (``SHADE_SHARE``), and what remains
+    of it is judged again (``TattooDetector._unshade``). Only asked with no sure face in view
+    (see ``_candidates``).
     """
     h, w = ink.shape
     if not ink.any():
