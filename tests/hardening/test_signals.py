@@ -33,13 +33,16 @@ from shared import snapshot
 
 SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
     from pathlib import Path
     from consentclip.consent.records import Purpose
     from consentclip.export import ExportRequest, export_clip
     from consentclip.home import Home
 
     home, clip, out, ready = (Path(a) for a in sys.argv[1:5])
+    # As from a terminal: a suite run under nohup hands its children SIGHUP ignored, and
+    # consentclip then leaves it ignored on purpose (signals.interrupt_on_signals).
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     def progress(done, total=None):
         if done >= 5 and not ready.exists():
