@@ -20,7 +20,7 @@ import consentclip.detect.faceparts as faceparts
 from consentclip.detect.centerface import CenterFaceModel
 from consentclip.detect.faceparts import FacePartConfig, FacePartModel
 from consentclip.detect.faces import FaceDetector
-from consentclip.detect.regions import Box
+from consentclip.detect.regions import SURE_FACE, Box
 from consentclip.errors import MediaError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_media"
@@ -98,9 +98,11 @@ def test_a_missing_model_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_in_a_clip_a_found_part_is_looked_for_again_on_centerface_cadence(
     astronaut: np.ndarray,
 ) -> None:
-    # A clip that stays on the half face: found at the scene start and again 24 frames later
-    # (CenterFace's cadence), so the tracker, which holds a head for 30 frames, never drops it.
-    picture = _part(astronaut, "left half")
+    # A clip that stays on the nose and mouth (a skin close-up): found at the scene start and
+    # again 24 frames later (CenterFace's cadence), so the tracker, which holds a head for 30
+    # frames, never drops it. (In a clip the half face and the mouth and chin are found by
+    # BlazeFace and CenterFace at the cut, which then skips the cue: the next test.)
+    picture = _part(astronaut, "nose and mouth")
     detector = FaceDetector(lookahead=24)
     try:
         found = [
@@ -111,3 +113,27 @@ def test_in_a_clip_a_found_part_is_looked_for_again_on_centerface_cadence(
     finally:
         detector.close()
     assert found == [0, 24]
+
+
+@pytest.mark.parametrize(("lookahead", "asked"), [(24, 0), (0, 1)])
+def test_a_clip_cut_that_shows_a_sure_face_skips_the_part_cue(
+    astronaut: np.ndarray, lookahead: int, asked: int
+) -> None:
+    # The whole portrait: a face at ordinary scale, found by BlazeFace at >= SURE_FACE. In a clip
+    # a face filling the picture cannot be there too, so the cue's 0.3 s is saved at the cut; a
+    # photo (no look-ahead) is looked at once, and is always asked.
+    detector = FaceDetector(lookahead=lookahead)
+    calls: list[int] = []
+    find = detector._parts.find
+
+    def counted(frame: np.ndarray) -> list:
+        calls.append(1)
+        return find(frame)
+
+    detector._parts.find = counted  # type: ignore[method-assign]
+    try:
+        regions = detector.process_frame(0, astronaut)
+    finally:
+        detector.close()
+    assert len(calls) == asked
+    assert any(r.score >= SURE_FACE for r in regions)

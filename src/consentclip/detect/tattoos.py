@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect._mp import solutions, started
-from consentclip.detect.regions import Box, Region, RegionKind
+from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
     LabImage,
@@ -204,13 +204,12 @@ class PersonMask:
 
 
 HULL_MAX_GROWTH = 0.6
-# A face hit at least this sure is a person's face. The engine's face threshold is 0.3 (privacy
-# first), and on real tattoo photos 84 of 210 had a face hit, most of them weak ones on the ink
-# itself (portrait tattoos, shaded designs): taking such a "face" for the person's skin colour
-# took the ink for skin, and taking it for a view of people turned off the limb rules. Faces in
-# the real photos of people score 0.84-0.95. Measured: real tattoo boxes covered 85.6% -> 87.2%
-# (detector alone), photos of people and lesion images unchanged.
-SURE_FACE = 0.5
+# A face hit at least SURE_FACE (regions.py) is a person's face. The engine's face threshold is
+# 0.3 (privacy first), and on real tattoo photos 84 of 210 had a face hit, most of them weak ones
+# on the ink itself (portrait tattoos, shaded designs): taking such a "face" for the person's skin
+# colour took the ink for skin, and taking it for a view of people turned off the limb rules.
+# Measured: real tattoo boxes covered 85.6% -> 87.2% (detector alone), photos of people and
+# lesion images unchanged.
 # Skin-marker ink in a close-up (see TattooDetector._marker_lines). Measured at 480 pixels wide
 # on the 20 HAM10000 images with pen marks (violet: hue -35 to -49, blue: -70 to -85, the
 # strongest ink's median chroma 26-58) and on the 210 real tattoo photos (margins in
