@@ -267,20 +267,27 @@ def face_parts_report(rows: list[dict]) -> list[str]:
     return [*L, "", "</details>", ""]
 
 
+def box_masks(it: Item, shape: tuple[int, int]) -> tuple[list, list[np.ndarray]]:
+    """The item's human-drawn tattoo boxes (empty ones dropped) and one boolean mask each."""
+    h, w = shape
+    boxes = [b for b in it.meta.get("boxes", []) if b[2] > b[0] and b[3] > b[1]]
+    masks = []
+    for x1, y1, x2, y2 in boxes:
+        m = np.zeros((h, w), bool)
+        m[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = True
+        masks.append(m)
+    return boxes, masks
+
+
 def bench_tattoos(items: list[Item], work: Path, png: Path | None, video_n: int) -> list[dict]:
     rows = []
     settings = EngineSettings()
     for n, it in enumerate(items):
         img = load_photo(it.file)
         h, w = img.shape[:2]
-        boxes = [b for b in it.meta.get("boxes", []) if b[2] > b[0] and b[3] > b[1]]
+        boxes, masks = box_masks(it, (h, w))
         if not boxes:
             continue
-        masks = []
-        for x1, y1, x2, y2 in boxes:
-            m = np.zeros((h, w), bool)
-            m[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = True
-            masks.append(m)
         allbox = np.logical_or.reduce(masks)
         stype, ink = skin_type(img, allbox), ink_colour(img, allbox)
         dst, regions, _ = run_engine(it.file, work, settings)

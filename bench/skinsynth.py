@@ -540,6 +540,13 @@ class Scene:
             yield SynthFrame(i, np.clip(img, 0, 255).astype(np.uint8), lab, shadow, self.keep)
 
 
+def green_drape(height: int, width: int) -> np.ndarray:
+    """A folded green drape (float32 BGR): the even background a limb is photographed on."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    fold = 70 + 30 * np.sin(xx / 23.0 + yy / 41.0)
+    return np.stack([fold * 0.8, fold * 1.1, fold * 0.6], axis=-1).astype(np.float32)
+
+
 def plain_limb(tone: int, width: int = 640, height: int = 360, seed: int = 0) -> np.ndarray:
     """One frame of a limb with no marks at all (for 'finds nothing' tests)."""
     spec = SceneSpec(

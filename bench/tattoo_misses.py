@@ -78,14 +78,9 @@ def main() -> int:
         for it in items:
             img = load_photo(it.file)
             h, w = img.shape[:2]
-            boxes = [b for b in it.meta.get("boxes", []) if b[2] > b[0] and b[3] > b[1]]
+            boxes, masks = rs.box_masks(it, (h, w))
             if not boxes:
                 continue
-            masks = []
-            for x1, y1, x2, y2 in boxes:
-                m = np.zeros((h, w), bool)
-                m[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = True
-                masks.append(m)
             allbox = np.logical_or.reduce(masks)
             stype, ink = rs.skin_type(img, allbox), rs.ink_colour(img, allbox)
             if types and stype not in types:

@@ -47,8 +47,7 @@ def _limb_mostly_covered_by_a_design(
     rng = np.random.default_rng(40 + tone)
     h, w = 480, 640
     yy, xx = np.mgrid[0:h, 0:w]
-    drape = 70 + 30 * np.sin(xx / 23.0 + yy / 41.0)
-    img = np.stack([drape * 0.8, drape * 1.1, drape * 0.6], axis=-1).astype(np.float32)
+    img = skinsynth.green_drape(h, w)
     img[:, 201:440] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
     ink = np.zeros((h, w), bool)
     ink[40:440, 260:440] = True

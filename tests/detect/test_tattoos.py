@@ -337,9 +337,7 @@ def _blackwork_sleeve(tone: int) -> tuple[np.ndarray, np.ndarray]:
     ink than skin in view, as on real sleeve photos."""
     rng = np.random.default_rng(10 + tone)
     h, w = 480, 640
-    yy, xx = np.mgrid[0:h, 0:w]
-    drape = 70 + 30 * np.sin(xx / 23.0 + yy / 41.0)
-    img = np.stack([drape * 0.8, drape * 1.1, drape * 0.6], axis=-1).astype(np.float32)
+    img = skinsynth.green_drape(h, w)
     img[150:331] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
     ink = np.zeros((h, w), np.uint8)
     ink[165:316] = 1
@@ -368,9 +366,7 @@ def _limb_with_a_design_at_its_silhouette(tone: int) -> tuple[np.ndarray, np.nda
     enclosed by skin (the commonest large-design miss on real tattoo photos)."""
     rng = np.random.default_rng(20 + tone)
     h, w = 480, 640
-    yy, xx = np.mgrid[0:h, 0:w]
-    drape = 70 + 30 * np.sin(xx / 23.0 + yy / 41.0)
-    img = np.stack([drape * 0.8, drape * 1.1, drape * 0.6], axis=-1).astype(np.float32)
+    img = skinsynth.green_drape(h, w)
     img[:, 201:440] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
     ink = np.zeros((h, w), np.uint8)
     ink[120:360, 300:440] = 1

@@ -67,31 +67,21 @@ _PLOT_MODULES = ("matplotlib", "matplotlib.pyplot")
 _TASKS = "mediapipe.tasks.python"
 
 
-class _PyplotOnUse(types.ModuleType):
-    """Stands in for ``matplotlib.pyplot`` in mediapipe's ``drawing_utils``: the real one is
-    imported the first time anything of it is used."""
+class _ImportOnUse(types.ModuleType):
+    """Stands in for the module of the same name: the real one is imported the first time
+    anything of it is used (``matplotlib.pyplot`` in mediapipe's ``drawing_utils``, ~0.45 s,
+    needed only by its plotting helper; ``mediapipe.tasks.python``, the Tasks API: audio, text,
+    vision, genai; consentclip runs the legacy solutions only)."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system's probes (__path__, ...): not a use
             raise AttributeError(name)
-        # Here: only a caller of mediapipe's plotting helper needs pyplot (~0.45 s to import).
-        import matplotlib.pyplot as plt
-
-        return getattr(plt, name)
-
-
-class _TasksOnUse(types.ModuleType):
-    """Stands in for ``mediapipe.tasks.python`` (the Tasks API: audio, text, vision, genai),
-    bound as ``mediapipe.tasks``: the real package is imported the first time anything of it is
-    used. consentclip runs the legacy solutions only."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # the import system's probes (__path__, ...): not a use
-            raise AttributeError(name)
-        real = importlib.import_module(_TASKS)
-        # Importing it sets ``mediapipe.tasks`` to the ``mediapipe.tasks`` package; mediapipe
-        # binds that name to ``mediapipe.tasks.python`` (``import ... as tasks``): so do we.
-        sys.modules["mediapipe"].tasks = real
+        real = importlib.import_module(self.__name__)
+        if self.__name__ == _TASKS:
+            # Importing it sets ``mediapipe.tasks`` to the ``mediapipe.tasks`` package;
+            # mediapipe binds that name to ``mediapipe.tasks.python`` (``import ... as
+            # tasks``): so do we.
+            sys.modules["mediapipe"].tasks = real
         return getattr(real, name)
 
 
@@ -118,13 +108,13 @@ def _import_mediapipe() -> Any:
         return mediapipe
     package = types.ModuleType("matplotlib", "placeholder while mediapipe is imported")
     package.__path__ = []  # a package, so that ``import matplotlib.pyplot`` resolves
-    pyplot = _PyplotOnUse("matplotlib.pyplot")
+    pyplot = _ImportOnUse("matplotlib.pyplot")
     package.pyplot = pyplot  # type: ignore[attr-defined]
     # ``import mediapipe.tasks.python as tasks``: with both names in sys.modules the import
     # system loads neither (the parent package is found there too).
     tasks_package = types.ModuleType("mediapipe.tasks", "placeholder while mediapipe is imported")
     tasks_package.__path__ = []
-    tasks = _TasksOnUse(_TASKS)
+    tasks = _ImportOnUse(_TASKS)
     tasks_package.python = tasks  # type: ignore[attr-defined]
     placeholders = {
         "matplotlib": package,
