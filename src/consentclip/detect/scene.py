@@ -168,8 +168,9 @@ def _skin_field_share(lab: LabImage) -> float:
     return float(near.sum() / lit.sum())
 
 
-def _no_skin_colour(lab: LabImage) -> np.ndarray:
-    """Lit pixels of a colour that no skin, pale skin or dermoscope-lit skin takes (bool)."""
+def _no_skin_colour(lab: LabImage, hued: np.ndarray | None = None) -> np.ndarray:
+    """Lit pixels of a colour that no skin, pale skin or dermoscope-lit skin takes (bool).
+    ``hued``: ``_skin_hued(lab)`` when the caller has it already."""
     L = lab.L
     chroma = np.hypot(lab.a, lab.b)
     hue = np.degrees(np.arctan2(lab.b, lab.a))
@@ -177,7 +178,8 @@ def _no_skin_colour(lab: LabImage) -> np.ndarray:
     # Bright skin under a dermoscope's light can turn further towards mauve than _skin_hued
     # allows for darker pixels; violet-blue pen ink (hue below -70) stays outside.
     mauve = (L >= 55.0) & (chroma <= 25.0) & (hue >= -70.0) & (hue <= -40.0)
-    return (L >= 12.0) & ~(_skin_hued(lab) | pale | mauve)
+    hued = _skin_hued(lab) if hued is None else hued
+    return (L >= 12.0) & ~(hued | pale | mauve)
 
 
 def _one_skin_surface(lab: LabImage) -> bool:
@@ -215,7 +217,7 @@ def _one_skin_surface(lab: LabImage) -> bool:
     )
 
 
-def _body_fills_frame(lab: LabImage) -> bool:
+def _body_fills_frame(lab: LabImage, ring: float) -> bool:
     """Is the frame filled by one body surface with no surroundings (a rash close-up)?
 
     The other two ways miss a disseminated rash: shading over a trunk or a limb spreads the
@@ -230,8 +232,9 @@ def _body_fills_frame(lab: LabImage) -> bool:
 
     So: lit >= ``BODY_MIN_LIT``, at most ``BODY_MAX_OTHER`` (opened) of no skin colour, at
     least ``BODY_MIN_HUED`` of the frame skin-hued and ``BODY_MIN_RING`` of the ring in one
-    cluster, and the two shares together at least ``BODY_MIN_SUM`` (a frame a little less
-    skin-hued must have a more uniform ring, and the other way round). Measured at 96 pixels
+    cluster (``ring``: ``_skin_field_share``, computed once by the caller), and the two shares
+    together at least ``BODY_MIN_SUM`` (a frame a little less skin-hued must have a more
+    uniform ring, and the other way round). Measured at 96 pixels
     wide on the real sets (bench/results/real_lesions.md, "Rash close-ups as close-ups"): it
     takes 21 of the 43 rash close-ups classified ``SCENE`` before; of the 210 real tattoo
     photos one (120_1, a rose on a forearm: sum 1.51, still covered through the close-up
@@ -243,16 +246,15 @@ def _body_fills_frame(lab: LabImage) -> bool:
     """
     if float((lab.L >= 12.0).mean()) < BODY_MIN_LIT:
         return False
-    hued = float(_skin_hued(lab).mean())
-    if hued < BODY_MIN_HUED:
+    if ring < BODY_MIN_RING:
         return False
-    other = _no_skin_colour(lab).astype(np.uint8)
-    if float(cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).mean()) > (
-        BODY_MAX_OTHER
-    ):
+    hued_px = _skin_hued(lab)
+    hued = float(hued_px.mean())
+    if hued < BODY_MIN_HUED or hued + ring < BODY_MIN_SUM:
         return False
-    ring = _skin_field_share(lab)
-    return ring >= BODY_MIN_RING and hued + ring >= BODY_MIN_SUM
+    other = _no_skin_colour(lab, hued_px).astype(np.uint8)
+    other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return float(other.mean()) <= BODY_MAX_OTHER
 
 
 def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:
@@ -326,11 +328,8 @@ def classify_scene(frame: np.ndarray) -> SceneKind:
     lab = LabImage.from_bgr(_small(frame))
     if _dermoscope_field(lab):
         return SceneKind.DERMOSCOPY
-    if (
-        _skin_field_share(lab) >= CLOSEUP_SKIN_SHARE
-        or _one_skin_surface(lab)
-        or _body_fills_frame(lab)
-    ):
+    ring = _skin_field_share(lab)
+    if ring >= CLOSEUP_SKIN_SHARE or _one_skin_surface(lab) or _body_fills_frame(lab, ring):
         return SceneKind.SKIN_CLOSEUP
     return SceneKind.SCENE
 
