@@ -2,7 +2,7 @@
 """The body-fills-the-frame close-up cue on and off, side by side in one run, on the real sets.
 
     .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
-    GLOG_minloglevel=2 .venv/bin/python bench/body_frame_ab.py [--out FILE] [--limit N]
+    GLOG_minloglevel=2 .venv/bin/python bench/body_frame_ab.py [--out FILE] [--csv FILE] [--limit N]
 
 ``scene._body_fills_frame`` (a third way to ``skin_closeup``: a rash over a shaded trunk or limb
 filling the frame) is the only thing switched. Reported:
@@ -17,6 +17,8 @@ filling the frame) is the only thing switched. Reported:
   with any pixel boxed and the mean share boxed; tattoo boxes >= 95% covered and every box whose
   verdict changes;
 - ``classify_scene``'s time both ways.
+
+``--csv FILE`` also writes the cue's features and both kinds for every picture.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
+    ap.add_argument("--csv", type=Path, default=None, help="every picture's cue features here")
     args = ap.parse_args()
     t0 = time.time()
     data = {name: pictures(name, args.limit) for name in SETS}
@@ -131,6 +134,7 @@ def main() -> int:
     ]
     changed: list[str] = []
     nearest: list[tuple[float, str]] = []
+    rows = ["set,picture,lit,skin_hued,no_skin_colour,ring,hued_plus_ring,kind_off,kind_on"]
     for name, pics in data.items():
         if not pics:
             continue
@@ -141,6 +145,12 @@ def main() -> int:
                 switch(mode == "on")
                 got[mode] = scene.classify_scene(frame).value
                 kinds[mode][got[mode]] += 1
+            if args.csv:
+                f = features(frame)
+                rows.append(
+                    f"{name},{label},{f['lit']:.4f},{f['hued']:.4f},{f['other']:.4f},"
+                    f"{f['ring']:.4f},{f['sum']:.4f},{got['off']},{got['on']}"
+                )
             if got["off"] != got["on"] or (name != "closeups" and got["on"] == "scene"):
                 f = features(frame)
                 if got["off"] != got["on"]:
@@ -151,6 +161,8 @@ def main() -> int:
             f"| {name} | {len(pics)} | {dict(sorted(kinds['off'].items()))} | {dict(sorted(kinds['on'].items()))} |"
         )
     switch(True)
+    if args.csv:
+        args.csv.write_text("\n".join(rows) + "\n")
     head = [
         "| set | picture | lit | skin-hued | no skin colour | ring | hued + ring | kind |",
         "|---|---|---|---|---|---|---|---|",
