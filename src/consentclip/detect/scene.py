@@ -12,9 +12,8 @@
   A face filling the frame is also a skin close-up, so face detection is not relaxed.
   Recognised three ways: the frame's outer ring is one skin-hued colour cluster (the lesion sits
   in the centre), or the whole frame is one skin surface (see ``_one_skin_surface``: a lesion
-  large enough to reach the ring, pale over-exposed skin, pen marks around a lesion), or a body
-  surface fills the frame edge to edge (see ``_body_fills_frame``: a rash over a shaded trunk
-  or limb).
+  large enough to reach the ring, pale over-exposed skin, pen marks around a lesion), or one
+  body surface fills the frame (see ``_body_fills_frame``: a rash over a shaded trunk or limb).
 - ``SCENE``: anything else (people, rooms, limbs against a background): every detector as usual.
 
 Everything runs on a copy about 96 pixels wide: a fraction of a millisecond per frame.
@@ -222,27 +221,26 @@ def _body_fills_frame(lab: LabImage, ring: float) -> bool:
 
     The other two ways miss a disseminated rash: shading over a trunk or a limb spreads the
     ring's skin cluster below ``CLOSEUP_SKIN_SHARE`` (measured on the 43 real MSLD rash
-    close-ups classified ``SCENE`` on main: at most 0.80, median 0.72), a rash is dozens of spots,
-    not one central blob, and dark skin in shade is dark colourless matter. What such a frame
-    still is, and a photo of a tattoo or of people rarely is: skin-hued almost everywhere (any
-    lightness: shade on skin keeps the skin's hue), lit over most of it (deep shade at a dark
-    trunk's silhouette goes black, so not edge to edge), with next to nothing of a colour no
-    skin takes (green, blue or violet ink, clothing, a drape, a wall), and the ring still
-    mostly one skin cluster.
+    close-ups classified ``SCENE`` without this cue: at most 0.80, median 0.72), a rash is
+    dozens of spots, not one central blob, and dark skin in shade is dark colourless matter.
+    What such a frame still is, and a photo of a tattoo or of people rarely is: skin-hued almost
+    everywhere (any lightness: shade on skin keeps the skin's hue), lit over most of it (deep
+    shade at a dark trunk's silhouette goes black, so not edge to edge), with next to nothing of
+    a colour no skin takes (green, blue or violet ink, clothing, a drape, a wall), and the ring
+    still mostly one skin cluster.
 
     So: lit >= ``BODY_MIN_LIT``, at most ``BODY_MAX_OTHER`` (opened) of no skin colour, at
     least ``BODY_MIN_HUED`` of the frame skin-hued and ``BODY_MIN_RING`` of the ring in one
     cluster (``ring``: ``_skin_field_share``, computed once by the caller), and the two shares
     together at least ``BODY_MIN_SUM`` (a frame a little less skin-hued must have a more
-    uniform ring, and the other way round). Measured at 96 pixels
-    wide on the real sets (bench/results/real_lesions.md, "Rash close-ups as close-ups"): it
-    takes 21 of the 43 rash close-ups classified ``SCENE`` before; of the 210 real tattoo
-    photos one (120_1, a rose on a forearm: sum 1.51, still covered through the close-up
-    rules), while the nearest tattoo photo whose box the close-up rules lose (66_1, measured
-    with looser thresholds) sums to 1.41; 7 of the 36 MSLD close-ups that show a face or part
-    of one (on a close-up the face detector's second family listens at 0.3, not 0.2: what that
-    does there is measured in the same place); no photo or clip of people, no text photo
-    (skin-hued share at most 0.71).
+    uniform ring, and the other way round). Measured at 96 pixels wide on the real sets
+    (bench/results/real_lesions.md, "Rash close-ups as close-ups"): it takes 21 of those 43
+    rash close-ups; of the 210 real tattoo photos one (120_1, a rose on a forearm: sum 1.51,
+    still covered through the close-up rules), while the nearest tattoo photo whose box the
+    close-up rules lose (66_1, measured with looser thresholds) sums to 1.41; 7 of the 36 MSLD
+    close-ups that show a face or part of one (on a close-up the face detector's second family
+    listens at 0.3, not 0.2: what that does there is measured in the same place); no photo or
+    clip of people, no text photo (skin-hued share at most 0.71).
     """
     if float((lab.L >= 12.0).mean()) < BODY_MIN_LIT:
         return False
