@@ -14,6 +14,7 @@ from consentclip.detect.lesion import find_lesion
 from consentclip.detect.scene import (
     SceneKind,
     SceneWatch,
+    _one_skin_surface,
     _skin_field_share,
     _small,
     classify_scene,
@@ -177,3 +178,54 @@ def test_pen_hatching_around_a_central_lesion_stays_a_closeup() -> None:
         cv2.line(small, (x, 0), (x + 60, 80), (200, 60, 40), 2)
         cv2.line(small, (x, 280), (x + 60, 359), (200, 60, 40), 2)
     assert classify_scene(small) is SceneKind.SKIN_CLOSEUP
+
+
+# --- "the body fills the frame": the third way to a close-up (scene._body_fills_frame) --------
+
+
+def _rash_over_shade(skin: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A disseminated rash (hundreds of red papules, many confluent) over a trunk that turns
+    away from the light on its right side, filling the frame (as the MSLD close-ups): the
+    papules break the ring's skin cluster and there is no one central blob."""
+    h, w = 360, 480
+    rng = np.random.default_rng(seed)
+    xx = np.linspace(0.0, 1.0, w, dtype=np.float32)
+    fall = 1.0 - 0.6 * np.clip((xx - 0.45) / 0.55, 0, 1) ** 1.5  # shade to 40% at the edge
+    image = np.asarray(skin, np.float32)[None, None, :] * fall[None, :, None]
+    image = np.repeat(image, h, axis=0)
+    for _ in range(800):
+        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(3, 8))
+        cv2.circle(image, (x, y), r, tuple(float(c * fall[x]) for c in (70, 60, 190)), -1)
+    image += rng.normal(0, 3, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+RASH_SKINS = [(95, 125, 175), (60, 90, 140), (40, 60, 95)]  # BGR: light, brown, dark brown
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_filling_the_frame_is_a_closeup(skin: tuple[int, int, int]) -> None:
+    image = _rash_over_shade(skin)
+    lab = LabImage.from_bgr(_small(image))
+    # Neither of the first two ways sees it: this exercises the body-fills-the-frame rule.
+    assert _skin_field_share(lab) < 0.8
+    assert not _one_skin_surface(lab)
+    assert classify_scene(image) is SceneKind.SKIN_CLOSEUP
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_beside_a_drape_is_a_scene(skin: tuple[int, int, int]) -> None:
+    # The same rash with a blue drape along the bottom: the body no longer fills the frame.
+    image = _rash_over_shade(skin)
+    image[270:] = (150, 90, 40)
+    assert classify_scene(image) is SceneKind.SCENE
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_colour_ink_on_a_skin_filling_frame_is_a_scene(skin: tuple[int, int, int]) -> None:
+    # Skin edge to edge, but with a green and blue design on it: a colour no skin takes, as
+    # tattoo photos hold (the real ones that fill the frame with skin: 5-25% of such colour).
+    image = _rash_over_shade(skin)
+    cv2.ellipse(image, (240, 180), (110, 80), 0, 0, 360, (60, 140, 40), 16)
+    cv2.ellipse(image, (240, 180), (60, 40), 30, 0, 360, (160, 90, 30), -1)
+    assert classify_scene(image) is SceneKind.SCENE
