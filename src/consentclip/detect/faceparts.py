@@ -18,10 +18,19 @@ on a half face in the dark, an eye corner with the ear, lips and chin 0.28 to 0.
 the real sets, see docs/detection-faces.md). The landmarks, mapped back, say where the face lies
 in the picture: the box is their hull with a margin, clipped to the picture.
 
+A lone eye is no face to either model, in any of those squares (the landmark model puts the
+face beside it, CenterFace answers 0). So the picture is also asked *beside its own mirror
+image*: an eye and its reflection make a pair of eyes, a face's upper half, which both models
+call a face (the real lone eye of ``closeup_faces``: presence 0.98, CenterFace 0.27 / 0.28).
+The pair fills 0.6 of the square's width at 5 heights, the mirror left and right of the picture
+(10 squares); a mirrored square counts only when CenterFace agrees at *both* sizes, since on two
+tattoo photos (a crescent moon, a cupcake) it agreed with a mirrored pair at one size only. The
+landmarks that fall on the mirror half are folded back onto the picture.
+
 Cost: one 192x192 model call per hypothesis, ~2.7 ms of CPU on these cores; the default
-schedule asks 75 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start, whatever
-the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8) squares
-scoring >= 0.9, which are rare on pictures without a face.
+schedule asks 75 + 10 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start,
+whatever the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8 + 4)
+squares scoring >= 0.9, which are rare on pictures without a face.
 Run in OpenCV's DNN (``cv2.dnn.readNetFromTFLite``, OpenCV 4.11 as mediapipe brings it): no
 second runtime. A missing or unreadable model raises MediaError: the caller fails closed.
 """
