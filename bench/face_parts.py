@@ -14,6 +14,10 @@ of a CenterFace box lying on the landmarks' face). ``closeup_faces`` shows a fac
 in every image; the other sets none, except a tattoo of a face (``tattoos`` 113_1).
 
 ``--png DIR``: every mirrored square asked of CenterFace, with the image's name and the scores.
+``--eye-crops``: lone eyes cut from real faces the data holds (the ``people`` photos and the
+whole faces of ``closeup_faces``; CenterFace >= 0.6, the 3 largest faces of each picture, an
+inter-eye distance >= 30 px): each eye a crop 0.9 x 0.6 of that distance around CenterFace's
+eye keypoint, enlarged to 224 px wide, as a close-up of one eye; found before / after.
 When the data is absent the report says so in its first line.
 """
 
@@ -85,6 +89,58 @@ def run_set(name: str, before: FacePartModel, after: FacePartModel, png: Path | 
     return rows
 
 
+EYE_FACES = [
+    "mpox-P35_1",
+    "others-25",
+    "others-35_1",
+    "others-36_1",
+    "others-64_1",
+    "others-9",
+    "mpox-j8_2",
+]
+
+
+def eye_crops(before: FacePartModel, after: FacePartModel, png: Path | None) -> list[str]:
+    """Lone eyes cut from real faces (see the module docstring): found before / after."""
+    data = ROOT / "bench" / "real" / "data"
+    files = sorted((data / "people").glob("*.jpg"))
+    files += [data / "closeup_faces" / f"msld-{n}.jpg" for n in EYE_FACES]
+    rows = []
+    for path in (f for f in files if f.is_file()):
+        img = load_photo(path)
+        side = min(1280, max(img.shape[:2]) // 32 * 32)
+        faces = before._cf.detect(
+            cv2.cvtColor(img, cv2.COLOR_BGR2RGB), Placement(), side, threshold=0.6
+        )
+        for face in sorted(faces, key=lambda h: -h.box.w)[:3]:
+            gap = float(np.linalg.norm(face.keypoints[1] - face.keypoints[0]))
+            if gap < 30:
+                continue
+            for eye, (cx, cy) in zip(("right", "left"), face.keypoints[:2], strict=True):
+                x1, y1 = round(cx - 0.45 * gap), round(cy - 0.3 * gap)
+                x2, y2 = round(cx + 0.45 * gap), round(cy + 0.3 * gap)
+                if x1 < 0 or y1 < 0 or x2 > img.shape[1] or y2 > img.shape[0]:
+                    continue
+                crop = cv2.resize(
+                    img[y1:y2, x1:x2],
+                    (224, round(224 * (y2 - y1) / (x2 - x1))),
+                    interpolation=cv2.INTER_CUBIC,
+                )
+                found = (bool(before.find(crop)), bool(after.find(crop)))
+                rows.append((path.name, eye, round(gap), *("yes" if f else "no" for f in found)))
+                if png is not None:
+                    cv2.imwrite(
+                        str(png / f"eye_{path.stem}_{round(cx)}_{eye}_{int(found[1])}.png"), crop
+                    )
+    lines = ["", "## Lone eyes cut from real faces", ""]
+    lines.append(
+        f"{len(rows)} eyes: found before {sum(r[3] == 'yes' for r in rows)}, after {sum(r[4] == 'yes' for r in rows)}."
+    )
+    lines.append("")
+    lines += table(("picture", "eye", "inter-eye px", "found before", "after"), rows)
+    return lines
+
+
 def report(rows: list[dict], sets: list[str], elapsed: float) -> list[str]:
     lines = [
         "# The face part cue alone, before and after the mirrored pairs",
@@ -154,6 +210,7 @@ def main() -> int:
     ap.add_argument("--sets", default="closeup_faces,closeups,lesions,tattoos")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--png", type=Path, default=None)
+    ap.add_argument("--eye-crops", action="store_true", help="lone eyes cut from real faces")
     args = ap.parse_args()
     sets = [s for s in args.sets.split(",") if s]
     if args.png is not None:
@@ -166,6 +223,8 @@ def main() -> int:
     for name in sets:
         rows += run_set(name, before, after, args.png)
     lines = report(rows, sets, time.monotonic() - start)
+    if args.eye_crops:
+        lines += eye_crops(before, after, args.png)
     if not rows:
         lines.insert(0, "**The real-material data is absent: run bench/real/build.py first.**\n")
     text = "\n".join(lines) + "\n"
