@@ -40,7 +40,7 @@ from consentclip.detect.centerface import CenterFaceModel  # noqa: E402
 from consentclip.detect.faceparts import FacePartConfig, FacePartModel  # noqa: E402
 from consentclip.detect.regions import Box  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
-from real_skin import load_set, table  # noqa: E402
+from real_skin import DATA, load_set, table  # noqa: E402
 
 
 def agreement(model: FacePartModel, square: np.ndarray, marks: np.ndarray) -> list[float]:
@@ -102,9 +102,8 @@ EYE_FACES = [
 
 def eye_crops(before: FacePartModel, after: FacePartModel, png: Path | None) -> list[str]:
     """Lone eyes cut from real faces (see the module docstring): found before / after."""
-    data = ROOT / "bench" / "real" / "data"
-    files = sorted((data / "people").glob("*.jpg"))
-    files += [data / "closeup_faces" / f"msld-{n}.jpg" for n in EYE_FACES]
+    files = sorted((DATA / "people").glob("*.jpg"))
+    files += [DATA / "closeup_faces" / f"msld-{n}.jpg" for n in EYE_FACES]
     rows = []
     for path in (f for f in files if f.is_file()):
         img = load_photo(path)
