@@ -16,6 +16,7 @@ SUMMARY = ROOT / "docs" / "benchmarks-summary.md"
 ORDER = [
     "real_faces",
     "closeup_faces",
+    "face_parts",
     "real_skin",
     "real_lesions",
     "real_tattoo_scenes",

@@ -31,6 +31,12 @@ PARTS = {
     "left half": (150, 40, 250, 190),
     "nose and mouth": (200, 90, 280, 170),
 }
+# A lone eye filling the picture: (crop, the eye itself), both in the portrait's pixels (eye
+# centres from CenterFace's keypoints on the whole portrait: (203, 102) and (247, 104)).
+EYES = {
+    "right eye": ((178, 86, 218, 114), (193, 97, 213, 107)),
+    "left eye": ((228, 86, 268, 114), (237, 99, 257, 110)),
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,26 @@ def test_a_face_part_filling_the_picture_is_found(
     assert all(h.score >= model.config.presence for h in hits)
     # The face continues beyond the picture: its landmark hull, clipped, covers most of it.
     assert coverage(_whole(picture), [h.box for h in hits]) >= 0.8
+
+
+@pytest.mark.parametrize("name", sorted(EYES))
+def test_a_lone_eye_filling_the_picture_is_found_beside_its_mirror(
+    model: FacePartModel, astronaut: np.ndarray, name: str
+) -> None:
+    (x1, y1, x2, y2), (ex1, ey1, ex2, ey2) = EYES[name]
+    k = 5.6  # a 40 px wide crop to 224 px, as a close-up of the eye
+    picture = cv2.resize(astronaut[y1:y2, x1:x2], None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    eye = Box.from_corners((ex1 - x1) * k, (ey1 - y1) * k, (ex2 - x1) * k, (ey2 - y1) * k)
+    # Alone, the eye is no face to either model: the placed squares find nothing ...
+    placed_only = FacePartModel(CenterFaceModel(), FacePartConfig(mirror_widths=()))
+    try:
+        assert placed_only.find(picture) == []
+    finally:
+        placed_only.close()
+    # ... beside its mirror image it makes a pair of eyes, which both models call a face.
+    hits = model.find(picture)
+    assert hits, f"{name}: not found"
+    assert coverage(eye, [h.box for h in hits]) >= 0.95
 
 
 def test_lesion_photos_get_no_face_part(model: FacePartModel) -> None:
