@@ -496,11 +496,11 @@ class TattooDetector:
         # Only a sure face says whose skin this is and that this is a view of people (see
         # SURE_FACE); every face box is still left to the face detector (_candidates).
         sure = [r.box for r in found if r.kind == RegionKind.FACE and r.score >= SURE_FACE]
-        # A face filling much of the picture on the skin surface is a portrait tattoo or a face
-        # close-up, not a view of people: looked at as ink on a limb (portraits.py).
+        # A face filling much of the picture on a limb's skin surface is a portrait tattoo: this
+        # is a view of that limb, whatever smaller face hits come with it (portraits.py).
         drawn = portrait_faces(lab, prior, sure, (sx, sy))
         if drawn:
-            sure = [b for b in sure if b not in drawn]
+            sure = []
             faces = [b for b in faces if b not in drawn]
         tone = self.skin.update(lab, prior, sure, sx)
         if tone is None:
