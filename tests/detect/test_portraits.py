@@ -4,7 +4,7 @@ public-domain astronaut portrait (skimage), no mocks of the detector's stages.
 
 On real tattoo photos a sure face hit (>= SURE_FACE) is nearly always a portrait tattoo: taken
 for a person, it gave the skin model the ink's colour, turned the limb rules off and cut the
-design along the face box (12 of the 24 boxes the export missed, docs/detection-tattoos.md).
+design along the face box (11 of the 24 boxes the export missed, docs/detection-tattoos.md).
 """
 
 from __future__ import annotations
