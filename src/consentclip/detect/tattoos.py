@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect._mp import solutions, started
+from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
@@ -495,6 +496,12 @@ class TattooDetector:
         # Only a sure face says whose skin this is and that this is a view of people (see
         # SURE_FACE); every face box is still left to the face detector (_candidates).
         sure = [r.box for r in found if r.kind == RegionKind.FACE and r.score >= SURE_FACE]
+        # A face filling much of the picture on a limb's skin surface is a portrait tattoo: this
+        # is a view of that limb, whatever smaller face hits come with it (portraits.py).
+        drawn = portrait_faces(lab, prior, sure, (sx, sy))
+        if drawn:
+            sure = []
+            faces = [b for b in faces if b not in drawn]
         tone = self.skin.update(lab, prior, sure, sx)
         if tone is None:
             self.last_candidates = []
