@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect._mp import solutions, started
+from consentclip.detect.dimlight import dim_people_marks, is_dim
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
@@ -581,6 +582,9 @@ class TattooDetector:
         # when a mark is kept: a frame with nothing to redact pays nothing for it.
         if not people and any(not c.reason and c.label > 0 for c in out):
             out = self._unshade(out, groups, (ink, strong, score, brown), (lab, on), ww)
+        if people and is_dim(lab.L):
+            # A dim picture of people: ink only on a person's lit, visible skin (dimlight.py).
+            out = dim_people_marks(out, skin, local[0])
         return out
 
     def _group(
