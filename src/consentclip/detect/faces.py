@@ -72,6 +72,12 @@ class FaceDetectorConfig:
     focus_lost_every: int = 4  # ... every n frames (the tracker holds it for 30)
     focus_side: float = 2.5  # focus crop side, in head sizes, for a head seen a frame ago
     focus_side_lost: float = 3.0  # ... and for one lost for longer (it may have moved)
+    # A focus hit larger than the crop it was found in and than this many times the known head
+    # is not that head: the model took the whole crop for a face. Measured on the real clip
+    # hamilton (a dim audience): 5 hits of 580-710 px around heads of 140-160 px in 360-px
+    # crops, merged with the head found there into a box over the whole frame; real neighbours
+    # in the focus crops of the street clip are at most 1.8 times the known head.
+    focus_max_head: float = 2.0
     rescue_side: float = 4.5  # pose crop around a lost head: room for the shoulders
     pose_every: int = 30  # pose on the whole frame every n frames
     rescue_every: int = 20  # at most one pose-on-a-lost-head per n frames (within the hold)
@@ -413,10 +419,12 @@ class FaceDetector:
             # turning, blurred, half hidden): the focus models listen down to half the
             # threshold, but such weak answers only count on the known head itself.
             near = known.box.scaled(2.0)
+            limit = max(rgb.shape[1] / at.scale, cfg.focus_max_head * max(known.box.w, known.box.h))
             out += [
                 c
                 for c in _heads(model, rgb, at, "focus")
-                if c[1] >= self.threshold or _same_head(near, c[0])
+                if (c[1] >= self.threshold or _same_head(near, c[0]))
+                and max(c[0].w, c[0].h) <= limit
             ]
         return out
 
