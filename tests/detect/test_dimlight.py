@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from consentclip.detect import tattoos
-from consentclip.detect.dimlight import DIM_FRAME_L
+from consentclip.detect.dimlight import DIM_FRAME_L, DIM_SKIN_MIN_L
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.detect.skin import LabImage
 from consentclip.detect.tattoos import TattooDetector
@@ -20,17 +20,19 @@ def _lab_bgr(lightness: float, a: float, b: float) -> tuple[float, float, float]
     return tuple(float(v) for v in cv2.cvtColor(px, cv2.COLOR_LAB2BGR)[0, 0])
 
 
-def _dim_stage(arm: bool, seed: int = 0) -> tuple[np.ndarray, list[Region], np.ndarray]:
+def _dim_stage(
+    arm: bool, face_l: float = 30.0, seed: int = 0
+) -> tuple[np.ndarray, list[Region], np.ndarray]:
     """A room lit by candles (L* ~12, faintly warm, the audience's shapes a little lighter and
-    darker), a person whose face is dimly lit (L* 24) in a dark jacket with folds; with ``arm``
-    a lit forearm (L* 50) beside them with four blue-black strokes. Returns the frame, the face
-    as the face detector reports it, and the ink mask."""
+    darker), a person whose face is dimly lit (L* ``face_l``) in a dark jacket with folds; with
+    ``arm`` a lit forearm (L* 50) beside them with four blue-black strokes. Returns the frame,
+    the face as the face detector reports it, and the ink mask."""
     rng = np.random.default_rng(seed)
     h, w = 360, 640
     yy, xx = np.mgrid[0:h, 0:w]
     img = np.ones((h, w, 3), np.float32) * np.asarray(_lab_bgr(12, 2, 3), np.float32)
     img += (6 * np.sin(xx / 23.0) * np.cos(yy / 17.0))[..., None]
-    cv2.ellipse(img, (320, 100), (48, 60), 0, 0, 360, _lab_bgr(24, 10, 16), -1)
+    cv2.ellipse(img, (320, 100), (48, 60), 0, 0, 360, _lab_bgr(face_l, 10, 16), -1)
     jacket = np.zeros((h, w), np.uint8)
     cv2.fillPoly(jacket, [np.array([[200, 170], [440, 170], [520, 359], [120, 359]])], 1)
     folds = (5 + 4 * np.sin(xx / 11.0 + yy / 29.0)) * 2.55
@@ -59,16 +61,35 @@ def test_the_generated_stage_is_dim() -> None:
     assert float(LabImage.from_bgr(image).L.mean()) < DIM_FRAME_L
 
 
-def test_dim_room_and_dark_jacket_under_a_face_are_not_a_tattoo(
+def _without_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tattoos, "is_dim", lambda lightness: False)
+    monkeypatch.setattr(tattoos, "unlit_people", lambda lightness, tone: False)
+
+
+def test_dim_room_and_dark_jacket_under_a_lit_face_are_not_a_tattoo(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    image, faces, _ = _dim_stage(arm=False)
+    image, faces, _ = _dim_stage(arm=False, face_l=30.0)
     det = TattooDetector()
     assert det.process_frame(0, image, faces) == []
+    assert det.skin.tone is not None and det.skin.tone.L >= DIM_SKIN_MIN_L  # the marks were judged
     assert "dim" in {c.reason for c in det.last_candidates}
     # The same frame without the rule: the room, jacket and all, is one frame-wide "tattoo"
-    # (what the real broadcast clip hamilton showed), so the assertion above can fail.
-    monkeypatch.setattr(tattoos, "is_dim", lambda lightness: False)
+    # (what the real broadcast clip hamilton showed), so the assertions above can fail.
+    _without_the_rule(monkeypatch)
+    before = TattooDetector().process_frame(0, image, faces)
+    assert _covered(before, image.shape).mean() > 0.5
+
+
+def test_no_ink_is_looked_for_when_the_faces_skin_is_not_lit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image, faces, _ = _dim_stage(arm=False, face_l=22.0)
+    det = TattooDetector()
+    assert det.process_frame(0, image, faces) == []
+    assert det.skin.tone is not None and det.skin.tone.L < DIM_SKIN_MIN_L
+    assert det.last_candidates == []  # stopped before the ink stage
+    _without_the_rule(monkeypatch)
     before = TattooDetector().process_frame(0, image, faces)
     assert _covered(before, image.shape).mean() > 0.5
 

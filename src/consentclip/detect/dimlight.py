@@ -18,6 +18,9 @@ kept only when all three hold (each fails on a different part of the dark room):
 - its box is mostly skin-coloured (``DIM_MIN_SKIN``): ink on a forearm, a hand or a neck has
   bare skin between and around its strokes; a suit, a shirt collar or a dark sleeve does not.
 
+Where the skin model's own colour (learned from the faces) is darker than that, no mark could
+pass, and the detector stops before looking for ink (``unlit_people``): the same answer, cheaper.
+
 Only in a picture that is dim as a whole (``DIM_FRAME_L``) and shows a sure face (a scene of
 people, see ``regions.SURE_FACE``): the real tattoo photographs are all lighter (mean L* 31.8 and
 up, 210 images), so the rule never reaches a well-lit limb or a close-up.
@@ -54,6 +57,15 @@ DIM_MIN_SKIN = 0.4
 def is_dim(frame_l: np.ndarray) -> bool:
     """Is this work image's lightness (L*, 0-100) that of a dim picture?"""
     return float(frame_l.mean()) < DIM_FRAME_L
+
+
+def unlit_people(frame_l: np.ndarray, tone_l: float) -> bool:
+    """A dim picture of people whose skin itself is not lit (the skin model's lightness, learned
+    from the sure faces, under ``DIM_SKIN_MIN_L``): no mark there could lie on lit skin, so the
+    detector stops before looking for ink. On hamilton's first 6 s: the audience shots and the
+    dark stage, 26 of the 78 frames the detector runs on, 0.35 of its 1.3 CPU s. Call only with
+    a sure face in view."""
+    return tone_l < DIM_SKIN_MIN_L and is_dim(frame_l)
 
 
 def dim_people_marks(

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect._mp import solutions, started
-from consentclip.detect.dimlight import dim_people_marks, is_dim
+from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
 from consentclip.detect.skin import (
@@ -522,6 +522,8 @@ class TattooDetector:
     ) -> list[Candidate]:
         """Judged ink candidates. ``people``: a sure face is in view, so this is not a view of
         a limb alone (``limb_hull`` and the background rescue are left out)."""
+        if people and unlit_people(lab.L, tone.L):
+            return []  # a dim picture of people with no lit skin: no ink to read (dimlight.py)
         t = self.tuning
         ww = lab.shape[1]
         skin = skin_colour_mask(lab, tone)
