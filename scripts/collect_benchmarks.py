@@ -24,6 +24,7 @@ ORDER = [
     "leak",
     "engine",
     "engine_ab",
+    "dim_scenes",
     "tattoos",
     "text",
     "batch",
