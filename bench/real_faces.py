@@ -19,6 +19,9 @@ Judged two ways:
   by what a tool redacted (consentclip: the regions it reports; deface: its scaled boxes, as
   rectangles, which is generous to it since it blurs ellipses) is a face left.
 
+Per item also the *area redacted*: the mean share of the frame under the regions each tool
+reports (over-redaction: a held track grown over the frame leaves no face visible either).
+
 Also measured: face false positives on real dermoscopy photographs (the skin set's manifest,
 ``bench/real/lesions``): images where a face region was redacted, and the share of pixels
 changed.
@@ -315,6 +318,9 @@ class Tally:
     seconds: float = 0.0
     changed: list[float] = field(default_factory=list)  # share of pixels changed per frame
     masked_frames: int = 0  # frames with any face region (false positives on the lesion set)
+    # Share of the frame under the regions a tool redacted, per frame: what over-redaction costs
+    # the picture (a held track grown to the whole frame keeps faces left at 0 too).
+    area: list[float] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for name in self.__dataclass_fields__:
@@ -347,6 +353,8 @@ def judge(
         diff = cv2.absdiff(src, out).max(axis=2) > 12
         t.changed.append(float(diff.mean()))
         t.masked_frames += 1 if masks[i] else 0
+        h, w = src.shape[:2]
+        t.area.append(covered(Box(0, 0, w, h), masks[i]))
         if i == 0 and item.gt:
             for box in item.gt:
                 large = box.w >= 16
@@ -472,7 +480,7 @@ def _item_line(item: Item, cc: Tally, df: Tally | None) -> str:
         )
         return (
             f"YuNet faces left {t.left}/{t.faces_in} in {t.frames_left} of {t.judged} frames"
-            f"{gt}{fp}, {t.seconds:.1f} s"
+            f"{gt}{fp}, area redacted {_area(t)}, {t.seconds:.1f} s"
         )
 
     line = f"{item.set_name:28s} {item.name:28s} consentclip: {part(cc)}"
@@ -525,17 +533,19 @@ def _report(rows: list[tuple[Item, Tally, Tally | None]], notes: list[str], fram
         "",
         "Per item:",
         "",
-        "| set | item | frames | consentclip: faces left (frames) | WIDER left "
-        "| deface: faces left (frames) | WIDER left |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| set | item | frames | consentclip: faces left (frames) | WIDER left | area redacted "
+        "| deface: faces left (frames) | WIDER left | area redacted |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for item, c, d in rows:
         if item.set_name.startswith("derm"):
             continue
-        dpart = f"{d.left}/{d.faces_in} ({d.frames_left}) | {_gt(d)}" if d else "- | -"
+        dpart = (
+            f"{d.left}/{d.faces_in} ({d.frames_left}) | {_gt(d)} | {_area(d)}" if d else "- | - | -"
+        )
         lines.append(
             f"| {item.set_name} | {item.name} | {c.frames} | {c.left}/{c.faces_in} "
-            f"({c.frames_left}) | {_gt(c)} | {dpart} |"
+            f"({c.frames_left}) | {_gt(c)} | {_area(c)} | {dpart} |"
         )
     if derm:
         cc_hit = sum(1 for _, c, _ in derm if c.masked_frames)
@@ -558,6 +568,11 @@ def _report(rows: list[tuple[Item, Tally, Tally | None]], notes: list[str], fram
                 f"{np.mean(share):.2%} / {max(share):.2%} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _area(t: Tally) -> str:
+    """Mean share of the frame redacted (region boxes), over the item's frames."""
+    return f"{100 * sum(t.area) / max(len(t.area), 1):.1f}%"
 
 
 def _gt(t: Tally) -> str:

@@ -25,6 +25,7 @@ ORDER = [
     "leak",
     "engine",
     "engine_ab",
+    "dim_scenes",
     "tattoos",
     "text",
     "batch",

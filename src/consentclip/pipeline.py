@@ -243,6 +243,12 @@ class _FrameFlow:
             faces, tattoos, text, manual = self._detect(index, frame)
             self.buffer.append((index, self._hold(frame)))
             self.final.setdefault(index, {})[RegionKind.MANUAL] = manual
+            if index and getattr(self.faces, "cut_at", None) == index:
+                # A new shot, by the face detector's own decision: the trackers end their
+                # tracks there instead of joining heads across it (Tracker.cut).
+                for tracker in self.trackers.values():
+                    if hasattr(tracker, "cut"):
+                        tracker.cut(index)
             for kind, regions in (
                 (RegionKind.FACE, faces),
                 (RegionKind.TATTOO, tattoos),

@@ -166,3 +166,46 @@ def test_sporadic_weak_hits_far_apart_never_confirm() -> None:
     out = run(Tracker(lookahead=12), {20: [weak], 42: [weak], 64: [weak]}, 120)
     covered = [i for i in range(120) if out[i]]
     assert len(covered) == 15
+
+
+# --- scene cuts (Tracker.cut): a track ends at a cut instead of joining a head in the new shot ---
+
+
+def _across_a_cut(cut: bool) -> dict[int, list[Region]]:
+    """A head seen in frames 0-19; the new shot from frame 20 shows another head one head size
+    to the right (close enough to be joined as the same one), seen twice; both move 2 px a
+    frame."""
+    frames: dict[int, list[Region]] = {i: [face(100 + 2 * i, 100, 60)] for i in range(20)}
+    frames.update({i: [face(200 + 2 * (i - 20), 100, 60)] for i in (20, 21)})
+    tracker = Tracker(lookahead=6)
+    out: dict[int, list[Region]] = {}
+    for i in range(60):
+        if cut and i == 20:
+            tracker.cut(20)
+        out.update(tracker.push(i, frames.get(i, [])))
+    out.update(tracker.flush())
+    return out
+
+
+def test_a_cut_ends_tracks_and_a_track_does_not_grow_across_it() -> None:
+    out = _across_a_cut(cut=True)
+    old = {r.track_id for r in out[19]}
+    new = {r.track_id for r in out[20]}
+    assert old and new and not old & new  # two tracks, not one joined across the cut
+    assert all(r.track_id in new for i in range(20, 60) for r in out[i])  # no hold after it
+    assert all(r.track_id in old for i in range(20) for r in out[i])  # no back-fill before it
+    # Nothing emitted on either side is more than one head held for the whole hold (30 frames:
+    # grown by 1.45, moved on by 60 px).
+    biggest = max(r.box.area for regions in out.values() for r in regions)
+    assert biggest <= (120 * 1.45) * (60 * 1.45)
+    # Without the cut the two heads are one track, extrapolated with the jump's speed: the
+    # box covers far more, which is what the cut prevents.
+    joined = max(r.box.area for regions in _across_a_cut(cut=False).values() for r in regions)
+    assert joined > 2 * biggest
+
+
+def test_a_cut_must_come_before_its_frame() -> None:
+    tracker = Tracker(lookahead=2)
+    tracker.push(0, [face(10, 10)])
+    with pytest.raises(ValueError):
+        tracker.cut(0)

@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from consentclip.detect._mp import solutions, started
+from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
@@ -528,6 +529,8 @@ class TattooDetector:
     ) -> list[Candidate]:
         """Judged ink candidates. ``people``: a sure face is in view, so this is not a view of
         a limb alone (``limb_hull`` and the background rescue are left out)."""
+        if people and unlit_people(lab.L, tone.L):
+            return []  # a dim picture of people with no lit skin: no ink to read (dimlight.py)
         t = self.tuning
         ww = lab.shape[1]
         skin = skin_colour_mask(lab, tone)
@@ -588,6 +591,9 @@ class TattooDetector:
         # when a mark is kept: a frame with nothing to redact pays nothing for it.
         if not people and any(not c.reason and c.label > 0 for c in out):
             out = self._unshade(out, groups, (ink, strong, score, brown), (lab, on), ww)
+        if people and is_dim(lab.L):
+            # A dim picture of people: ink only on a person's lit, visible skin (dimlight.py).
+            out = dim_people_marks(out, skin, local[0])
         return out
 
     def _group(

@@ -9,6 +9,11 @@ last ``lookahead`` frames' detections back before declaring a frame final, so th
   moment it entered, not from the moment the detector first trusted it ("track");
 - keep covering for ``hold`` frames after the last detection, extrapolating the motion ("track").
 
+A scene cut (``cut(index)``, told by the engine) ends every track: what was seen before it
+predicts nothing after it. Without it a head in the new shot joined the track of another head
+in the old one, and the "jump" between them, extrapolated over the hold, covered most of the
+frame (measured on the real broadcast clip hamilton, bench/results/engine_ab.md).
+
 Boxes are smoothed over a short centred window (possible because of the look-ahead), and they
 never shrink abruptly: a box that suddenly gets smaller is more often a detector wobble than a
 head getting smaller. Pure Python, deterministic, no frames and no mediapipe.
@@ -59,6 +64,10 @@ class _Track:
     obs: dict[int, Region] = field(default_factory=dict)  # frame -> detected region
     last_emitted: Box | None = None
     confirmed: bool = False
+    # The frames this track may cover: from the start of its shot up to the next cut (None:
+    # the shot goes on). Neither hold nor back-fill reaches across a cut.
+    start: int = 0
+    end: int | None = None
 
     def add(self, index: int, region: Region, config: TrackerConfig) -> None:
         near = any(0 < index - f <= config.confirm_window for f in self.obs)
@@ -104,6 +113,7 @@ class Tracker:
         self._pending: deque[int] = deque()  # pushed frame indices not yet emitted
         self._last_index: int | None = None
         self._next_id = 1
+        self._shot_start = 0  # the frame of the last cut (see cut)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -120,6 +130,19 @@ class Tracker:
             out.append(self._emit(self._pending.popleft()))
         self._prune()
         return out
+
+    def cut(self, index: int) -> None:
+        """Frame ``index``, not yet pushed, starts a new shot: every track ends before it (no
+        hold into the new shot, no association with what is found there), and tracks started
+        from it are not back-filled into the old one. A face still in view after the cut is
+        found again there: the face detector treats the same cut as a new scene and runs its
+        strongest passes on that frame."""
+        if self._last_index is not None and index <= self._last_index:
+            raise ValueError(f"a cut must come before its frame is pushed ({index})")
+        self._shot_start = index
+        for track in self._tracks:
+            if track.end is None:
+                track.end = index
 
     def flush(self) -> list[FrameRegions]:
         out = [self._emit(f) for f in self._pending]
@@ -143,7 +166,7 @@ class Tracker:
         # A track can still be joined as long as a new detection could be linked to it by
         # interpolation or the hold: beyond that it is a new appearance.
         horizon = max(self.lookahead, self.config.hold) + 1
-        return [t for t in self._tracks if index - t.last <= horizon]
+        return [t for t in self._tracks if t.end is None and index - t.last <= horizon]
 
     def _associate(self, index: int, regions: list[Region]) -> None:
         cfg = self.config
@@ -172,7 +195,7 @@ class Tracker:
             live[ti].add(index, regions[ri], cfg)
         for ri, region in enumerate(regions):
             if ri not in used_r:
-                track = _Track(self._next_id, region)
+                track = _Track(self._next_id, region, start=self._shot_start)
                 track.add(index, region, cfg)
                 self._next_id += 1
                 self._tracks.append(track)
@@ -198,6 +221,8 @@ class Tracker:
         return frame, regions
 
     def _box_at(self, track: _Track, frame: int) -> tuple[Box, str, float] | None:
+        if frame < track.start or (track.end is not None and frame >= track.end):
+            return None  # another shot
         obs = track.obs
         if frame in obs:
             return self._smoothed(track, frame), obs[frame].source, obs[frame].score
