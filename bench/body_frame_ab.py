@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from consentclip.detect import scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
+from real_skin import region_mask  # noqa: E402
 
 DATA = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench" / "real" / "data"))
 SETS = ("closeups", "tattoos", "lesions", "closeup_faces", "people", "text")
@@ -99,11 +100,7 @@ def boxed(img: np.ndarray) -> np.ndarray:
         regions = det.process_frame(0, img)
     finally:
         det.close()
-    m = np.zeros(img.shape[:2], bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        m[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
-    return m
+    return region_mask(img.shape[:2], regions)
 
 
 def feat_row(name: str, label: str, f: dict[str, float], off: str, on: str) -> str:

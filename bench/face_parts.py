@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect._mp import Placement  # noqa: E402
 from consentclip.detect.centerface import CenterFaceModel  # noqa: E402
 from consentclip.detect.faceparts import FacePartConfig, FacePartModel  # noqa: E402
@@ -229,9 +230,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        tmp = args.out.with_name(f".{args.out.name}.part")
-        tmp.write_text(text)
-        tmp.replace(args.out)
+        write_text_atomic(args.out, text)
     return 0
 
 

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "real"))
 
 import build as real_build  # bench/real/build.py
 
+from consentclip.atomic import write_text_atomic
 from consentclip.detect.regions import Box, Region, RegionKind
 from consentclip.pipeline import anonymise
 from consentclip.settings import EngineSettings
@@ -454,9 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = _report(rows, notes, args.max_frames)
     print(report)
     if args.out:
-        tmp_out = args.out.with_name(f".{args.out.name}.part")
-        tmp_out.write_text(report)
-        tmp_out.replace(args.out)
+        write_text_atomic(args.out, report)
     return 0
 
 

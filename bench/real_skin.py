@@ -56,6 +56,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect.regions import Region, RegionKind  # noqa: E402
 from consentclip.detect.scene import outer_ring  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
@@ -585,9 +586,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        tmp_out = args.out.with_name(f".{args.out.name}.part")
-        tmp_out.write_text(text)
-        tmp_out.replace(args.out)
+        write_text_atomic(args.out, text)
     return 0
 
 

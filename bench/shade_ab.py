@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from consentclip.detect import tattoos  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
+from real_skin import region_mask  # noqa: E402
 
 DATA = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench" / "real" / "data"))
 COVERED = 0.95
@@ -57,11 +58,7 @@ def boxed(img: np.ndarray, rule: Callable) -> tuple[np.ndarray, list[str]]:
         regions = det.process_frame(0, img)
     finally:
         det.close()
-    m = np.zeros(img.shape[:2], bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        m[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
-    return m, [c.reason for c in det.last_candidates]
+    return region_mask(img.shape[:2], regions), [c.reason for c in det.last_candidates]
 
 
 def cost(frames: list[np.ndarray], rounds: int = 3) -> dict[str, float]:

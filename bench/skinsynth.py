@@ -547,6 +547,16 @@ def green_drape(height: int, width: int) -> np.ndarray:
     return np.stack([fold * 0.8, fold * 1.1, fold * 0.6], axis=-1).astype(np.float32)
 
 
+def forearm_on_drape(
+    height: int, width: int, tone: int, x0: int = 201, x1: int = 440
+) -> np.ndarray:
+    """A bare forearm crossing the frame top to bottom (columns x0..x1) on the green drape, in
+    Fitzpatrick tone ``tone`` (float32 BGR): the limb the silhouette and portrait tests draw on."""
+    img = green_drape(height, width)
+    img[:, x0:x1] = np.asarray(FITZPATRICK_BGR[tone], np.float32)
+    return img
+
+
 def plain_limb(tone: int, width: int = 640, height: int = 360, seed: int = 0) -> np.ndarray:
     """One frame of a limb with no marks at all (for 'finds nothing' tests)."""
     spec = SceneSpec(

@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import textsynth as ts  # noqa: E402
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect.regions import Box, Region, RegionKind  # noqa: E402
 from consentclip.detect.text import TextDetector, TextTuning  # noqa: E402
 from consentclip.pipeline import anonymise, default_components  # noqa: E402
@@ -513,9 +514,7 @@ def main() -> None:
                 cost_section(90 if args.quick else 150, 1 if args.quick else 2, tmp),
             )
     if args.out:
-        tmp_out = args.out.with_name(f".{args.out.name}.part")
-        tmp_out.write_text("\n".join(out) + "\n")
-        tmp_out.replace(args.out)
+        write_text_atomic(args.out, "\n".join(out) + "\n")
         print(f"\nwrote {args.out}")
 
 

@@ -43,8 +43,7 @@ def _portrait_on_a_forearm(tone: int) -> tuple[np.ndarray, np.ndarray]:
     silhouette (so it is not enclosed by skin: only the limb rules put it on the surface)."""
     rng = np.random.default_rng(60 + tone)
     h, w = 480, 640
-    img = skinsynth.green_drape(h, w)
-    img[:, 201:440] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = skinsynth.forearm_on_drape(h, w, tone)
     ink = np.zeros((h, w), np.uint8)
     ink[100:380, 300:440] = 1
     for x in range(306, 440, 22):

@@ -47,8 +47,7 @@ def _limb_mostly_covered_by_a_design(
     rng = np.random.default_rng(40 + tone)
     h, w = 480, 640
     yy, xx = np.mgrid[0:h, 0:w]
-    img = skinsynth.green_drape(h, w)
-    img[:, 201:440] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = skinsynth.forearm_on_drape(h, w, tone)
     ink = np.zeros((h, w), bool)
     ink[40:440, 260:440] = True
     # Shaded colour fill, then the black outlines of petals or leaves across it.

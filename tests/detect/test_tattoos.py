@@ -366,8 +366,7 @@ def _limb_with_a_design_at_its_silhouette(tone: int) -> tuple[np.ndarray, np.nda
     enclosed by skin (the commonest large-design miss on real tattoo photos)."""
     rng = np.random.default_rng(20 + tone)
     h, w = 480, 640
-    img = skinsynth.green_drape(h, w)
-    img[:, 201:440] = np.asarray(skinsynth.FITZPATRICK_BGR[tone], np.float32)
+    img = skinsynth.forearm_on_drape(h, w, tone)
     ink = np.zeros((h, w), np.uint8)
     ink[120:360, 300:440] = 1
     for x in range(306, 440, 22):
