@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from consentclip.detect import scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
-from real_skin import region_mask  # noqa: E402
+from real_skin import box_masks, region_mask  # noqa: E402
 
 DATA = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench" / "real" / "data"))
 SETS = ("closeups", "tattoos", "lesions", "closeup_faces", "people", "text")
@@ -184,12 +184,7 @@ def main() -> int:
     names_t: list[str] = []
     for label, img, it in data["tattoos"]:
         h, w = img.shape[:2]
-        masks = []
-        for x1, y1, x2, y2 in it.get("boxes", []):
-            if x2 > x1 and y2 > y1:
-                bm = np.zeros((h, w), bool)
-                bm[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = True
-                masks.append(bm)
+        _, masks = box_masks(it.get("boxes", []), (h, w))
         if not masks:
             continue
         for mode in ("off", "on"):

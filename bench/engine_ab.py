@@ -36,7 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "src"))  # this tree's helpers; each run gets its own revision
 
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from engine_speed import _cpu, make_clip  # noqa: E402
 
 REAL_CLIPS = ("hamilton.mp4", "street.mp4")
@@ -178,7 +180,7 @@ def main() -> int:
     text = "\n".join(lines).rstrip() + "\n"
     print(text)
     if args.out:
-        args.out.write_text(text)
+        write_text_atomic(args.out, text)
     return 0
 
 

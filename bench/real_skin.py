@@ -268,10 +268,11 @@ def face_parts_report(rows: list[dict]) -> list[str]:
     return [*L, "", "</details>", ""]
 
 
-def box_masks(it: Item, shape: tuple[int, int]) -> tuple[list, list[np.ndarray]]:
-    """The item's human-drawn tattoo boxes (empty ones dropped) and one boolean mask each."""
+def box_masks(boxes: Sequence, shape: tuple[int, int]) -> tuple[list, list[np.ndarray]]:
+    """Human-drawn tattoo boxes (a manifest item's ``boxes``; empty ones dropped) and one
+    boolean mask each."""
     h, w = shape
-    boxes = [b for b in it.meta.get("boxes", []) if b[2] > b[0] and b[3] > b[1]]
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
     masks = []
     for x1, y1, x2, y2 in boxes:
         m = np.zeros((h, w), bool)
@@ -286,7 +287,7 @@ def bench_tattoos(items: list[Item], work: Path, png: Path | None, video_n: int)
     for n, it in enumerate(items):
         img = load_photo(it.file)
         h, w = img.shape[:2]
-        boxes, masks = box_masks(it, (h, w))
+        boxes, masks = box_masks(it.meta.get("boxes", []), (h, w))
         if not boxes:
             continue
         allbox = np.logical_or.reduce(masks)

@@ -31,9 +31,10 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect import tattoos  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
-from real_skin import region_mask  # noqa: E402
+from real_skin import box_masks, region_mask  # noqa: E402
 
 DATA = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench" / "real" / "data"))
 COVERED = 0.95
@@ -100,12 +101,7 @@ def main() -> int:
     for f, it in tat:
         img = load_photo(f)
         h, w = img.shape[:2]
-        masks = []
-        for x1, y1, x2, y2 in it.get("boxes", []):
-            if x2 > x1 and y2 > y1:
-                bm = np.zeros((h, w), bool)
-                bm[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = True
-                masks.append(bm)
+        _, masks = box_masks(it.get("boxes", []), (h, w))
         if not masks:
             continue
         allbox = np.logical_or.reduce(masks)
@@ -154,7 +150,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.write_text(text)
+        write_text_atomic(args.out, text)
     return 0
 
 

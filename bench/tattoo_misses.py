@@ -78,7 +78,7 @@ def main() -> int:
         for it in items:
             img = load_photo(it.file)
             h, w = img.shape[:2]
-            boxes, masks = rs.box_masks(it, (h, w))
+            boxes, masks = rs.box_masks(it.meta.get("boxes", []), (h, w))
             if not boxes:
                 continue
             allbox = np.logical_or.reduce(masks)

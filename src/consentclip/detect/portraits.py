@@ -77,9 +77,7 @@ def portrait_faces(
     # Imported here: tattoos.py imports this module, and the surface is built as it builds it.
     from consentclip.detect.tattoos import HULL_MAX_GROWTH, limb_hull
 
-    surface = limb_hull(
-        body_surface(skin_colour_mask(lab, tone), close_px=max(5, w // 40)), HULL_MAX_GROWTH
-    )
+    surface = limb_hull(body_surface(skin_colour_mask(lab, tone)), HULL_MAX_GROWTH)
     n, parts = cv2.connectedComponents(surface, connectivity=8)
     out = []
     for b in big:

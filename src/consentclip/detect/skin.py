@@ -255,9 +255,16 @@ def fill_edge_pockets(mask: np.ndarray, max_edge_share: float = 0.3) -> np.ndarr
 
 
 def body_surface(
-    skin: np.ndarray, close_px: int, min_area_frac: float = 0.01, min_skin_frac: float = 0.45
+    skin: np.ndarray,
+    close_px: int | None = None,
+    min_area_frac: float = 0.01,
+    min_skin_frac: float = 0.45,
 ) -> np.ndarray:
-    """The skin surface: skin pixels closed, holes filled, small islands removed (uint8 0/255)."""
+    """The skin surface: skin pixels closed, holes filled, small islands removed (uint8 0/255).
+    ``close_px``: the closing's size; by default 1/40 of the image width, at least 5 px (the
+    gaps between a design's strokes at the tattoo detector's work width)."""
+    if close_px is None:
+        close_px = max(5, skin.shape[1] // 40)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close_px | 1, close_px | 1))
     # Pad with background first: OpenCV's default border would let the closing swallow a thin
     # strip of background along the frame edge (a limb crossing the frame edge to edge).

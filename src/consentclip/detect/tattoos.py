@@ -534,7 +534,7 @@ class TattooDetector:
         t = self.tuning
         ww = lab.shape[1]
         skin = skin_colour_mask(lab, tone)
-        surface = body_surface(skin, close_px=max(5, ww // 40))
+        surface = body_surface(skin)
         if not surface.any():
             return []
         local = local_skin(lab, skin, tone, radius=max(9, ww // _LOCAL_DIV))
