@@ -13,6 +13,7 @@ after verification passed; on any failure, interruption included, nothing is lef
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import secrets
 import time
@@ -28,7 +29,7 @@ import numpy as np
 from consentclip.detect import Detector
 from consentclip.detect.lesion import find_lesion
 from consentclip.detect.regions import Box, Region, RegionKind
-from consentclip.detect.scene import SceneKind, SceneWatch
+from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
 from consentclip.errors import MediaError, VerificationError
 from consentclip.media.decode import FrameReader
 from consentclip.media.encode import LARGE_FRAME_PIXELS, EncodeSpec, FrameWriter
@@ -227,11 +228,11 @@ class _FrameFlow:
         except BaseException:
             self.close()
             raise
+        # The engine's one scene check: where the shots cut and what kind of picture each frame
+        # is, decided once per frame and handed to every detector that takes it (a ``scene``
+        # keyword of process_frame) and to the trackers (a cut ends their tracks).
         self.scene = SceneWatch()
-        if isinstance(getattr(self.tattoos, "scene", None), SceneWatch):
-            # One scene classification per frame for the whole engine: the tattoo detector
-            # asks the engine's watch (same cadence, same answers) instead of keeping its own.
-            self.tattoos.scene = self.scene  # type: ignore[attr-defined]
+        self.takes_scene = {id(d) for d in self.detectors if _takes_scene(d)}
         self.buffer: deque[tuple[int, np.ndarray]] = deque()
         self.compact: bool | None = None  # decided on the first frame
         self.final: dict[int, dict[RegionKind, list[Region]]] = {}
@@ -240,12 +241,13 @@ class _FrameFlow:
         try:
             if self.settings.keep_auto and index == 0:
                 self._keep_auto(frame)
-            faces, tattoos, text, manual = self._detect(index, frame)
+            view = self.scene.look(index, frame)
+            faces, tattoos, text, manual = self._detect(view)
             self.buffer.append((index, self._hold(frame)))
             self.final.setdefault(index, {})[RegionKind.MANUAL] = manual
-            if index and getattr(self.faces, "cut_at", None) == index:
-                # A new shot, by the face detector's own decision: the trackers end their
-                # tracks there instead of joining heads across it (Tracker.cut).
+            if index and view.cut:
+                # A new shot: the trackers end their tracks there instead of joining heads
+                # across it (Tracker.cut), on the decision that reran the face detector's passes.
                 for tracker in self.trackers.values():
                     if hasattr(tracker, "cut"):
                         tracker.cut(index)
@@ -289,20 +291,29 @@ class _FrameFlow:
     def _unhold(self, held: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(held, cv2.COLOR_YUV2BGR_I420) if self.compact else held
 
+    def _run(
+        self, detector: Detector | None, view: SceneFrame, found: list[Region]
+    ) -> list[Region]:
+        if detector is None:
+            return []
+        if id(detector) in self.takes_scene:
+            return detector.process_frame(view.index, view.frame, tuple(found), scene=view)  # type: ignore[call-arg]
+        return detector.process_frame(view.index, view.frame, tuple(found))
+
     def _detect(
-        self, index: int, frame: np.ndarray
+        self, view: SceneFrame
     ) -> tuple[list[Region], list[Region], list[Region], list[Region]]:
+        index, frame = view.index, view.frame
         found: list[Region] = []
-        scene = self.scene.get(index, frame)
-        faces = self.faces.process_frame(index, frame, ()) if self.faces else []
-        if scene is SceneKind.DERMOSCOPY:
+        faces = self._run(self.faces, view, [])
+        if view.kind is SceneKind.DERMOSCOPY:
             # A dermoscope's field holds no face; only a sure hit counts there (lesions give
             # MediaPipe 0.5-0.7 on real dermoscopy images, bench/real_skin.py).
             faces = [f for f in faces if f.score >= DERMOSCOPY_FACE_SCORE]
         found += faces
-        tattoos = self.tattoos.process_frame(index, frame, tuple(found)) if self.tattoos else []
+        tattoos = self._run(self.tattoos, view, found)
         found += tattoos
-        text = self.text.process_frame(index, frame, tuple(found)) if self.text else []
+        text = self._run(self.text, view, found)
         found += text
         manual = self.manual.process_frame(index, frame, tuple(found)) if self.manual else []
         return list(faces), list(tattoos), list(text), list(manual)
@@ -361,6 +372,17 @@ class _FrameFlow:
         for detector in self.detectors:
             detector.close()
         self.detectors = []
+
+
+def _takes_scene(detector: Detector) -> bool:
+    """Whether ``process_frame`` takes the engine's ``scene`` (scene.SceneFrame) keyword: the
+    face and tattoo detectors do; a detector without it (text, a test's double) is called as
+    the Detector protocol says."""
+    try:
+        params = inspect.signature(detector.process_frame).parameters
+    except (TypeError, ValueError):
+        return False
+    return "scene" in params
 
 
 def _temp_beside(dst: Path) -> Path:

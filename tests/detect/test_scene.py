@@ -106,6 +106,42 @@ def test_scene_watch_shared_by_two_callers_counts_each_frame_once(
     assert watch.seen == {SceneKind.DERMOSCOPY: 5, SceneKind.SCENE: 7}
 
 
+def test_scene_watch_look_decides_cuts_for_every_detector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine's one scene check (SceneWatch.look): a cut at the first frame, at a new
+    # picture and at a new frame size, not within a shot; the kind on the cadence; the fresh
+    # kind of a cut frame computed once, and not at all where the cadence classified it.
+    import consentclip.detect.scene as scene
+
+    calls: list[int] = []
+    real = scene.classify_scene
+    monkeypatch.setattr(scene, "classify_scene", lambda f: calls.append(1) or real(f))
+    derm, _ = skinsynth.dermoscopy_field(2, vignette=True)
+    limb = skinsynth.plain_limb(2)
+    watch = SceneWatch(every=10)
+    first = watch.look(0, derm)
+    assert first.cut and first.kind is SceneKind.DERMOSCOPY
+    assert first.fresh_kind() is SceneKind.DERMOSCOPY and len(calls) == 1
+    assert watch.look(0, derm) is first  # asked again: the same answer, counted once
+    assert not watch.look(1, derm.copy()).cut
+    moved = watch.look(2, limb)
+    assert moved.cut and moved.kind is SceneKind.DERMOSCOPY  # the cadence's, 2 frames old
+    assert moved.fresh_kind() is SceneKind.SCENE and moved.fresh_kind() is SceneKind.SCENE
+    assert len(calls) == 2
+    small = cv2.resize(limb, (limb.shape[1] // 2, limb.shape[0] // 2))
+    assert watch.look(3, small).cut  # another frame size: a new picture
+    assert not watch.look(4, small).cut
+    image, scale = watch.look(5, limb).downscaled(scene.CUT_SIDE)
+    assert max(image.shape[:2]) <= scene.CUT_SIDE and 0 < scale <= 1.0
+    assert watch.seen == {SceneKind.DERMOSCOPY: 6}
+    # Without a cadence the watch only cuts; the kind is what fresh_kind is asked for.
+    bare = SceneWatch(every=0)
+    view = bare.look(0, limb)
+    assert view.cut and view.kind is SceneKind.SCENE and len(calls) == 2
+    assert bare.seen == {}
+
+
 @pytest.mark.parametrize("tone", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("vignette", [True, False])
 def test_find_lesion_boxes_the_central_lesion(tone: int, vignette: bool) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from benchmods import bench_module
@@ -100,12 +101,30 @@ def test_qa_sheet_draws_auto_kept_boxes(tmp_path: Path) -> None:
     assert kept_boxes(qa) == [Box(1, 2, 3, 4), Box(10, 20, 30, 40)]
 
 
-def test_the_tattoo_detector_shares_the_engines_scene_watch() -> None:
-    # One scene classification per frame for the whole engine (bench/results/engine_ab.md).
-    settings = EngineSettings(faces=False, text=False)
+def test_one_scene_check_serves_every_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine's SceneWatch decides cuts and kinds once per frame and hands its SceneFrame to
+    # the face and tattoo detectors (bench/results/engine_ab.md): classify_scene runs on the
+    # watch's cadence (frames 0 and 10) and once more at a cut between (frame 5, for the face
+    # detector's scene-start passes); at frame 0 the face detector reuses the cadence's answer.
+    import consentclip.detect.scene as scene
+
+    calls: list[int] = []
+    real = scene.classify_scene
+    monkeypatch.setattr(scene, "classify_scene", lambda f: calls.append(1) or real(f))
+    settings = EngineSettings(text=False)
     flow = _FrameFlow(settings, default_components(), 30.0, (64, 48), None)
+    cuts: list[int] = []
     try:
-        assert flow.tattoos is not None
-        assert flow.tattoos.scene is flow.scene  # type: ignore[attr-defined]
+        assert flow.faces is not None and flow.tattoos is not None
+        assert {id(flow.faces), id(flow.tattoos)} <= flow.takes_scene
+        for tracker in flow.trackers.values():
+            real_cut = tracker.cut  # type: ignore[attr-defined]
+            tracker.cut = lambda i, real_cut=real_cut: cuts.append(i) or real_cut(i)  # type: ignore[attr-defined]
+        for index in range(12):
+            frame = np.full((48, 64, 3), 40 if index < 5 else 200, np.uint8)
+            list(flow.push(index, frame))
+        list(flow.flush())
     finally:
         flow.close()
+    assert len(calls) == 3
+    assert cuts == [5] * len(flow.trackers)

@@ -51,7 +51,7 @@ from consentclip.detect.centerface import CenterFaceHit, CenterFaceModel
 from consentclip.detect.faceparts import FacePartModel
 from consentclip.detect.heads import head_from_centerface, head_from_face, head_from_pose
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
-from consentclip.detect.scene import SceneKind, classify_scene
+from consentclip.detect.scene import CUT_SIDE, SceneFrame, SceneKind, SceneWatch
 
 Candidate = tuple[Box, float, str]
 Square = tuple[int, int, int]  # x0, y0, side in frame pixels; side 0 = the whole frame
@@ -88,12 +88,6 @@ class FaceDetectorConfig:
     # it more than once (a single miss is usually a weak frame, found again at the next look).
     rescue_after: int = 6
     rescue_min_side: int = 120  # heads smaller than this (px) are not rescued by pose
-    # Mean grey difference of 32x18 thumbnails that means a new scene. Measured: the real cuts of
-    # the broadcast clip hamilton differ by 27.5-30.3, motion within a shot by at most 14.1
-    # (hamilton), 11.7 (street), 8.0 (the generated clip of moving faces). At 28 the cut to the
-    # speaker (27.5) was missed: no scene-start passes, and the audience's tracks were held and
-    # extrapolated over the new shot (tracking.Tracker.cut).
-    cut_threshold: float = 20.0
     merge_iou: float = 0.3  # boxes overlapping this much (or nested) are one head
     # CenterFace (a second detector family, centerface.py): whole frame every n frames at a
     # modest size (~45 ms on 2 cores at 480 px), larger at a scene start (~0.2 s), and at full
@@ -183,31 +177,41 @@ class FaceDetector:
         self._sweep_for: tuple[int, int] | None = None
         self._next_job = 0
         self._known: list[_Known] = []
-        self._thumb: np.ndarray | None = None
         self._last_rescue = -(10**9)
-        # The last frame this detector took for the start of a new scene: the engine ends its
-        # tracks there (tracking.Tracker.cut), on the same decision that reruns every pass.
-        self.cut_at: int | None = None
+        # Where the shots cut, when no engine hands its SceneFrame over (a detector used on its
+        # own): a watch of its own, without a cadence (the kind is asked at a cut only).
+        self._watch = SceneWatch(every=0)
 
     # -- Detector protocol --------------------------------------------------------------------
 
     def process_frame(
-        self, index: int, frame: np.ndarray, found: Sequence[Region] = ()
+        self,
+        index: int,
+        frame: np.ndarray,
+        found: Sequence[Region] = (),
+        *,
+        scene: SceneFrame | None = None,
     ) -> list[Region]:
+        """``scene``: the engine's scene check for this frame (scene.SceneWatch.look), which
+        says where the shots cut and what the picture is; without it, the detector's own."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError("expected an HxWx3 uint8 BGR frame")
         cfg = self.config
         height, width = frame.shape[:2]
         sweep = self._sweep_jobs(width, height)
-        small, where = _downscaled_rgb(frame, cfg.whole_side)
-
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)  # for the light and the cut test both
+        if scene is None:
+            scene = self._watch.look(index, frame)
+        if cfg.whole_side == CUT_SIDE and scene.grey is not None:
+            # The scene check's downscaled copy and its grey: the same pixels as our own would be.
+            bgr, scale = scene.downscaled(CUT_SIDE)
+            small, where = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), Placement(0.0, 0.0, scale)
+            grey = scene.grey
+        else:
+            small, where = _downscaled_rgb(frame, cfg.whole_side)
+            grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         dark = float(grey.mean()) < cfg.dark_luma
         still = self.lookahead == 0
-        cut = self._scene_cut(grey)
-        if cut:
-            self.cut_at = index
-        if cut or still:
+        if scene.cut or still:
             # A new scene (or a photo): every face in it is new, and the look-ahead is all the
             # time we have. On a photo the fine tiles stand in for the regular small ones.
             self._known = []
@@ -220,7 +224,7 @@ class FaceDetector:
             side = cfg.cf_still_side if still else cfg.cf_start_side
             # Which floor CenterFace listens at depends on what the picture is (a fraction of a
             # millisecond at 96 px); the periodic passes of this scene keep it.
-            self._scene_kind = classify_scene(frame)
+            self._scene_kind = scene.fresh_kind()
             people = self._scene_kind is SceneKind.SCENE
             self._cf_now = self._cf_scene if people else self._cf.threshold
             # A photo of people gets the contrast-normalised pass whatever its mean light: a
@@ -323,9 +327,9 @@ class FaceDetector:
                 side = int(side * 1.25)
         self._sweep, self._sweep_for, self._next_job = jobs, (width, height), 0
         # Each job once per sweep, and the sweep within the look-ahead: where two sweeps
-        # taking turns still fit, they take turns (half the model calls).
+        # taking turns still fit, they take turns (half the model calls). A new frame size is
+        # a new scene: the scene check (SceneWatch) says so.
         self._take_turns = 2 * len(jobs) <= self.lookahead
-        self._thumb = None  # a new frame size is a new scene
         return jobs
 
     def _fine_jobs(self, width: int, height: int) -> list[Square]:
@@ -338,13 +342,6 @@ class FaceDetector:
                 return grid
             side = int(side * 1.25)  # 4K: fewer, larger tiles, so a scene start stays cheap
         return []
-
-    def _scene_cut(self, grey: np.ndarray) -> bool:
-        thumb = cv2.resize(grey, (32, 18)).astype(np.int16)
-        previous, self._thumb = self._thumb, thumb
-        if previous is None:
-            return True
-        return float(np.abs(thumb - previous).mean()) > self.config.cut_threshold
 
     def _update_known(self, index: int, heads: list[Box]) -> None:
         for head in heads:

@@ -332,31 +332,120 @@ def classify_scene(frame: np.ndarray) -> SceneKind:
     return SceneKind.SCENE
 
 
+# The cut test's picture: the frame's longer side at most this many pixels (linear resampling),
+# the face detector's whole-frame image (faces.FaceDetectorConfig.whole_side), which it takes
+# from here instead of downscaling the frame a second time.
+CUT_SIDE = 640
+# Mean grey difference of 32x18 thumbnails (of the CUT_SIDE picture) that means a new shot.
+# Measured: the real cuts of the broadcast clip hamilton differ by 27.5-30.3, motion within a
+# shot by at most 14.1 (hamilton), 11.7 (street), 8.0 (the generated clip of moving faces). At
+# 28 the cut to the speaker (27.5) was missed: no scene-start passes in the face detector, and
+# the audience's tracks were held and extrapolated over the new shot (tracking.Tracker.cut).
+CUT_THRESHOLD = 20.0
+
+
+class SceneFrame:
+    """What the engine's one scene check says about one frame, handed to every detector that
+    takes it (``process_frame(..., scene=...)``) and to the trackers (a cut ends their tracks).
+
+    - ``cut``: this frame starts a new shot (the first frame of a stream, a frame of another
+      size, or a picture unlike the last one; see ``CUT_THRESHOLD``);
+    - ``kind``: the watch's kind on its cadence (up to ``every - 1`` frames old);
+    - ``fresh_kind()``: ``classify_scene`` of this very frame, computed once when first asked
+      (the face detector asks at a cut), or the cadence's answer when it classified this frame;
+    - ``downscaled(side)``: the frame at most ``side`` px on its longer side (linear) and the
+      scale, computed once per side (the cut test's ``CUT_SIDE`` copy is shared this way).
+    """
+
+    __slots__ = ("_fresh", "_small", "cut", "frame", "grey", "index", "kind")
+
+    def __init__(self, index: int, frame: np.ndarray) -> None:
+        self.index = index
+        self.frame = frame
+        self.cut = False
+        self.kind = SceneKind.SCENE
+        self.grey: np.ndarray | None = None  # grey of downscaled(CUT_SIDE), once the test ran
+        self._fresh: SceneKind | None = None
+        self._small: dict[int, tuple[np.ndarray, float]] = {}
+
+    def fresh_kind(self) -> SceneKind:
+        if self._fresh is None:
+            self._fresh = classify_scene(self.frame)
+        return self._fresh
+
+    def downscaled(self, side: int) -> tuple[np.ndarray, float]:
+        """BGR copy (or the frame itself, when it is no larger) and its scale to the frame."""
+        done = self._small.get(side)
+        if done is None:
+            h, w = self.frame.shape[:2]
+            scale = min(1.0, side / max(h, w))
+            image = self.frame
+            if scale < 1.0:
+                # Linear, not area: the models resample again anyway, and area costs 5x more.
+                size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+                scale = size[0] / w
+            done = self._small[side] = (image, scale)
+        return done
+
+
 class SceneWatch:
-    """``classify_scene`` on a cadence, for a stream of frames: a scene does not change kind
-    from one frame to the next, and every ``every`` frames bounds the cost to a fraction of a
-    millisecond per frame while a cut is still noticed within half a second.
+    """The engine's one scene check, for a stream of frames: where the shots cut, and what kind
+    of picture each frame is.
 
-    One watch can serve several detectors of the same stream (the engine hands its own to the
-    tattoo detector): asked again about the frame it last answered for, it answers from memory
-    and counts that frame once (``seen`` counts frames, not questions)."""
+    ``classify_scene`` runs on a cadence: a scene does not change kind from one frame to the
+    next, and every ``every`` frames bounds the cost to a fraction of a millisecond per frame
+    while a new kind is still noticed within half a second. ``every=0``: no cadence, the kind
+    is only what ``SceneFrame.fresh_kind`` is asked for (a detector used on its own that needs
+    the kind only at a cut).
 
-    def __init__(self, every: int = 10) -> None:
-        self.every = max(1, every)
+    ``look(index, frame)`` once per frame gives the ``SceneFrame`` every detector and tracker of
+    that frame shares. Asked again about the frame it last answered for, the watch answers from
+    memory and counts that frame once (``seen`` counts frames, not questions)."""
+
+    def __init__(self, every: int = 10, *, cut_threshold: float = CUT_THRESHOLD) -> None:
+        self.every = max(0, every)
+        self.cut_threshold = cut_threshold
         self.kind = SceneKind.SCENE
         self._at: int | None = None
         self._last: int | None = None  # the frame last counted in ``seen``
         self.seen: dict[SceneKind, int] = {}
+        self._view: SceneFrame | None = None
+        self._thumb: np.ndarray | None = None
+        self._size: tuple[int, ...] | None = None
+
+    def look(self, index: int, frame: np.ndarray) -> SceneFrame:
+        if self._view is not None and self._view.index == index and self._view.frame is frame:
+            return self._view
+        view = SceneFrame(index, frame)
+        small, _ = view.downscaled(CUT_SIDE)
+        view.grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        view.cut = self._cut(view.grey, frame.shape)
+        if self.every:
+            view.kind = self.get(index, frame)
+            if self._at == index:
+                view._fresh = view.kind  # classified on this very frame: one answer for both
+        self._view = view
+        return view
 
     def get(self, index: int, frame: np.ndarray) -> SceneKind:
+        """The kind on the cadence (``look`` asks it; detectors used alone may ask directly)."""
         if index == self._last:
             return self.kind
-        if self._at is None or not 0 <= index - self._at < self.every:
+        if self._at is None or not 0 <= index - self._at < max(1, self.every):
             self.kind = classify_scene(frame)
             self._at = index
         self._last = index
         self.seen[self.kind] = self.seen.get(self.kind, 0) + 1
         return self.kind
+
+    def _cut(self, grey: np.ndarray, shape: tuple[int, ...]) -> bool:
+        thumb = cv2.resize(grey, (32, 18)).astype(np.int16)
+        previous, self._thumb = self._thumb, thumb
+        size, self._size = self._size, shape
+        if previous is None or size != shape:
+            return True  # the first frame, or a frame of another size: a new picture
+        return float(np.abs(thumb - previous).mean()) > self.cut_threshold
 
     def dominant(self) -> SceneKind | None:
         """The kind seen in most frames so far (None before the first frame)."""

@@ -40,7 +40,7 @@ from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
-from consentclip.detect.scene import SceneKind, SceneWatch
+from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
 from consentclip.detect.skin import (
     LabImage,
     SkinModel,
@@ -465,19 +465,26 @@ class TattooDetector:
             self.person.close()
 
     def process_frame(
-        self, index: int, frame: np.ndarray, found: Sequence[Region] = ()
+        self,
+        index: int,
+        frame: np.ndarray,
+        found: Sequence[Region] = (),
+        *,
+        scene: SceneFrame | None = None,
     ) -> list[Region]:
+        """``scene``: the engine's scene check for this frame (scene.SceneWatch.look); without
+        it, the detector's own watch (``self.scene``) says what the picture is."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise UsageError("tattoo detector needs an HxWx3 uint8 BGR frame")
         if index % self.every:
             return []  # between runs: the tracker fills this frame (see ENGINE_EVERY)
-        scene = self.scene.get(index, frame)
-        if scene is SceneKind.DERMOSCOPY:
+        scene_kind = scene.kind if scene is not None else self.scene.get(index, frame)
+        if scene_kind is SceneKind.DERMOSCOPY:
             # A dermoscope's field is millimetres across: what is dark in it is pigment, and no
             # design a person could be recognised by fits in it.
             self.last_candidates = []
             return []
-        self._closeup = scene is SceneKind.SKIN_CLOSEUP
+        self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)
         small = (
