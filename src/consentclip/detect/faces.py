@@ -665,7 +665,11 @@ def _spread(length: int, side: int, count: int) -> list[int]:
 
 
 def _contains_centre(outer: Box, inner: Box) -> bool:
-    return outer.x <= inner.cx <= outer.x2 and outer.y <= inner.cy <= outer.y2
+    # Box.cx and Box.x2 written out (the same floats): this runs thousands of times a clip.
+    ox, oy = outer.x, outer.y
+    return (
+        ox <= inner.x + inner.w / 2 <= ox + outer.w and oy <= inner.y + inner.h / 2 <= oy + outer.h
+    )
 
 
 def _merge(cands: list[tuple[Box, float, str]], merge_iou: float) -> list[tuple[Box, float, str]]:

@@ -202,29 +202,34 @@ class Redactor:
                 red = self._blur.roi(frame, (rx1, ry1, rx2, ry2), box, step)
             else:
                 red = _redacted(roi, box.w, box.h, self.plan.mode)
-            alpha = np.outer(
-                _ramp(ry2 - ry1, y1 - ry1, y2 - ry1, feather),
-                _ramp(rx2 - rx1, x1 - rx1, x2 - rx1, feather),
-            )
-            kept = False
-            for kx1, ky1, kx2, ky2 in keeps:
-                ix1, iy1 = max(kx1, rx1), max(ky1, ry1)
-                ix2, iy2 = min(kx2, rx2), min(ky2, ry2)
-                if ix1 < ix2 and iy1 < iy2:
+            ramp_y = _ramp(ry2 - ry1, y1 - ry1, y2 - ry1, feather)
+            ramp_x = _ramp(rx2 - rx1, x1 - rx1, x2 - rx1, feather)
+            hit = [
+                (max(kx1, rx1), max(ky1, ry1), min(kx2, rx2), min(ky2, ry2))
+                for kx1, ky1, kx2, ky2 in keeps
+            ]
+            hit = [(ix1, iy1, ix2, iy2) for ix1, iy1, ix2, iy2 in hit if ix1 < ix2 and iy1 < iy2]
+            if hit:
+                alpha = np.outer(ramp_y, ramp_x)
+                for ix1, iy1, ix2, iy2 in hit:
                     alpha[iy1 - ry1 : iy2 - ry1, ix1 - rx1 : ix2 - rx1] = 0.0
-                    kept = True
-            if kept:
                 # OpenCV's blend runs vectorised in native code; numpy float maths cost more.
                 roi[...] = cv2.blendLinear(red, roi, alpha, 1.0 - alpha)
             else:
-                _blend_rim(roi, red, alpha, (x1 - rx1, y1 - ry1, x2 - rx1, y2 - ry1))
+                _blend_rim(roi, red, (ramp_y, ramp_x), (x1 - rx1, y1 - ry1, x2 - rx1, y2 - ry1))
 
 
 def _blend_rim(
-    roi: np.ndarray, red: np.ndarray, alpha: np.ndarray, inner: tuple[int, int, int, int]
+    roi: np.ndarray,
+    red: np.ndarray,
+    ramps: tuple[np.ndarray, np.ndarray],
+    inner: tuple[int, int, int, int],
 ) -> None:
     """Copy the redacted box interior (alpha is 1 there) and blend only the feathered rim
-    around it: the rim is a thin frame, so most of the ROI skips the blend."""
+    around it: the rim is a thin frame, so most of the ROI skips the blend. The rim's weights
+    are the outer product of the two ramps, built per strip (the same float32 products as
+    the whole ROI's, without building the ROI-sized array whose interior is never read)."""
+    ramp_y, ramp_x = ramps
     ix1, iy1, ix2, iy2 = inner
     roi[iy1:iy2, ix1:ix2] = red[iy1:iy2, ix1:ix2]
     h, w = roi.shape[:2]
@@ -235,7 +240,7 @@ def _blend_rim(
         (slice(iy1, iy2), slice(ix2, w)),
     )
     for ys, xs in strips:
-        part = alpha[ys, xs]
+        part = np.outer(ramp_y[ys], ramp_x[xs])
         if part.size:
             roi[ys, xs] = cv2.blendLinear(red[ys, xs], roi[ys, xs], part, 1.0 - part)
 
