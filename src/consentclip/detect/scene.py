@@ -55,6 +55,16 @@ BODY_MIN_HUED = 0.8
 BODY_MAX_OTHER = 0.05
 BODY_MIN_RING = 0.5
 BODY_MIN_SUM = 1.5
+# A body on a dark ground (a fourth way to a close-up, see _body_on_dark_ground): lightness
+# that counts as lit skin, and the shares asked of the lit part, the dark ground, the ring, the
+# colours no skin takes and the body's largest part.
+GROUND_DARK_L = 25.0
+GROUND_MIN_LIT = 0.5
+GROUND_MIN_HUED = 0.9
+GROUND_MIN_DARK = 0.7
+GROUND_MIN_RING = 0.5
+GROUND_MAX_OTHER = 0.06
+GROUND_MIN_PART = 0.8
 # Lightness 2-6 pixels (of 96) inside a dermoscope's field edge, relative to the field's inside.
 EDGE_BRIGHTNESS = 0.64
 
@@ -255,6 +265,55 @@ def _body_fills_frame(lab: LabImage, ring: float) -> bool:
     return float(other.mean()) <= BODY_MAX_OTHER
 
 
+def _body_on_dark_ground(lab: LabImage, ring: float) -> bool:
+    """Is the frame one body surface against a dark, unlit ground (a rash close-up on a black
+    backdrop or in deep shade), with nothing else in view?
+
+    ``_body_fills_frame`` asks for skin almost everywhere, lit included; a trunk, a thigh or a
+    palm photographed against a black cloth or in a dark room fills only 55-80% of the frame,
+    and the rest is black. What such a frame still is, and a tattoo photo or a photo of people
+    is not (measured at 96 pixels wide on the real sets, bench/results/rash_kind.md, "A body on
+    a dark ground"): nearly all of what is lit is skin-hued (a background, clothing, a second
+    person or a room brings lit colours of its own), what is not skin-hued is nearly all dark,
+    the lit skin is one part (a person's body, not faces and hands spread over a meeting room),
+    and the ring is still mostly one skin cluster (a bright body, not a dim stage).
+
+    So: at least ``GROUND_MIN_LIT`` of the frame lit (L* >= ``GROUND_DARK_L``), at least
+    ``GROUND_MIN_HUED`` of that skin-hued, at least ``GROUND_MIN_DARK`` of what is not
+    skin-hued darker than ``GROUND_DARK_L``, at most ``GROUND_MAX_OTHER`` (opened) of no skin
+    colour, the largest part of the skin-hued pixels (opened) at least
+    ``GROUND_MIN_PART`` of them, and ``ring`` (``_skin_field_share``) at least
+    ``GROUND_MIN_RING``. It takes 4 of the 191 real MSLD close-ups (P8_1, P34_1, P38_1, P38_2,
+    each blurred whole as a scene); of the 210 real tattoo photos none, the nearest (52_1, a
+    back before a dark top: 0.86 lit skin-hued, 0.64 dark ground) would lose its box as a
+    close-up; no photo or clip of people; one picture of a child's face on a dark ground
+    (closeup_faces P37_1).
+    """
+    if ring < GROUND_MIN_RING:
+        return False
+    lit = lab.L >= GROUND_DARK_L
+    n_lit = int(np.count_nonzero(lit))
+    if n_lit < GROUND_MIN_LIT * lit.size:
+        return False
+    hued = _skin_hued(lab)
+    if np.count_nonzero(hued & lit) < GROUND_MIN_HUED * n_lit:
+        return False
+    ground = ~hued
+    if np.count_nonzero(ground & ~lit) < GROUND_MIN_DARK * np.count_nonzero(ground):
+        return False
+    k = np.ones((3, 3), np.uint8)
+    other = cv2.morphologyEx(_no_skin_colour(lab, hued).astype(np.uint8), cv2.MORPH_OPEN, k)
+    if float(other.mean()) > GROUND_MAX_OTHER:
+        return False
+    # Opened only, not closed: closing joins the faces, hands and wooden table of a meeting room
+    # into one part (real photo wider_meeting_26: 0.94 closed, 0.59 opened).
+    body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, k)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if n <= 1:
+        return False
+    return float(stats[1:, cv2.CC_STAT_AREA].max()) >= GROUND_MIN_PART * float(body.sum())
+
+
 def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:
     """Is what is darker than the skin led by one blob centred in the frame, not spanning it?
 
@@ -327,7 +386,12 @@ def classify_scene(frame: np.ndarray) -> SceneKind:
     if _dermoscope_field(lab):
         return SceneKind.DERMOSCOPY
     ring = _skin_field_share(lab)
-    if ring >= CLOSEUP_SKIN_SHARE or _one_skin_surface(lab) or _body_fills_frame(lab, ring):
+    if (
+        ring >= CLOSEUP_SKIN_SHARE
+        or _one_skin_surface(lab)
+        or _body_fills_frame(lab, ring)
+        or _body_on_dark_ground(lab, ring)
+    ):
         return SceneKind.SKIN_CLOSEUP
     return SceneKind.SCENE
 
