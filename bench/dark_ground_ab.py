@@ -1,8 +1,12 @@
 # ruff: noqa: E501  (markdown table rows read best on one line)
-"""The body-on-a-dark-ground close-up cue on and off, side by side in one run, on the real sets.
+"""The body-on-a-dark-ground close-up cue (or the light-mark rule) on and off, side by side in
+one run, on the real sets.
 
     .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
-    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--out FILE] [--limit N]
+    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light] [--out FILE]
+
+``--cue light`` switches ``lightmarks.light_at_edge`` instead (a close-up's mark lighter than
+the skin at the frame's edge; scene kinds do not change, so only the detector is compared).
 
 ``scene._body_on_dark_ground`` (a fourth way to ``skin_closeup``: a rash on a body photographed
 against a black backdrop or in deep shade) is the only thing switched; the harness is
@@ -30,15 +34,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import body_frame_ab as ab  # noqa: E402
 from consentclip.atomic import write_text_atomic  # noqa: E402
-from consentclip.detect import scene  # noqa: E402
+from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 from real_skin import box_masks  # noqa: E402
 
 SHIPPED = scene._body_on_dark_ground
+SHIPPED_LIGHT = tattoos.light_at_edge
+CUE = "ground"
 
 
 def switch(on: bool) -> None:
-    scene._body_on_dark_ground = SHIPPED if on else (lambda lab, ring: False)
+    if CUE == "light":
+        tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
+    else:
+        scene._body_on_dark_ground = SHIPPED if on else (lambda lab, ring: False)
 
 
 def features(frame: np.ndarray) -> dict[str, float]:
@@ -85,12 +94,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
+    ap.add_argument("--cue", choices=("ground", "light"), default="ground")
     args = ap.parse_args()
+    global CUE
+    CUE = args.cue
     t0 = time.time()
-    data = {name: ab.pictures(name, args.limit) for name in ab.SETS}
+    sets = ab.SETS if CUE == "ground" else ("closeups", "tattoos")
+    data = {name: ab.pictures(name, args.limit) for name in sets}
     if not data["closeups"] or not data["tattoos"]:
         print("Real data absent: run bench/real/build.py closeups tattoos first. Nothing measured.")
         return 0
+    if CUE == "light":
+        return light_report(data, args.out, t0)
     lines = [
         f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py`; `scene._body_on_dark_ground` off and on, side by side in one run. Thresholds: lit (L* >= {scene.GROUND_DARK_L:.0f}) >= {scene.GROUND_MIN_LIT}, lit skin-hued >= {scene.GROUND_MIN_HUED}, not skin-hued and dark >= {scene.GROUND_MIN_DARK}, no skin colour <= {scene.GROUND_MAX_OTHER}, largest skin part >= {scene.GROUND_MIN_PART}, ring >= {scene.GROUND_MIN_RING}.",
         "",
@@ -133,6 +148,42 @@ def main() -> int:
         *[row for _, row in sorted(nearest, reverse=True)[:8]],
     ]
 
+    lines += detector_ab(data, t0)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_text_atomic(args.out, text)
+    return 0
+
+
+def light_report(data: dict, out: Path | None, t0: float) -> int:
+    lines = [
+        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue light`; `lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE}).",
+        "",
+    ]
+    rejected = []
+    for name in ("closeups", "tattoos"):
+        for label, img, _ in data[name]:
+            det = tattoos.TattooDetector()
+            try:
+                det.process_frame(0, img)
+            finally:
+                det.close()
+            n = sum(c.reason == "light" for c in det.last_candidates)
+            if n:
+                rejected.append(f"{name}/{label} ({n})")
+    lines += [f"Pictures with a mark rejected as `light`: {', '.join(rejected) or 'none'}."]
+    lines += detector_ab(data, t0)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        write_text_atomic(out, text)
+    return 0
+
+
+def detector_ab(data: dict, t0: float) -> list[str]:
+    """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on."""
+    lines: list[str] = []
     share = {"off": [], "on": []}
     names_c = [label for label, _, _ in data["closeups"]]
     for _, img, _ in data["closeups"]:
@@ -185,7 +236,12 @@ def main() -> int:
         f"| close-ups: mean share of the picture boxed | {100 * np.mean(share['off']):.1f}% | {100 * np.mean(share['on']):.1f}% |",
         f"| tattoo boxes >= 95% covered (of {len(covs['on'])}) | {cov('off'):.1f}% | {cov('on'):.1f}% |",
         f"| tattoo boxes: mean share covered | {100 * np.mean(covs['off']):.1f}% | {100 * np.mean(covs['on']):.1f}% |",
-        f"| classify_scene ms per picture (median of 3 alternating rounds x {len(frames)}) | {np.median(ms['off']):.2f} | {np.median(ms['on']):.2f} |",
+    ]
+    if CUE == "ground":
+        lines.append(
+            f"| classify_scene ms per picture (median of 3 alternating rounds x {len(frames)}) | {np.median(ms['off']):.2f} | {np.median(ms['on']):.2f} |"
+        )
+    lines += [
         "",
         f"Close-ups cleared: {', '.join(cleared) or 'none'}.",
         f"Close-ups boxed less: {', '.join(smaller) or 'none'}. Boxed more: {', '.join(worse) or 'none'}.",
@@ -193,11 +249,7 @@ def main() -> int:
         "",
         f"Wall time {time.time() - t0:.0f} s.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

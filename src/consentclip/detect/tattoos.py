@@ -38,6 +38,7 @@ import numpy as np
 
 from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
+from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneKind, SceneWatch
@@ -125,6 +126,7 @@ class FrameContext:
     lab: LabImage  # the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
     score: np.ndarray  # its per-pixel ink score (``ink_evidence``)
+    local_l: np.ndarray | None = None  # the local skin's L* (``local_skin``)
 
     def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
         """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
@@ -567,7 +569,7 @@ class TattooDetector:
             surface[
                 max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
             ] = 0
-        self._frame = FrameContext(lab, int(np.count_nonzero(skin)), score)
+        self._frame = FrameContext(lab, int(np.count_nonzero(skin)), score, local[0])
         on = surface > 0
         weak = ((score >= t.weak) & on).astype(np.uint8)
         strong = (score >= 1.0) & on
@@ -789,6 +791,10 @@ class TattooDetector:
             or (solidity > t.closeup_compact and aspect < 2.5)
         ):
             reason = "pigment"  # a close-up: lesions, their network and their halo are the subject
+        elif self._closeup and self._light_at_edge(group, box):
+            reason = (
+                "light"  # a close-up: a white object or the background at its edge (lightmarks)
+            )
         elif self._closeup and self._marker_lines(group, box, work_w):
             reason = "marker"  # a clinician's skin-marker lines: clinical, not identifying
         elif self._off_body(group, box, area):
@@ -812,6 +818,12 @@ class TattooDetector:
         return Candidate(
             box, ink_px, seed_px, contrast, brown, solidity, circularity, thickness, aspect, reason
         )
+
+    def _light_at_edge(self, group: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+        f = self._frame
+        if f is None or f.local_l is None:
+            return False
+        return light_at_edge(group, box, f.lab.L, f.local_l, f.score)
 
     def _off_body(self, group: np.ndarray, box: tuple[int, int, int, int], area: float) -> bool:
         """Is this mark background rather than ink on skin?
