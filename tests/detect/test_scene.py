@@ -19,6 +19,7 @@ from consentclip.detect.scene import (
     _one_skin_surface,
     _skin_field_share,
     _small,
+    body_on_dark_ground,
     classify_scene,
 )
 from consentclip.detect.skin import LabImage
@@ -233,7 +234,8 @@ def test_colour_ink_on_a_skin_filling_frame_is_a_scene(skin: tuple[int, int, int
     assert classify_scene(image) is SceneKind.SCENE
 
 
-# --- a body on a dark ground: the fourth way to a close-up (scene._body_on_dark_ground) --------
+# --- a body on a dark ground (scene.body_on_dark_ground): a scene the tattoo detector reads with
+# a close-up's ink rules, faces staying as strict as in a scene --------------------------------
 
 
 def _rash_on_dark_ground(skin: tuple[int, int, int]) -> np.ndarray:
@@ -244,24 +246,25 @@ def _rash_on_dark_ground(skin: tuple[int, int, int]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("skin", RASH_SKINS)
-def test_rash_on_a_dark_ground_is_a_closeup(skin: tuple[int, int, int]) -> None:
+def test_rash_on_a_dark_ground_is_a_body_on_a_dark_ground(skin: tuple[int, int, int]) -> None:
     image = _rash_on_dark_ground(skin)
     lab = LabImage.from_bgr(_small(image))
     ring = _skin_field_share(lab)
-    # None of the other three ways sees it: the black third keeps the body from filling the frame.
+    # None of the three close-up ways sees it: the black third keeps the body from filling the
+    # frame. It stays a scene (faces strict) and the cue says what the tattoo detector reads.
     assert ring < 0.8
     assert not _one_skin_surface(lab)
     assert not _body_fills_frame(lab, ring)
-    assert _body_on_dark_ground(lab, ring)
-    assert classify_scene(image) is SceneKind.SKIN_CLOSEUP
+    assert classify_scene(image) is SceneKind.SCENE
+    assert body_on_dark_ground(image)
 
 
 @pytest.mark.parametrize("skin", RASH_SKINS)
-def test_body_on_a_dark_ground_with_lit_clothing_is_a_scene(skin: tuple[int, int, int]) -> None:
+def test_body_on_a_dark_ground_with_lit_clothing_is_not(skin: tuple[int, int, int]) -> None:
     # A lit shirt along the bottom: lit colours other than skin, as a person in a room.
     image = _rash_on_dark_ground(skin)
     image[290:, :340] = (150, 140, 135)
-    assert classify_scene(image) is SceneKind.SCENE
+    assert not body_on_dark_ground(image)
 
 
 @pytest.mark.parametrize("skin", RASH_SKINS)
@@ -289,10 +292,12 @@ def test_a_design_on_a_body_on_a_dark_ground_is_still_covered(skin: tuple[int, i
     m = ink > 0
     image[m] = image[m] * 0.3 + np.asarray((60, 45, 35), np.float32) * 0.7
     frame = np.clip(image, 0, 255).astype(np.uint8)
-    lab = LabImage.from_bgr(_small(frame))
-    assert _body_on_dark_ground(lab, _skin_field_share(lab))
+    assert body_on_dark_ground(frame)
+    det = TattooDetector()
+    regions = det.process_frame(0, frame)
+    assert det._closeup  # read with a close-up's ink rules
     covered = np.zeros(m.shape, bool)
-    for r in TattooDetector().process_frame(0, frame):
+    for r in regions:
         x1, y1, x2, y2 = r.box.int_corners()
         covered[max(0, y1) : y2, max(0, x1) : x2] = True
     assert covered[m].mean() >= 0.95

@@ -15,6 +15,9 @@
   large enough to reach the ring, pale over-exposed skin, pen marks around a lesion), or one
   body surface fills the frame (see ``_body_fills_frame``: a rash over a shaded trunk or limb).
 - ``SCENE``: anything else (people, rooms, limbs against a background): every detector as usual.
+  One exception, not a kind: a body on a dark ground (``body_on_dark_ground``: a rash on a black
+  backdrop or in deep shade) is read by the tattoo detector with a close-up's ink rules, while
+  faces stay as strict as in any scene.
 
 Everything runs on a copy about 96 pixels wide: a fraction of a millisecond per frame.
 """
@@ -287,7 +290,7 @@ def _body_on_dark_ground(lab: LabImage, ring: float) -> bool:
     each blurred whole as a scene); of the 210 real tattoo photos none, the nearest (52_1, a
     back before a dark top: 0.86 lit skin-hued, 0.64 dark ground) would lose its box as a
     close-up; no photo or clip of people; one picture of a child's face on a dark ground
-    (closeup_faces P37_1).
+    (closeup_faces P37_1), which is why this is not a scene kind (see ``body_on_dark_ground``).
     """
     if ring < GROUND_MIN_RING:
         return False
@@ -380,18 +383,25 @@ def darker_than_skin(lab: LabImage, within: np.ndarray | None = None) -> np.ndar
     return np.where(darker, de, 0.0).astype(np.float32)
 
 
+def body_on_dark_ground(frame: np.ndarray) -> bool:
+    """Is ``frame`` (HxWx3 uint8 BGR) one body surface on a dark ground (see
+    ``_body_on_dark_ground``)? Not a scene kind: asked by the tattoo detector only, of frames
+    ``classify_scene`` calls scenes. A face lit against a dark background is an ordinary portrait,
+    so face detection stays as strict as in a scene (on the real close-ups with face parts, the
+    one picture this cue takes, a child's nose on a dark ground, is found only by CenterFace at
+    0.25, under the close-up threshold); only the tattoo detector's ink rules become a
+    close-up's."""
+    lab = LabImage.from_bgr(_small(frame))
+    return _body_on_dark_ground(lab, _skin_field_share(lab))
+
+
 def classify_scene(frame: np.ndarray) -> SceneKind:
     """The kind of picture ``frame`` (HxWx3 uint8 BGR) is; see the module docstring."""
     lab = LabImage.from_bgr(_small(frame))
     if _dermoscope_field(lab):
         return SceneKind.DERMOSCOPY
     ring = _skin_field_share(lab)
-    if (
-        ring >= CLOSEUP_SKIN_SHARE
-        or _one_skin_surface(lab)
-        or _body_fills_frame(lab, ring)
-        or _body_on_dark_ground(lab, ring)
-    ):
+    if ring >= CLOSEUP_SKIN_SHARE or _one_skin_surface(lab) or _body_fills_frame(lab, ring):
         return SceneKind.SKIN_CLOSEUP
     return SceneKind.SCENE
 

@@ -41,7 +41,7 @@ from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
-from consentclip.detect.scene import SceneKind, SceneWatch
+from consentclip.detect.scene import SceneKind, SceneWatch, body_on_dark_ground
 from consentclip.detect.skin import (
     LabImage,
     SkinModel,
@@ -459,6 +459,7 @@ class TattooDetector:
         self.scene = SceneWatch()
         self._closeup = False  # this frame is a skin close-up (see _judge)
         self._frame: FrameContext | None = None  # this frame's context (see _judge)
+        self._ground: tuple[int, bool] | None = None  # (frame index, body_on_dark_ground)
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -479,7 +480,9 @@ class TattooDetector:
             # design a person could be recognised by fits in it.
             self.last_candidates = []
             return []
-        self._closeup = scene is SceneKind.SKIN_CLOSEUP
+        self._closeup = scene is SceneKind.SKIN_CLOSEUP or (
+            scene is SceneKind.SCENE and self._dark_ground(index, frame)
+        )
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)
         small = (
@@ -517,6 +520,14 @@ class TattooDetector:
         for c in kept:
             regions += self._to_regions(c, (sx, sy), (w, h))
         return regions
+
+    def _dark_ground(self, index: int, frame: np.ndarray) -> bool:
+        """``scene.body_on_dark_ground`` on the scene watch's cadence: a scene that is a body on
+        a dark ground is read with a close-up's ink rules (a rash on a black backdrop: its shade
+        and papules were boxed whole; docs/detection-lesions.md, "A body on a dark ground")."""
+        if self._ground is None or not 0 <= index - self._ground[0] < self.scene.every:
+            self._ground = (index, body_on_dark_ground(frame))
+        return self._ground[1]
 
     # --- stages -----------------------------------------------------------------------------
 
