@@ -13,7 +13,7 @@ picture.
 
 Rule: in a close-up, a mark that reaches the frame's edge with at least ``LIGHT_SHARE`` of its
 ink (score >= 1) lighter than the local skin is rejected. Measured (detector alone, close-up
-frames; bench/results/rash_kind.md, "Light marks at a close-up's edge"): the 5 close-up marks
+frames; docs/detection-lesions.md, "Light marks at a close-up's edge"): the 5 close-up marks
 above 0.90-1.00; the marks kept in the 6 real tattoo photos classified close-ups at most 0.75
 (26_1, a colour design under glare, which still holds its box). A white-ink design in the
 middle of a close-up does not reach the edge and is not touched; one that does is the risk.
