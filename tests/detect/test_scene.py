@@ -14,9 +14,12 @@ from consentclip.detect.lesion import find_lesion
 from consentclip.detect.scene import (
     SceneKind,
     SceneWatch,
+    _body_fills_frame,
+    _body_on_dark_ground,
     _one_skin_surface,
     _skin_field_share,
     _small,
+    body_on_dark_ground,
     classify_scene,
 )
 from consentclip.detect.skin import LabImage
@@ -265,3 +268,72 @@ def test_colour_ink_on_a_skin_filling_frame_is_a_scene(skin: tuple[int, int, int
     cv2.ellipse(image, (240, 180), (110, 80), 0, 0, 360, (60, 140, 40), 16)
     cv2.ellipse(image, (240, 180), (60, 40), 30, 0, 360, (160, 90, 30), -1)
     assert classify_scene(image) is SceneKind.SCENE
+
+
+# --- a body on a dark ground (scene.body_on_dark_ground): a scene the tattoo detector reads with
+# a close-up's ink rules, faces staying as strict as in a scene --------------------------------
+
+
+def _rash_on_dark_ground(skin: tuple[int, int, int]) -> np.ndarray:
+    """The rash over a shaded trunk, its right third a black backdrop (as MSLD P8_1, P38_1)."""
+    image = _rash_over_shade(skin)
+    image[:, 340:] = (8, 8, 10)
+    return image
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_on_a_dark_ground_is_a_body_on_a_dark_ground(skin: tuple[int, int, int]) -> None:
+    image = _rash_on_dark_ground(skin)
+    lab = LabImage.from_bgr(_small(image))
+    ring = _skin_field_share(lab)
+    # None of the three close-up ways sees it: the black third keeps the body from filling the
+    # frame. It stays a scene (faces strict) and the cue says what the tattoo detector reads.
+    assert ring < 0.8
+    assert not _one_skin_surface(lab)
+    assert not _body_fills_frame(lab, ring)
+    assert classify_scene(image) is SceneKind.SCENE
+    assert body_on_dark_ground(image)
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_body_on_a_dark_ground_with_lit_clothing_is_not(skin: tuple[int, int, int]) -> None:
+    # A lit shirt along the bottom: lit colours other than skin, as a person in a room.
+    image = _rash_on_dark_ground(skin)
+    image[290:, :340] = (150, 140, 135)
+    assert not body_on_dark_ground(image)
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_skin_patches_spread_over_a_dark_ground_are_a_scene(skin: tuple[int, int, int]) -> None:
+    # Faces, hands and arms scattered over a dark room: no one part holds the skin.
+    rash = _rash_over_shade(skin)
+    image = np.full_like(rash, (8, 8, 10))
+    for x in (0, 165, 330):
+        for y in (0, 125, 250):
+            image[y : y + 110, x : x + 150] = rash[y : y + 110, x : x + 150]
+    lab = LabImage.from_bgr(_small(image))
+    assert not _body_on_dark_ground(lab, _skin_field_share(lab))
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_a_design_on_a_body_on_a_dark_ground_is_still_covered(skin: tuple[int, int, int]) -> None:
+    # As a close-up the tattoo detector's stricter ink rules apply; a clear black design passes.
+    from consentclip.detect.tattoos import TattooDetector
+
+    image = _rash_on_dark_ground(skin).astype(np.float32)
+    ink = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(ink, (170, 180), (70, 100), 0, 0, 360, 1, 5)
+    cv2.line(ink, (120, 110), (220, 250), 1, 5)
+    cv2.line(ink, (220, 110), (120, 250), 1, 5)
+    m = ink > 0
+    image[m] = image[m] * 0.3 + np.asarray((60, 45, 35), np.float32) * 0.7
+    frame = np.clip(image, 0, 255).astype(np.uint8)
+    assert body_on_dark_ground(frame)
+    det = TattooDetector()
+    regions = det.process_frame(0, frame)
+    assert det._closeup  # read with a close-up's ink rules
+    covered = np.zeros(m.shape, bool)
+    for r in regions:
+        x1, y1, x2, y2 = r.box.int_corners()
+        covered[max(0, y1) : y2, max(0, x1) : x2] = True
+    assert covered[m].mean() >= 0.95

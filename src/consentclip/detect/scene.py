@@ -15,6 +15,9 @@
   large enough to reach the ring, pale over-exposed skin, pen marks around a lesion), or one
   body surface fills the frame (see ``_body_fills_frame``: a rash over a shaded trunk or limb).
 - ``SCENE``: anything else (people, rooms, limbs against a background): every detector as usual.
+  One exception, not a kind: a body on a dark ground (``body_on_dark_ground``: a rash on a black
+  backdrop or in deep shade) is read by the tattoo detector with a close-up's ink rules, while
+  faces stay as strict as in any scene.
 
 Everything runs on a copy about 96 pixels wide: a fraction of a millisecond per frame.
 """
@@ -55,6 +58,16 @@ BODY_MIN_HUED = 0.8
 BODY_MAX_OTHER = 0.05
 BODY_MIN_RING = 0.5
 BODY_MIN_SUM = 1.5
+# A body on a dark ground (a fourth way to a close-up, see _body_on_dark_ground): lightness
+# that counts as lit skin, and the shares asked of the lit part, the dark ground, the ring, the
+# colours no skin takes and the body's largest part.
+GROUND_DARK_L = 25.0
+GROUND_MIN_LIT = 0.5
+GROUND_MIN_HUED = 0.9
+GROUND_MIN_DARK = 0.7
+GROUND_MIN_RING = 0.5
+GROUND_MAX_OTHER = 0.06
+GROUND_MIN_PART = 0.8
 # Lightness 2-6 pixels (of 96) inside a dermoscope's field edge, relative to the field's inside.
 EDGE_BRIGHTNESS = 0.64
 
@@ -255,6 +268,55 @@ def _body_fills_frame(lab: LabImage, ring: float) -> bool:
     return float(other.mean()) <= BODY_MAX_OTHER
 
 
+def _body_on_dark_ground(lab: LabImage, ring: float) -> bool:
+    """Is the frame one body surface against a dark, unlit ground (a rash close-up on a black
+    backdrop or in deep shade), with nothing else in view?
+
+    ``_body_fills_frame`` asks for skin almost everywhere, lit included; a trunk, a thigh or a
+    palm photographed against a black cloth or in a dark room fills only 55-80% of the frame,
+    and the rest is black. What such a frame still is, and a tattoo photo or a photo of people
+    is not (measured at 96 pixels wide on the real sets, bench/results/rash_kind.md, "A body on
+    a dark ground"): nearly all of what is lit is skin-hued (a background, clothing, a second
+    person or a room brings lit colours of its own), what is not skin-hued is nearly all dark,
+    the lit skin is one part (a person's body, not faces and hands spread over a meeting room),
+    and the ring is still mostly one skin cluster (a bright body, not a dim stage).
+
+    So: at least ``GROUND_MIN_LIT`` of the frame lit (L* >= ``GROUND_DARK_L``), at least
+    ``GROUND_MIN_HUED`` of that skin-hued, at least ``GROUND_MIN_DARK`` of what is not
+    skin-hued darker than ``GROUND_DARK_L``, at most ``GROUND_MAX_OTHER`` (opened) of no skin
+    colour, the largest part of the skin-hued pixels (opened) at least
+    ``GROUND_MIN_PART`` of them, and ``ring`` (``_skin_field_share``) at least
+    ``GROUND_MIN_RING``. It takes 4 of the 191 real MSLD close-ups (P8_1, P34_1, P38_1, P38_2,
+    each blurred whole as a scene); of the 210 real tattoo photos none, the nearest (52_1, a
+    back before a dark top: 0.86 lit skin-hued, 0.64 dark ground) would lose its box as a
+    close-up; no photo or clip of people; one picture of a child's face on a dark ground
+    (closeup_faces P37_1), which is why this is not a scene kind (see ``body_on_dark_ground``).
+    """
+    if ring < GROUND_MIN_RING:
+        return False
+    lit = lab.L >= GROUND_DARK_L
+    n_lit = int(np.count_nonzero(lit))
+    if n_lit < GROUND_MIN_LIT * lit.size:
+        return False
+    hued = _skin_hued(lab)
+    if np.count_nonzero(hued & lit) < GROUND_MIN_HUED * n_lit:
+        return False
+    ground = ~hued
+    if np.count_nonzero(ground & ~lit) < GROUND_MIN_DARK * np.count_nonzero(ground):
+        return False
+    k = np.ones((3, 3), np.uint8)
+    other = cv2.morphologyEx(_no_skin_colour(lab, hued).astype(np.uint8), cv2.MORPH_OPEN, k)
+    if float(other.mean()) > GROUND_MAX_OTHER:
+        return False
+    # Opened only, not closed: closing joins the faces, hands and wooden table of a meeting room
+    # into one part (real photo wider_meeting_26: 0.94 closed, 0.59 opened).
+    body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, k)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if n <= 1:
+        return False
+    return float(stats[1:, cv2.CC_STAT_AREA].max()) >= GROUND_MIN_PART * float(body.sum())
+
+
 def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:
     """Is what is darker than the skin led by one blob centred in the frame, not spanning it?
 
@@ -319,6 +381,18 @@ def darker_than_skin(lab: LabImage, within: np.ndarray | None = None) -> np.ndar
     if within is not None:
         darker &= within
     return np.where(darker, de, 0.0).astype(np.float32)
+
+
+def body_on_dark_ground(frame: np.ndarray) -> bool:
+    """Is ``frame`` (HxWx3 uint8 BGR) one body surface on a dark ground (see
+    ``_body_on_dark_ground``)? Not a scene kind: asked by the tattoo detector only, of frames
+    ``classify_scene`` calls scenes. A face lit against a dark background is an ordinary portrait,
+    so face detection stays as strict as in a scene (on the real close-ups with face parts, the
+    one picture this cue takes, a child's nose on a dark ground, is found only by CenterFace at
+    0.25, under the close-up threshold); only the tattoo detector's ink rules become a
+    close-up's."""
+    lab = LabImage.from_bgr(_small(frame))
+    return _body_on_dark_ground(lab, _skin_field_share(lab))
 
 
 def classify_scene(frame: np.ndarray) -> SceneKind:

@@ -38,9 +38,10 @@ import numpy as np
 
 from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
+from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
-from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
+from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch, body_on_dark_ground
 from consentclip.detect.skin import (
     LabImage,
     SkinModel,
@@ -125,6 +126,7 @@ class FrameContext:
     lab: LabImage  # the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
     score: np.ndarray  # its per-pixel ink score (``ink_evidence``)
+    local_l: np.ndarray | None = None  # the local skin's L* (``local_skin``)
 
     def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
         """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
@@ -457,6 +459,7 @@ class TattooDetector:
         self.scene = SceneWatch()
         self._closeup = False  # this frame is a skin close-up (see _judge)
         self._frame: FrameContext | None = None  # this frame's context (see _judge)
+        self._ground: tuple[int, bool] | None = None  # (frame index, body_on_dark_ground)
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -484,7 +487,9 @@ class TattooDetector:
             # design a person could be recognised by fits in it.
             self.last_candidates = []
             return []
-        self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP
+        self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP or (
+            scene_kind is SceneKind.SCENE and self._dark_ground(index, frame)
+        )
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)
         small = (
@@ -522,6 +527,14 @@ class TattooDetector:
         for c in kept:
             regions += self._to_regions(c, (sx, sy), (w, h))
         return regions
+
+    def _dark_ground(self, index: int, frame: np.ndarray) -> bool:
+        """``scene.body_on_dark_ground`` on the scene watch's cadence: a scene that is a body on
+        a dark ground is read with a close-up's ink rules (a rash on a black backdrop: its shade
+        and papules were boxed whole; docs/detection-lesions.md, "A body on a dark ground")."""
+        if self._ground is None or not 0 <= index - self._ground[0] < self.scene.every:
+            self._ground = (index, body_on_dark_ground(frame))
+        return self._ground[1]
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -574,7 +587,7 @@ class TattooDetector:
             surface[
                 max(0, int(y1 * sy)) : int(y2 * sy) + 1, max(0, int(x1 * sx)) : int(x2 * sx) + 1
             ] = 0
-        self._frame = FrameContext(lab, int(np.count_nonzero(skin)), score)
+        self._frame = FrameContext(lab, int(np.count_nonzero(skin)), score, local[0])
         on = surface > 0
         weak = ((score >= t.weak) & on).astype(np.uint8)
         strong = (score >= 1.0) & on
@@ -796,6 +809,10 @@ class TattooDetector:
             or (solidity > t.closeup_compact and aspect < 2.5)
         ):
             reason = "pigment"  # a close-up: lesions, their network and their halo are the subject
+        elif self._closeup and self._light_at_edge(group, box):
+            reason = (
+                "light"  # a close-up: a white object or the background at its edge (lightmarks)
+            )
         elif self._closeup and self._marker_lines(group, box, work_w):
             reason = "marker"  # a clinician's skin-marker lines: clinical, not identifying
         elif self._off_body(group, box, area):
@@ -819,6 +836,12 @@ class TattooDetector:
         return Candidate(
             box, ink_px, seed_px, contrast, brown, solidity, circularity, thickness, aspect, reason
         )
+
+    def _light_at_edge(self, group: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+        f = self._frame
+        if f is None or f.local_l is None:
+            return False
+        return light_at_edge(group, box, f.lab.L, f.local_l, f.score)
 
     def _off_body(self, group: np.ndarray, box: tuple[int, int, int, int], area: float) -> bool:
         """Is this mark background rather than ink on skin?

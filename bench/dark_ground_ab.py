@@ -1,0 +1,253 @@
+# ruff: noqa: E501  (markdown table rows read best on one line)
+"""The body-on-a-dark-ground close-up cue (or the light-mark rule) on and off, side by side in
+one run, on the real sets.
+
+    .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
+    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light] [--out FILE]
+
+``--cue light`` switches ``lightmarks.light_at_edge`` instead (a close-up's mark lighter than
+the skin at the frame's edge; scene kinds do not change, so only the detector is compared).
+
+``scene.body_on_dark_ground`` (a scene the tattoo detector reads with a close-up's ink rules: a
+rash on a body photographed against a black backdrop or in deep shade) is the only thing switched; the harness is
+bench/body_frame_ab.py's (the same pictures, the tattoo detector alone with no face boxes).
+Reported: the scenes the cue takes, per set, with the cue's features (at 96 pixels wide, as
+``classify_scene`` sees them) for each and for the nearest scenes of the other sets it does not
+take; close-ups with any pixel boxed and the
+mean share boxed; real tattoo boxes >= 95% covered, and every box whose coverage moves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import body_frame_ab as ab  # noqa: E402
+from consentclip.atomic import write_text_atomic  # noqa: E402
+from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
+from consentclip.detect.skin import LabImage  # noqa: E402
+from real_skin import box_masks  # noqa: E402
+
+SHIPPED = tattoos.body_on_dark_ground
+SHIPPED_LIGHT = tattoos.light_at_edge
+CUE = "ground"
+
+
+def switch(on: bool) -> None:
+    if CUE == "light":
+        tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
+    else:
+        tattoos.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
+
+
+def features(frame: np.ndarray) -> dict[str, float]:
+    """The cue's own quantities (see ``scene._body_on_dark_ground``)."""
+    lab = LabImage.from_bgr(scene._small(frame))
+    k = np.ones((3, 3), np.uint8)
+    lit = lab.L >= scene.GROUND_DARK_L
+    hued = scene._skin_hued(lab)
+    ground = ~hued
+    other = cv2.morphologyEx(scene._no_skin_colour(lab, hued).astype(np.uint8), cv2.MORPH_OPEN, k)
+    body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, k)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    part = float(stats[1:, cv2.CC_STAT_AREA].max() / max(1, body.sum())) if n > 1 else 0.0
+    return {
+        "lit": float(lit.mean()),
+        "hued": float((hued & lit).sum() / max(1, lit.sum())),
+        "dark": float((ground & ~lit).sum() / max(1, ground.sum())),
+        "other": float(other.mean()),
+        "part": part,
+        "ring": scene._skin_field_share(lab),
+    }
+
+
+def feat_row(name: str, label: str, f: dict[str, float], off: str, on: str) -> str:
+    return (
+        f"| {name} | {label} | {f['lit']:.2f} | {f['hued']:.2f} | {f['dark']:.2f} | "
+        f"{f['other']:.3f} | {f['part']:.2f} | {f['ring']:.2f} | {off} -> {on} |"
+    )
+
+
+def nearness(f: dict[str, float]) -> float:
+    """How close a picture comes to the cue: its worst margin, each share over its threshold."""
+    return min(
+        f["lit"] / scene.GROUND_MIN_LIT,
+        f["hued"] / scene.GROUND_MIN_HUED,
+        f["dark"] / scene.GROUND_MIN_DARK,
+        scene.GROUND_MAX_OTHER / max(f["other"], 1e-3),
+        f["part"] / scene.GROUND_MIN_PART,
+        f["ring"] / scene.GROUND_MIN_RING,
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
+    ap.add_argument("--cue", choices=("ground", "light"), default="ground")
+    args = ap.parse_args()
+    global CUE
+    CUE = args.cue
+    t0 = time.time()
+    sets = ab.SETS if CUE == "ground" else ("closeups", "tattoos")
+    data = {name: ab.pictures(name, args.limit) for name in sets}
+    if not data["closeups"] or not data["tattoos"]:
+        print("Real data absent: run bench/real/build.py closeups tattoos first. Nothing measured.")
+        return 0
+    if CUE == "light":
+        return light_report(data, args.out, t0)
+    lines = [
+        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py`; `scene.body_on_dark_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: lit (L* >= {scene.GROUND_DARK_L:.0f}) >= {scene.GROUND_MIN_LIT}, lit skin-hued >= {scene.GROUND_MIN_HUED}, not skin-hued and dark >= {scene.GROUND_MIN_DARK}, no skin colour <= {scene.GROUND_MAX_OTHER}, largest skin part >= {scene.GROUND_MIN_PART}, ring >= {scene.GROUND_MIN_RING}.",
+        "",
+        "### Scenes the tattoo detector reads as close-ups (the cue), every real picture",
+        "",
+        "The scene kind itself does not change (faces stay as strict as in a scene).",
+        "",
+        "| set | pictures | kinds | scenes the cue takes |",
+        "|---|---|---|---|",
+    ]
+    taken: list[str] = []
+    nearest: list[tuple[float, str]] = []
+    for name, pics in data.items():
+        if not pics:
+            continue
+        kinds: Counter = Counter()
+        n = 0
+        for label, frame, _ in pics:
+            kind = scene.classify_scene(frame).value
+            kinds[kind] += 1
+            if kind != "scene":
+                continue
+            f = features(frame)
+            if SHIPPED(frame):
+                n += 1
+                taken.append(feat_row(name, label, f, "scene", "close-up ink rules"))
+            elif name != "closeups":
+                nearest.append((nearness(f), feat_row(name, label, f, "scene", "scene")))
+        lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} | {n} |")
+    head = [
+        "| set | picture | lit | lit skin-hued | dark ground | no skin colour | largest part | ring | tattoo detector reads it as |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += ["", "Pictures the cue takes:", "", *head, *taken]
+    lines += [
+        "",
+        "Nearest scenes of the other sets that it does not take (smallest worst margin over the thresholds first; 1.0 would pass):",
+        "",
+        *head,
+        *[row for _, row in sorted(nearest, reverse=True)[:8]],
+    ]
+
+    lines += detector_ab(data, t0)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_text_atomic(args.out, text)
+    return 0
+
+
+def light_report(data: dict, out: Path | None, t0: float) -> int:
+    lines = [
+        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue light`; `lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE}).",
+        "",
+    ]
+    rejected = []
+    for name in ("closeups", "tattoos"):
+        for label, img, _ in data[name]:
+            det = tattoos.TattooDetector()
+            try:
+                det.process_frame(0, img)
+            finally:
+                det.close()
+            n = sum(c.reason == "light" for c in det.last_candidates)
+            if n:
+                rejected.append(f"{name}/{label} ({n})")
+    lines += [f"Pictures with a mark rejected as `light`: {', '.join(rejected) or 'none'}."]
+    lines += detector_ab(data, t0)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        write_text_atomic(out, text)
+    return 0
+
+
+def detector_ab(data: dict, t0: float) -> list[str]:
+    """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on."""
+    lines: list[str] = []
+    share = {"off": [], "on": []}
+    names_c = [label for label, _, _ in data["closeups"]]
+    for _, img, _ in data["closeups"]:
+        for mode in ("off", "on"):
+            switch(mode == "on")
+            share[mode].append(float(ab.boxed(img).mean()))
+    covs = {"off": [], "on": []}
+    names_t: list[str] = []
+    for label, img, it in data["tattoos"]:
+        _, masks = box_masks(it.get("boxes", []), img.shape[:2])
+        if not masks:
+            continue
+        for mode in ("off", "on"):
+            switch(mode == "on")
+            m = ab.boxed(img)
+            covs[mode] += [float(m[bm].mean()) for bm in masks]
+        names_t += [f"{label} box {i}" for i in range(len(masks))]
+    switch(True)
+
+    def dmg(mode: str) -> int:
+        return sum(s > 0 for s in share[mode])
+
+    def cov(mode: str) -> float:
+        return 100.0 * sum(c >= ab.COVERED for c in covs[mode]) / max(1, len(covs[mode]))
+
+    pairs = list(zip(names_c, share["off"], share["on"], strict=True))
+    cleared = [f"{n} ({100 * a:.0f}%)" for n, a, b in pairs if a > 0 and b == 0]
+    smaller = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in pairs if 0 < b < a]
+    worse = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in pairs if b > a]
+    tpairs = list(zip(names_t, covs["off"], covs["on"], strict=True))
+    moved = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in tpairs if abs(a - b) > 1e-3]
+
+    frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
+    cue_ms: list[float] = []
+    for _ in range(3):
+        t = time.process_time()
+        for f in frames:
+            SHIPPED(f)
+        cue_ms.append((time.process_time() - t) / len(frames) * 1000)
+    lines += [
+        "",
+        "### The tattoo detector alone (no face boxes), cue off and on",
+        "",
+        "| measure | cue off | cue on |",
+        "|---|---|---|",
+        f"| close-ups with any pixel under a tattoo box (of {len(share['on'])}) | {dmg('off')} | {dmg('on')} |",
+        f"| close-ups: mean share of the picture boxed | {100 * np.mean(share['off']):.1f}% | {100 * np.mean(share['on']):.1f}% |",
+        f"| tattoo boxes >= 95% covered (of {len(covs['on'])}) | {cov('off'):.1f}% | {cov('on'):.1f}% |",
+        f"| tattoo boxes: mean share covered | {100 * np.mean(covs['off']):.1f}% | {100 * np.mean(covs['on']):.1f}% |",
+    ]
+    if CUE == "ground":
+        lines.append(
+            f"| the cue's own CPU ms per picture (median of 3 rounds x {len(frames)}; asked on every 10th frame) | - | {np.median(cue_ms):.2f} |"
+        )
+    lines += [
+        "",
+        f"Close-ups cleared: {', '.join(cleared) or 'none'}.",
+        f"Close-ups boxed less: {', '.join(smaller) or 'none'}. Boxed more: {', '.join(worse) or 'none'}.",
+        f"Tattoo boxes whose coverage moved: {', '.join(moved) or 'none'}.",
+        "",
+        f"Wall time {time.time() - t0:.0f} s.",
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
