@@ -85,6 +85,18 @@ class FacePartConfig:
     mirror_widths: tuple[float, ...] = (0.6,)
     mirror_rows: int = 5
     mirror_max: int = 4  # mirrored hypotheses confirmed at most per frame, the strongest first
+    # A placed square counts only when this share of its 468 landmarks lies on the picture, not
+    # on the black or replicated border around it: on a tattoo photo (a star on a bare flank)
+    # the model read a face into the flank's replicated right edge, 0.21 of it on the picture,
+    # which CenterFace confirmed at 320 px (0.26). The faces and parts found on the real sets
+    # lie >= 0.36 on the picture (a face cut by the edge: 0.36 to 0.56).
+    on_picture: float = 0.3
+    # Mirrored pairs only for a picture at most this many times as tall as it is wide. A lone
+    # eye fills a close-up's width; the pair of a tall picture is as tall as it is wide, the
+    # proportions of a whole face, and the model fits one onto it: on the real sets every
+    # mirrored square scoring >= 0.9 without a face came from a portrait-format tattoo photo
+    # (5 of 210; the star on a flank, 1.8 times as tall as wide, confirmed by CenterFace).
+    mirror_aspect: float = 1.5
 
 
 # (presence, the square asked, its landmarks in square pixels, the landmarks in frame pixels)
@@ -145,7 +157,11 @@ class FacePartModel:
         # A mirrored square must be confirmed at every size: on tattoos (a crescent moon, a
         # cupcake) CenterFace agreed with a mirrored pair at one size only (0.41 at 320 px, 0.16
         # at 192), on the lone eyes at both (0.27 and 0.28 on the real one).
-        tried = [(h, False) for h in asked[: cfg.confirm_max]]
+        tried = [
+            (h, False)
+            for h in asked[: cfg.confirm_max]
+            if _on_picture(h[3], width, height) >= cfg.on_picture
+        ]
         tried += [(h, True) for h in mirrored[: cfg.mirror_max]]
         for (score, square, marks, pts), every_side in tried:
             if not self._confirmed(square, marks, every_side=every_side):
@@ -190,6 +206,8 @@ class FacePartModel:
         landmarks folded back into frame pixels (a point on the mirror is its reflection)."""
         cfg = self.config
         height, width = frame.shape[:2]
+        if height > cfg.mirror_aspect * width:
+            return []
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         asked: list[_Hypothesis] = []
         for side in ("left", "right"):  # where the mirror image stands
@@ -242,3 +260,9 @@ def _placed(small: np.ndarray, ox: int, oy: int, border: str) -> np.ndarray:
     bottom, right = _SIDE - h - oy, _SIDE - w - ox
     mode = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
     return cv2.copyMakeBorder(small, oy, bottom, ox, right, mode, value=(0, 0, 0))
+
+
+def _on_picture(pts: np.ndarray, width: int, height: int) -> float:
+    """The share of landmarks (frame pixels) that lie on the picture."""
+    x, y = pts[:, 0], pts[:, 1]
+    return float(np.mean((x >= 0) & (x < width) & (y >= 0) & (y < height)))
