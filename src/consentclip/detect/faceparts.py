@@ -91,12 +91,15 @@ class FacePartConfig:
     # which CenterFace confirmed at 320 px (0.26). The faces and parts found on the real sets
     # lie >= 0.36 on the picture (a face cut by the edge: 0.36 to 0.56).
     on_picture: float = 0.3
-    # Mirrored pairs only for a picture at most this many times as tall as it is wide. A lone
-    # eye fills a close-up's width; the pair of a tall picture is as tall as it is wide, the
-    # proportions of a whole face, and the model fits one onto it: on the real sets every
-    # mirrored square scoring >= 0.9 without a face came from a portrait-format tattoo photo
-    # (5 of 210; the star on a flank, 1.8 times as tall as wide, confirmed by CenterFace).
-    mirror_aspect: float = 1.5
+    # A picture taller than wide is paired with its mirror in square windows, top to bottom
+    # (two for a portrait-format photo): a lone eye fills a close-up's width, but the pair of a
+    # whole tall picture is as tall as it is wide, the proportions of a whole face, and the
+    # model fits one onto it. On the real sets every mirrored square scoring >= 0.9 without a
+    # face came from a portrait-format tattoo photo (5 of 210; CenterFace confirmed the one of
+    # a star on a flank, 1.8 times as tall as wide, at 0.42 / 0.21); in square windows none is
+    # confirmed there (the star's best: 0.15 / 0.18), and a lone eye at the top of a picture
+    # twice as tall is still found.
+    mirror_aspect: float = 1.0
 
 
 # (presence, the square asked, its landmarks in square pixels, the landmarks in frame pixels)
@@ -203,12 +206,26 @@ class FacePartModel:
     def _mirrored_hypotheses(self, frame: np.ndarray) -> list[_Hypothesis]:
         """The picture beside its mirror image (a lone eye and its mirror make a pair of eyes),
         shrunk into the square: those the model calls a face, the strongest first, with their
-        landmarks folded back into frame pixels (a point on the mirror is its reflection)."""
+        landmarks folded back into frame pixels (a point on the mirror is its reflection). A
+        picture taller than ``mirror_aspect`` is asked in windows that tall, top to bottom."""
         cfg = self.config
         height, width = frame.shape[:2]
-        if height > cfg.mirror_aspect * width:
-            return []
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        tall = height if height <= cfg.mirror_aspect * width else round(cfg.mirror_aspect * width)
+        if height <= tall:
+            tops = [0]
+        else:
+            count = -(-height // tall)  # ceil: windows overlap, every row in one
+            tops = [round(t) for t in np.linspace(0, height - tall, count)]
+        asked: list[_Hypothesis] = []
+        for top in tops:
+            asked += self._mirrored_window(rgb[top : top + tall], top)
+        asked.sort(key=lambda a: -a[0])
+        return asked
+
+    def _mirrored_window(self, rgb: np.ndarray, top: int) -> list[_Hypothesis]:
+        cfg = self.config
+        height, width = rgb.shape[:2]
         asked: list[_Hypothesis] = []
         for side in ("left", "right"):  # where the mirror image stands
             flipped = rgb[:, ::-1]
@@ -232,9 +249,8 @@ class FacePartModel:
                         folded = np.where(x < width, width - 1 - x, x - width)
                     else:
                         folded = np.where(x < width, x, 2 * width - 1 - x)
-                    pts = np.stack([folded, pts[:, 1]], axis=1)
+                    pts = np.stack([folded, pts[:, 1] + top], axis=1)
                     asked.append((float(scores[i]), squares[i], marks[i], pts))
-        asked.sort(key=lambda a: -a[0])
         return asked
 
     def _confirmed(self, square: np.ndarray, marks: np.ndarray, *, every_side: bool) -> bool:
