@@ -25,10 +25,17 @@ call a face (the real lone eye of ``closeup_faces``: presence 0.98, CenterFace 0
 The pair fills 0.6 of the square's width at 5 heights, the mirror left and right of the picture
 (10 squares); a mirrored square counts only when CenterFace agrees at *both* sizes, since on two
 tattoo photos (a crescent moon, a cupcake) it agreed with a mirrored pair at one size only. The
-landmarks that fall on the mirror half are folded back onto the picture.
+landmarks that fall on the mirror half are folded back onto the picture. A picture taller than
+wide is paired in square windows, top to bottom (the pair of a whole portrait-format photo has a
+whole face's proportions: a star tattoo on a flank and its mirror were confirmed as a face).
+
+A placed square counts only when at least ``on_picture`` (0.3) of its landmarks lie on the
+picture: on that flank photo the model also read a face into the replicated right edge, 0.21 of
+it on the picture, and CenterFace agreed at 320 px.
 
 Cost: one 192x192 model call per hypothesis, ~2.7 ms of CPU on these cores; the default
-schedule asks 75 + 10 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start,
+schedule asks 75 + 10 hypotheses (+10 per further square window of a portrait-format picture:
+20 for a 3:4 or 9:16 photo; 0.2-0.3 s of CPU here) once per picture or scene start,
 whatever the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8 + 4)
 squares scoring >= 0.9, which are rare on pictures without a face.
 Run in OpenCV's DNN (``cv2.dnn.readNetFromTFLite``, OpenCV 4.11 as mediapipe brings it): no
