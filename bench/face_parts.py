@@ -1,13 +1,13 @@
 # ruff: noqa: E501  (markdown table rows read best on one line)
-"""The face part cue alone (detect/faceparts.py), before and after the mirrored pairs, per image.
+"""The face part cue alone (detect/faceparts.py), before and after the last change, per image.
 
     .venv/bin/python bench/face_parts.py [--sets closeup_faces,closeups,lesions,tattoos]
         [--out bench/results/face_parts.md] [--png DIR]
 
 On every image of the real sets (bench/real/<set>/manifest.toml, built by bench/real/build.py)
-it runs ``FacePartModel.find`` twice in the same process: *before*, the placed squares only
-(``FacePartConfig(mirror_widths=())``, the cue as it was in main at 65cee86), and *after*, the
-default configuration (placed squares and the picture beside its mirror image). Per image: which
+it runs ``FacePartModel.find`` twice in the same process: *before*, the cue as it was in main at
+f0db908 (``BEFORE``: no share of the landmarks required on the picture, mirrored pairs whatever
+the picture's shape), and *after*, the default configuration. Per image: which
 found a face, the CPU each took, and for every mirrored square the face landmark model calls a
 face (presence >= 0.9) the presence and CenterFace's agreement at 192 and 320 px (the best score
 of a CenterFace box lying on the landmarks' face). ``closeup_faces`` shows a face or part of one
@@ -90,6 +90,9 @@ def run_set(name: str, before: FacePartModel, after: FacePartModel, png: Path | 
     return rows
 
 
+# main at f0db908: every placed square asked of CenterFace, a mirrored pair of any picture.
+BEFORE = FacePartConfig(on_picture=0.0, mirror_aspect=float("inf"))
+
 EYE_FACES = [
     "mpox-P35_1",
     "others-25",
@@ -143,7 +146,7 @@ def eye_crops(before: FacePartModel, after: FacePartModel, png: Path | None) -> 
 
 def report(rows: list[dict], sets: list[str], elapsed: float) -> list[str]:
     lines = [
-        "# The face part cue alone, before and after the mirrored pairs",
+        "# The face part cue alone, before and after",
         "",
         f"Command: `bench/face_parts.py --sets {','.join(sets)}`; both configurations in the same "
         f"process, image by image. Wall time {elapsed:.0f} s.",
@@ -216,7 +219,7 @@ def main() -> int:
     if args.png is not None:
         args.png.mkdir(parents=True, exist_ok=True)
     cf = CenterFaceModel()
-    before = FacePartModel(cf, FacePartConfig(mirror_widths=()))
+    before = FacePartModel(cf, BEFORE)
     after = FacePartModel(cf)
     start = time.monotonic()
     rows = []

@@ -87,6 +87,45 @@ def test_a_lone_eye_filling_the_picture_is_found_beside_its_mirror(
     assert coverage(eye, [h.box for h in hits]) >= 0.95
 
 
+@pytest.mark.parametrize("name", sorted(EYES))
+def test_a_lone_eye_atop_a_tall_picture_is_found_in_a_square_window(
+    model: FacePartModel, astronaut: np.ndarray, name: str
+) -> None:
+    # The eye close-up with the skin below it stretched to a picture twice as tall as wide (a
+    # portrait-format close-up): the whole picture beside its mirror would be a face's
+    # proportions, so it is paired in square windows; the top one holds the eye.
+    (x1, y1, x2, y2), (ex1, ey1, ex2, ey2) = EYES[name]
+    k = 5.6
+    close = cv2.resize(astronaut[y1:y2, x1:x2], None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    width = close.shape[1]
+    picture = cv2.copyMakeBorder(close, 0, 2 * width - close.shape[0], 0, 0, cv2.BORDER_REPLICATE)
+    eye = Box.from_corners((ex1 - x1) * k, (ey1 - y1) * k, (ex2 - x1) * k, (ey2 - y1) * k)
+    mirrored = model._mirrored_hypotheses(picture)
+    assert mirrored, f"{name}: no mirrored square called a face"
+    hits = model.find(picture)
+    assert coverage(eye, [h.box for h in hits]) >= 0.95
+
+
+def test_a_placed_face_lying_mostly_off_the_picture_is_dropped(astronaut: np.ndarray) -> None:
+    # The mouth and chin: the face the landmark model fits continues above the picture, onto the
+    # square's border. Found with no share required on the picture, and not when nearly the
+    # whole face must lie on it (a tattoo photo's false face lay 0.21 on the picture).
+    picture = _part(astronaut, "mouth and chin")
+    loose = FacePartModel(CenterFaceModel(), FacePartConfig(on_picture=0.0, mirror_widths=()))
+    strict = FacePartModel(CenterFaceModel(), FacePartConfig(on_picture=0.95, mirror_widths=()))
+    try:
+        assert loose.find(picture)
+        assert strict.find(picture) == []
+    finally:
+        loose.close()
+        strict.close()
+
+
+def test_on_picture_counts_the_landmarks_inside_the_frame() -> None:
+    pts = np.array([[0.0, 0.0], [99.5, 49.5], [100.0, 10.0], [-1.0, 10.0], [10.0, 50.0]])
+    assert faceparts._on_picture(pts, 100, 50) == pytest.approx(2 / 5)
+
+
 def test_lesion_photos_get_no_face_part(model: FacePartModel) -> None:
     for name in ("lesion_photo.jpg", "label_card_lesion.jpg"):
         picture = cv2.imread(str(SAMPLES / name))

@@ -25,10 +25,17 @@ call a face (the real lone eye of ``closeup_faces``: presence 0.98, CenterFace 0
 The pair fills 0.6 of the square's width at 5 heights, the mirror left and right of the picture
 (10 squares); a mirrored square counts only when CenterFace agrees at *both* sizes, since on two
 tattoo photos (a crescent moon, a cupcake) it agreed with a mirrored pair at one size only. The
-landmarks that fall on the mirror half are folded back onto the picture.
+landmarks that fall on the mirror half are folded back onto the picture. A picture taller than
+wide is paired in square windows, top to bottom (the pair of a whole portrait-format photo has a
+whole face's proportions: a star tattoo on a flank and its mirror were confirmed as a face).
+
+A placed square counts only when at least ``on_picture`` (0.3) of its landmarks lie on the
+picture: on that flank photo the model also read a face into the replicated right edge, 0.21 of
+it on the picture, and CenterFace agreed at 320 px.
 
 Cost: one 192x192 model call per hypothesis, ~2.7 ms of CPU on these cores; the default
-schedule asks 75 + 10 hypotheses (0.2-0.3 s of CPU here) once per picture or scene start,
+schedule asks 75 + 10 hypotheses (+10 per further square window of a portrait-format picture:
+20 for a 3:4 or 9:16 photo; 0.2-0.3 s of CPU here) once per picture or scene start,
 whatever the frame size, and CenterFace twice (192 and 320 px) on each of the (at most 8 + 4)
 squares scoring >= 0.9, which are rare on pictures without a face.
 Run in OpenCV's DNN (``cv2.dnn.readNetFromTFLite``, OpenCV 4.11 as mediapipe brings it): no
@@ -85,6 +92,21 @@ class FacePartConfig:
     mirror_widths: tuple[float, ...] = (0.6,)
     mirror_rows: int = 5
     mirror_max: int = 4  # mirrored hypotheses confirmed at most per frame, the strongest first
+    # A placed square counts only when this share of its 468 landmarks lies on the picture, not
+    # on the black or replicated border around it: on a tattoo photo (a star on a bare flank)
+    # the model read a face into the flank's replicated right edge, 0.21 of it on the picture,
+    # which CenterFace confirmed at 320 px (0.26). The faces and parts found on the real sets
+    # lie >= 0.36 on the picture (a face cut by the edge: 0.36 to 0.56).
+    on_picture: float = 0.3
+    # A picture taller than wide is paired with its mirror in square windows, top to bottom
+    # (two for a portrait-format photo): a lone eye fills a close-up's width, but the pair of a
+    # whole tall picture is as tall as it is wide, the proportions of a whole face, and the
+    # model fits one onto it. On the real sets every mirrored square scoring >= 0.9 without a
+    # face came from a portrait-format tattoo photo (5 of 210; CenterFace confirmed the one of
+    # a star on a flank, 1.8 times as tall as wide, at 0.42 / 0.21); in square windows none is
+    # confirmed there (the star's best: 0.15 / 0.18), and a lone eye at the top of a picture
+    # twice as tall is still found.
+    mirror_aspect: float = 1.0
 
 
 # (presence, the square asked, its landmarks in square pixels, the landmarks in frame pixels)
@@ -145,7 +167,11 @@ class FacePartModel:
         # A mirrored square must be confirmed at every size: on tattoos (a crescent moon, a
         # cupcake) CenterFace agreed with a mirrored pair at one size only (0.41 at 320 px, 0.16
         # at 192), on the lone eyes at both (0.27 and 0.28 on the real one).
-        tried = [(h, False) for h in asked[: cfg.confirm_max]]
+        tried = [
+            (h, False)
+            for h in asked[: cfg.confirm_max]
+            if _on_picture(h[3], width, height) >= cfg.on_picture
+        ]
         tried += [(h, True) for h in mirrored[: cfg.mirror_max]]
         for (score, square, marks, pts), every_side in tried:
             if not self._confirmed(square, marks, every_side=every_side):
@@ -187,10 +213,26 @@ class FacePartModel:
     def _mirrored_hypotheses(self, frame: np.ndarray) -> list[_Hypothesis]:
         """The picture beside its mirror image (a lone eye and its mirror make a pair of eyes),
         shrunk into the square: those the model calls a face, the strongest first, with their
-        landmarks folded back into frame pixels (a point on the mirror is its reflection)."""
+        landmarks folded back into frame pixels (a point on the mirror is its reflection). A
+        picture taller than ``mirror_aspect`` is asked in windows that tall, top to bottom."""
         cfg = self.config
         height, width = frame.shape[:2]
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        tall = height if height <= cfg.mirror_aspect * width else round(cfg.mirror_aspect * width)
+        if height <= tall:
+            tops = [0]
+        else:
+            count = -(-height // tall)  # ceil: windows overlap, every row in one
+            tops = [round(t) for t in np.linspace(0, height - tall, count)]
+        asked: list[_Hypothesis] = []
+        for top in tops:
+            asked += self._mirrored_window(rgb[top : top + tall], top)
+        asked.sort(key=lambda a: -a[0])
+        return asked
+
+    def _mirrored_window(self, rgb: np.ndarray, top: int) -> list[_Hypothesis]:
+        cfg = self.config
+        height, width = rgb.shape[:2]
         asked: list[_Hypothesis] = []
         for side in ("left", "right"):  # where the mirror image stands
             flipped = rgb[:, ::-1]
@@ -214,9 +256,8 @@ class FacePartModel:
                         folded = np.where(x < width, width - 1 - x, x - width)
                     else:
                         folded = np.where(x < width, x, 2 * width - 1 - x)
-                    pts = np.stack([folded, pts[:, 1]], axis=1)
+                    pts = np.stack([folded, pts[:, 1] + top], axis=1)
                     asked.append((float(scores[i]), squares[i], marks[i], pts))
-        asked.sort(key=lambda a: -a[0])
         return asked
 
     def _confirmed(self, square: np.ndarray, marks: np.ndarray, *, every_side: bool) -> bool:
@@ -242,3 +283,9 @@ def _placed(small: np.ndarray, ox: int, oy: int, border: str) -> np.ndarray:
     bottom, right = _SIDE - h - oy, _SIDE - w - ox
     mode = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
     return cv2.copyMakeBorder(small, oy, bottom, ox, right, mode, value=(0, 0, 0))
+
+
+def _on_picture(pts: np.ndarray, width: int, height: int) -> float:
+    """The share of landmarks (frame pixels) that lie on the picture."""
+    x, y = pts[:, 0], pts[:, 1]
+    return float(np.mean((x >= 0) & (x < width) & (y >= 0) & (y < height)))
