@@ -16,7 +16,7 @@ import pytest
 
 from benchmods import bench_module
 from consentclip.detect import tattoos
-from consentclip.detect.inkextent import EXTENT_MIN_SHARE, design_extent
+from consentclip.detect.inkextent import EXTENT_MIN_SHARE, EXTENT_STEPS, design_extent
 from consentclip.detect.regions import Region
 from consentclip.detect.tattoos import Candidate, TattooDetector
 
@@ -54,6 +54,19 @@ def test_far_groups_and_small_marks_are_left_alone() -> None:
     beside_small = _cand((342, 20, 10, 30), "line")
     out = design_extent([big, small], [far, beside_small], WORK)
     assert out == [big, small]
+
+
+def test_shading_reached_through_shading_is_taken_in_a_few_steps_out_only() -> None:
+    # A design's shading fades out in several groups, each within reach of the one before: the
+    # first EXTENT_STEPS are taken in, further ones (hair running on from it) are not.
+    big = _cand((100, 50, 120, 150))
+    chain, y = [], 205
+    for _ in range(EXTENT_STEPS + 1):
+        chain.append(_cand((130, y, 60, 30), "faint"))
+        y += 30 + 20  # 20 px apart: only a box grown over the group before reaches the next
+    out = design_extent([big], chain, WORK)
+    assert out[0].box[1] + out[0].box[3] == chain[EXTENT_STEPS - 1].box[1] + 30
+    assert out[0].ink_px == big.ink_px + EXTENT_STEPS * chain[0].ink_px
 
 
 def _design_with_a_faint_flourish(tone: int) -> tuple[np.ndarray, np.ndarray]:
