@@ -25,8 +25,14 @@ skinsynth = bench_module("skinsynth")
 WORK = 480 * 360  # work-image area of a 640 x 480 frame
 
 
-def _cand(box: tuple[int, int, int, int], reason: str = "", ink: int = 400) -> Candidate:
-    return Candidate(box, ink, ink // 2, 1.5, 0.1, 0.5, 0.3, 3.0, 1.5, reason)
+def _cand(
+    box: tuple[int, int, int, int],
+    reason: str = "",
+    ink: int = 400,
+    contrast: float = 1.5,
+    solidity: float = 0.5,
+) -> Candidate:
+    return Candidate(box, ink, ink // 2, contrast, 0.1, solidity, 0.3, 3.0, 1.5, reason)
 
 
 def test_a_large_mark_takes_in_the_faint_groups_beside_it() -> None:
@@ -45,6 +51,17 @@ def test_what_is_something_else_is_not_taken_in(reason: str) -> None:
     big = _cand((100, 50, 120, 150))
     other = _cand((130, 210, 60, 40), reason)
     assert design_extent([big], [big, other], WORK) == [big]
+
+
+@pytest.mark.parametrize(
+    ("contrast", "solidity"), [(0.97, 0.5), (1.9, 0.9)], ids=["barely-ink", "solid-patch"]
+)
+def test_a_mark_that_is_no_clear_design_is_not_grown(contrast: float, solidity: float) -> None:
+    # Real rash close-ups that pass for a scene: a mark kept at a mean score of 0.97 and a solid
+    # plaque (solidity 0.90) took in the rash around them.
+    mark = _cand((100, 50, 120, 150), contrast=contrast, solidity=solidity)
+    shading = _cand((130, 210, 60, 40), "faint")
+    assert design_extent([mark], [shading], WORK) == [mark]
 
 
 def test_far_groups_and_small_marks_are_left_alone() -> None:
@@ -70,16 +87,16 @@ def test_shading_reached_through_shading_is_taken_in_a_few_steps_out_only() -> N
 
 
 def _design_with_a_faint_flourish(tone: int) -> tuple[np.ndarray, np.ndarray]:
-    """A forearm on a drape with a large dark design (a block with bare skin left in it) and,
+    """A forearm on a drape with a large dark design (strokes with bare skin between them) and,
     20 px below it, a thin, faint stroke running on down the arm: the design's own flourish,
     which judged alone is a line (a vein or a hair)."""
     rng = np.random.default_rng(70 + tone)
     img = skinsynth.forearm_on_drape(480, 640, tone)
     ink = np.zeros((480, 640), bool)
-    ink[40:240, 245:395] = True
-    for x in range(255, 395, 20):
-        for y in range(50, 240, 20):
-            ink[y : y + 8, x : x + 8] = False  # negative space
+    ink[40:240, 245:395] = True  # a framed design: an outline and a cross of strokes ...
+    ink[50:230, 255:385] = False
+    ink[130:150, 255:385] = True
+    ink[50:230, 310:330] = True
     blue_black = np.asarray((70, 45, 40), np.float32)
     img[ink] = img[ink] * 0.3 + blue_black * 0.7
     flourish = np.zeros((480, 640), bool)
