@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("--png", type=Path, required=True, help="write the miss sheets here")
     ap.add_argument("--types", default="", help="skin types to keep, e.g. II,V (default: all)")
     ap.add_argument("--limit", type=int, default=0, help="at most N photos (0: all)")
+    ap.add_argument("--only", default="", help="photo names to look at, e.g. 146_1,25_2")
     args = ap.parse_args()
     items, missing = rs.load_set("tattoos")
     if not items:
@@ -49,6 +50,9 @@ def main() -> int:
         return 1
     if missing:
         print(f"DATA PARTLY ABSENT: {len(missing)} photos missing", file=sys.stderr)
+    only = {n for n in args.only.split(",") if n}
+    if only:
+        items = [it for it in items if it.file.stem in only]
     if args.limit:
         items = items[: args.limit]
     types = {t for t in args.types.split(",") if t}

@@ -38,6 +38,7 @@ import numpy as np
 
 from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
+from consentclip.detect.inkextent import design_extent
 from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
@@ -523,6 +524,9 @@ class TattooDetector:
         candidates = self._candidates(lab, tone, faces, (sx, sy), person, bool(sure))
         self.last_candidates = candidates
         kept = merge_near([c for c in candidates if not c.reason], 2 * self.tuning.group_px)
+        if not sure and not self._closeup:
+            # A view of a limb: a large design's faint shading, judged apart, is its own.
+            kept = design_extent(kept, candidates, lab.shape[0] * lab.shape[1])
         regions: list[Region] = []
         for c in kept:
             regions += self._to_regions(c, (sx, sy), (w, h))
