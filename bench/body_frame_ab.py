@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -37,6 +38,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect import scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 from consentclip.media.photo import load_photo  # noqa: E402
@@ -173,18 +175,41 @@ def main() -> int:
         *[row for _, row in sorted(nearest, reverse=True)[:8]],
     ]
 
-    # The tattoo detector alone, both ways.
-    share = {"off": [], "on": []}
+    # classify_scene's cost, both ways (alternating rounds over the same pictures).
+    frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
+    ms: dict[str, list[float]] = {"off": [], "on": []}
+    for k in range(3):
+        for mode in ("off", "on") if k % 2 == 0 else ("on", "off"):
+            switch(mode == "on")
+            t = time.perf_counter()
+            for f in frames:
+                scene.classify_scene(f)
+            ms[mode].append((time.perf_counter() - t) / len(frames) * 1000)
+    switch(True)
+    cost = f"| classify_scene ms per picture (median of 3 alternating rounds x {len(frames)}) | {np.median(ms['off']):.2f} | {np.median(ms['on']):.2f} |"
+    lines += [*detector_ab(data, switch, [cost]), "", f"Wall time {time.time() - t0:.0f} s."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_text_atomic(args.out, text)
+    return 0
+
+
+def detector_ab(data: dict, switch: Callable[[bool], None], cost_rows: list[str]) -> list[str]:
+    """The tattoo detector alone (no face boxes) on the close-ups and the tattoo photos, with
+    ``switch(False)`` and ``switch(True)``: the report's table (``cost_rows``, the cue's own
+    cost measured by the caller, at its end) and the pictures that moved. Shared by the A/B
+    scripts of the close-up cues (this one and bench/dark_ground_ab.py)."""
+    share: dict[str, list[float]] = {"off": [], "on": []}
     names_c = [label for label, _, _ in data["closeups"]]
     for _, img, _ in data["closeups"]:
         for mode in ("off", "on"):
             switch(mode == "on")
             share[mode].append(float(boxed(img).mean()))
-    covs = {"off": [], "on": []}
+    covs: dict[str, list[float]] = {"off": [], "on": []}
     names_t: list[str] = []
     for label, img, it in data["tattoos"]:
-        h, w = img.shape[:2]
-        _, masks = box_masks(it.get("boxes", []), (h, w))
+        _, masks = box_masks(it.get("boxes", []), img.shape[:2])
         if not masks:
             continue
         for mode in ("off", "on"):
@@ -206,19 +231,7 @@ def main() -> int:
     worse = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in pairs if b > a]
     tpairs = list(zip(names_t, covs["off"], covs["on"], strict=True))
     moved = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in tpairs if abs(a - b) > 1e-3]
-
-    # classify_scene's cost, both ways (alternating rounds over the same pictures).
-    frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
-    ms: dict[str, list[float]] = {"off": [], "on": []}
-    for k in range(3):
-        for mode in ("off", "on") if k % 2 == 0 else ("on", "off"):
-            switch(mode == "on")
-            t = time.perf_counter()
-            for f in frames:
-                scene.classify_scene(f)
-            ms[mode].append((time.perf_counter() - t) / len(frames) * 1000)
-    switch(True)
-    lines += [
+    return [
         "",
         "### The tattoo detector alone (no face boxes), cue off and on",
         "",
@@ -228,21 +241,12 @@ def main() -> int:
         f"| close-ups: mean share of the picture boxed | {100 * np.mean(share['off']):.1f}% | {100 * np.mean(share['on']):.1f}% |",
         f"| tattoo boxes >= 95% covered (of {len(covs['on'])}) | {cov('off'):.1f}% | {cov('on'):.1f}% |",
         f"| tattoo boxes: mean share covered | {100 * np.mean(covs['off']):.1f}% | {100 * np.mean(covs['on']):.1f}% |",
-        f"| classify_scene ms per picture (median of 3 alternating rounds x {len(frames)}) | {np.median(ms['off']):.2f} | {np.median(ms['on']):.2f} |",
+        *cost_rows,
         "",
         f"Close-ups cleared: {', '.join(cleared) or 'none'}.",
         f"Close-ups boxed less: {', '.join(smaller) or 'none'}. Boxed more: {', '.join(worse) or 'none'}.",
         f"Tattoo boxes whose coverage moved: {', '.join(moved) or 'none'}.",
-        "",
-        f"Wall time {time.time() - t0:.0f} s.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(args.out)
-    return 0
 
 
 if __name__ == "__main__":

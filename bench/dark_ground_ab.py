@@ -36,7 +36,6 @@ import body_frame_ab as ab  # noqa: E402
 from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
-from real_skin import box_masks  # noqa: E402
 
 SHIPPED = tattoos.body_on_dark_ground
 SHIPPED_LIGHT = tattoos.light_at_edge
@@ -182,71 +181,21 @@ def light_report(data: dict, out: Path | None, t0: float) -> int:
 
 
 def detector_ab(data: dict, t0: float) -> list[str]:
-    """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on."""
-    lines: list[str] = []
-    share = {"off": [], "on": []}
-    names_c = [label for label, _, _ in data["closeups"]]
-    for _, img, _ in data["closeups"]:
-        for mode in ("off", "on"):
-            switch(mode == "on")
-            share[mode].append(float(ab.boxed(img).mean()))
-    covs = {"off": [], "on": []}
-    names_t: list[str] = []
-    for label, img, it in data["tattoos"]:
-        _, masks = box_masks(it.get("boxes", []), img.shape[:2])
-        if not masks:
-            continue
-        for mode in ("off", "on"):
-            switch(mode == "on")
-            m = ab.boxed(img)
-            covs[mode] += [float(m[bm].mean()) for bm in masks]
-        names_t += [f"{label} box {i}" for i in range(len(masks))]
-    switch(True)
-
-    def dmg(mode: str) -> int:
-        return sum(s > 0 for s in share[mode])
-
-    def cov(mode: str) -> float:
-        return 100.0 * sum(c >= ab.COVERED for c in covs[mode]) / max(1, len(covs[mode]))
-
-    pairs = list(zip(names_c, share["off"], share["on"], strict=True))
-    cleared = [f"{n} ({100 * a:.0f}%)" for n, a, b in pairs if a > 0 and b == 0]
-    smaller = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in pairs if 0 < b < a]
-    worse = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in pairs if b > a]
-    tpairs = list(zip(names_t, covs["off"], covs["on"], strict=True))
-    moved = [f"{n} ({100 * a:.0f} -> {100 * b:.0f}%)" for n, a, b in tpairs if abs(a - b) > 1e-3]
-
-    frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
-    cue_ms: list[float] = []
-    for _ in range(3):
-        t = time.process_time()
-        for f in frames:
-            SHIPPED(f)
-        cue_ms.append((time.process_time() - t) / len(frames) * 1000)
-    lines += [
-        "",
-        "### The tattoo detector alone (no face boxes), cue off and on",
-        "",
-        "| measure | cue off | cue on |",
-        "|---|---|---|",
-        f"| close-ups with any pixel under a tattoo box (of {len(share['on'])}) | {dmg('off')} | {dmg('on')} |",
-        f"| close-ups: mean share of the picture boxed | {100 * np.mean(share['off']):.1f}% | {100 * np.mean(share['on']):.1f}% |",
-        f"| tattoo boxes >= 95% covered (of {len(covs['on'])}) | {cov('off'):.1f}% | {cov('on'):.1f}% |",
-        f"| tattoo boxes: mean share covered | {100 * np.mean(covs['off']):.1f}% | {100 * np.mean(covs['on']):.1f}% |",
-    ]
+    """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on
+    (body_frame_ab.detector_ab), with the dark-ground cue's own cost."""
+    cost: list[str] = []
     if CUE == "ground":
-        lines.append(
+        frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
+        cue_ms: list[float] = []
+        for _ in range(3):
+            t = time.process_time()
+            for f in frames:
+                SHIPPED(f)
+            cue_ms.append((time.process_time() - t) / len(frames) * 1000)
+        cost.append(
             f"| the cue's own CPU ms per picture (median of 3 rounds x {len(frames)}; asked on every 10th frame) | - | {np.median(cue_ms):.2f} |"
         )
-    lines += [
-        "",
-        f"Close-ups cleared: {', '.join(cleared) or 'none'}.",
-        f"Close-ups boxed less: {', '.join(smaller) or 'none'}. Boxed more: {', '.join(worse) or 'none'}.",
-        f"Tattoo boxes whose coverage moved: {', '.join(moved) or 'none'}.",
-        "",
-        f"Wall time {time.time() - t0:.0f} s.",
-    ]
-    return lines
+    return [*ab.detector_ab(data, switch, cost), "", f"Wall time {time.time() - t0:.0f} s."]
 
 
 if __name__ == "__main__":

@@ -67,20 +67,42 @@ def run_once(src_dir: Path, clip: Path, out: Path, settings: dict) -> tuple[floa
     all (the process and its ffmpeg children), and the Python process alone (start-up, decode
     reading, detection, tracking, redaction; not ffmpeg's decoding and x264's encoding, which
     cost the same for the same output and only add their noise to the comparison)."""
-    env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
     before = _cpu()  # this process (idle while it waits) and its finished children
+    stdout = export_under(src_dir, RUN, clip, out, settings)
+    out.unlink()
+    total = _cpu() - before
+    line = [x for x in stdout.splitlines() if x.startswith("ENGINE_PROCESS_CPU ")][-1]
+    return total, float(line.split()[1])
+
+
+def export_under(src_dir: Path, script: str, clip: Path, out: Path, settings: dict) -> str:
+    """Run ``script`` (given the clip, the output path and the settings as JSON) in a fresh
+    Python process with the code under ``src_dir`` first on its path; its standard output.
+    Shared with bench/region_diff.py."""
+    env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
     proc = subprocess.run(
-        [sys.executable, "-c", RUN, str(clip), str(out), json.dumps(settings)],
+        [sys.executable, "-c", script, str(clip), str(out), json.dumps(settings)],
         env=env,
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise SystemExit(f"export failed under {src_dir}: {proc.stderr.strip()[-2000:]}")
-    out.unlink()
-    total = _cpu() - before
-    line = [x for x in proc.stdout.splitlines() if x.startswith("ENGINE_PROCESS_CPU ")][-1]
-    return total, float(line.split()[1])
+    return proc.stdout
+
+
+def make_clips(work: Path, seconds: float) -> dict[str, Path]:
+    """The clips to compare on, written under ``work``: the generated 1080p30 clip of moving
+    faces, and the first ``seconds`` of each real clip in ``REAL_CLIPS`` when the real-material
+    set is built. Shared with bench/region_diff.py."""
+    clips = {"generated 1080p30 faces": work / "generated.mp4"}
+    make_clip(clips["generated 1080p30 faces"], seconds)
+    data = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench/real/data"))
+    for name in REAL_CLIPS:
+        if (data / "people" / name).is_file():
+            clips[f"real: {name}"] = work / f"real_{name}"
+            _cut(data / "people" / name, clips[f"real: {name}"], seconds)
+    return clips
 
 
 def _cut(src: Path, dst: Path, seconds: float) -> None:
@@ -116,13 +138,7 @@ def main() -> int:
                     check=True, capture_output=True, text=True,
                 ).stdout.strip()  # fmt: skip
                 bases[f"{rev} ({short})" if short != rev else rev] = tree
-            clips = {"generated 1080p30 faces": work / "generated.mp4"}
-            make_clip(clips["generated 1080p30 faces"], args.seconds)
-            data = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench/real/data"))
-            for name in REAL_CLIPS:
-                if (data / "people" / name).is_file():
-                    clips[f"real: {name}"] = work / f"real_{name}"
-                    _cut(data / "people" / name, clips[f"real: {name}"], args.seconds)
+            clips = make_clips(work, args.seconds)
             trees = {name: tree / "src" for name, tree in bases.items()}
             trees["this"] = ROOT / "src"
             cpu: dict[tuple[str, str, str], list[tuple[float, float]]] = {}

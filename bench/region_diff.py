@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine_ab import REAL_CLIPS, SETTINGS, _cut  # noqa: E402
-from engine_speed import make_clip  # noqa: E402
+from engine_ab import SETTINGS, export_under, make_clips  # noqa: E402
 
 RUN = """
 import dataclasses, json, sys
@@ -47,18 +45,10 @@ print("REGIONS", json.dumps({"frames": frames, "scene": result.scene}))
 
 
 def regions_of(src_dir: Path, clip: Path, out: Path, settings: dict) -> tuple[dict, str]:
-    env = dict(os.environ, PYTHONPATH=str(src_dir), GLOG_minloglevel="2")
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN, str(clip), str(out), json.dumps(settings)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"export failed under {src_dir}: {proc.stderr.strip()[-2000:]}")
+    stdout = export_under(src_dir, RUN, clip, out, settings)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     out.unlink()
-    line = [x for x in proc.stdout.splitlines() if x.startswith("REGIONS ")][-1]
+    line = [x for x in stdout.splitlines() if x.startswith("REGIONS ")][-1]
     return json.loads(line.split(" ", 1)[1]), digest
 
 
@@ -76,13 +66,7 @@ def main() -> int:
         add = ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach"]
         subprocess.run([*add, str(tree), args.base], check=True)
         try:
-            clips = {"generated 1080p30 faces": work / "generated.mp4"}
-            make_clip(clips["generated 1080p30 faces"], args.seconds)
-            data = Path(os.environ.get("CONSENTCLIP_REAL_DATA", ROOT / "bench/real/data"))
-            for name in REAL_CLIPS:
-                if (data / "people" / name).is_file():
-                    clips[f"real: {name}"] = work / f"real_{name}"
-                    _cut(data / "people" / name, clips[f"real: {name}"], args.seconds)
+            clips = make_clips(work, args.seconds)
             for clip_name, clip in clips.items():
                 out = work / "out.mp4"
                 base, base_sha = regions_of(tree / "src", clip, out, settings)

@@ -9,15 +9,13 @@ strong ink ended (a grey clown on a forearm, 73% of its box redacted).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
+from faceboxes import mask_coverage
 
 from benchmods import bench_module
 from consentclip.detect import tattoos
 from consentclip.detect.inkextent import EXTENT_MIN_SHARE, EXTENT_STEPS, design_extent
-from consentclip.detect.regions import Region
 from consentclip.detect.tattoos import Candidate, TattooDetector
 
 skinsynth = bench_module("skinsynth")
@@ -106,14 +104,6 @@ def _design_with_a_faint_flourish(tone: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(img, 0, 255).astype(np.uint8), flourish
 
 
-def _coverage(regions: Sequence[Region], mask: np.ndarray) -> float:
-    cov = np.zeros(mask.shape, bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        cov[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = True
-    return float((cov & mask).sum() / max(int(mask.sum()), 1))
-
-
 @pytest.mark.parametrize("tone", [1, 3, 5])
 def test_the_faint_flourish_of_a_large_design_is_covered(
     tone: int, monkeypatch: pytest.MonkeyPatch
@@ -122,7 +112,7 @@ def test_the_faint_flourish_of_a_large_design_is_covered(
     det = TattooDetector(segmentation=False)
     regions = det.process_frame(0, image)
     assert any(c.reason in {"line", "vein", "faint", "sparse"} for c in det.last_candidates)
-    assert _coverage(regions, flourish) >= 0.95
+    assert mask_coverage(regions, flourish) >= 0.95
     # Without the rule the flourish is covered only as far as the design's padding reaches.
     monkeypatch.setattr(tattoos, "design_extent", lambda kept, rejected, area: list(kept))
-    assert _coverage(TattooDetector(segmentation=False).process_frame(0, image), flourish) < 0.6
+    assert mask_coverage(TattooDetector(segmentation=False).process_frame(0, image), flourish) < 0.6

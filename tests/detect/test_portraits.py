@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 import pytest
+from faceboxes import mask_coverage
 from skimage import data
 
 from benchmods import bench_module
@@ -27,14 +28,6 @@ skinsynth = bench_module("skinsynth")
 
 # The head box a face detector gives for the drawn face below: 310 x 310 of 640 x 480 (31%).
 DRAWN_HEAD = Box.from_corners(165, 90, 475, 400)
-
-
-def _coverage(regions: Sequence[Region], mask: np.ndarray) -> float:
-    cov = np.zeros(mask.shape, bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        cov[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = True
-    return float((cov & mask).sum() / max(int(mask.sum()), 1))
 
 
 def _portrait_on_a_forearm(tone: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,11 +69,11 @@ def test_a_drawn_face_leaves_the_limb_rules_on_and_the_design_is_covered(
     assert _set_aside(image, [DRAWN_HEAD]) == [DRAWN_HEAD]
     # The tattoo detector's own regions cover the design, face and hair: the tracker and the
     # review see one tattoo, and it is covered wherever the face detector's box ends.
-    assert _coverage(TattooDetector().process_frame(0, image, [face]), design) >= 0.95
+    assert mask_coverage(TattooDetector().process_frame(0, image, [face]), design) >= 0.95
     # Taken for a person (as before portraits.py), the hair is off the surface and the face's
     # ink is left to the face box: 0-40% of the design covered by tattoo regions.
     monkeypatch.setattr(tattoos, "portrait_faces", lambda *args: [])
-    assert _coverage(TattooDetector().process_frame(0, image, [face]), design) < 0.5
+    assert mask_coverage(TattooDetector().process_frame(0, image, [face]), design) < 0.5
 
 
 @pytest.mark.parametrize("tone", [1, 4, 6])
@@ -94,7 +87,7 @@ def test_a_small_face_hit_beside_a_drawn_face_does_not_make_it_a_view_of_people(
         Region(DRAWN_HEAD, RegionKind.FACE, score=0.85, source="short"),
         Region(Box(570, 10, 60, 70), RegionKind.FACE, score=0.62, source="centerface"),
     ]
-    assert _coverage(TattooDetector().process_frame(0, image, faces), design) >= 0.95
+    assert mask_coverage(TattooDetector().process_frame(0, image, faces), design) >= 0.95
 
 
 @pytest.mark.parametrize("tone", [2, 5])

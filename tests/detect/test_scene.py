@@ -12,6 +12,7 @@ import pytest
 from benchmods import bench_module
 from consentclip.detect.lesion import find_lesion
 from consentclip.detect.scene import (
+    CUT_SIDE,
     SceneKind,
     SceneWatch,
     _body_fills_frame,
@@ -87,16 +88,20 @@ def test_scene_watch_reclassifies_on_its_cadence() -> None:
     assert watch.dominant() is SceneKind.SCENE or watch.dominant() is SceneKind.DERMOSCOPY
 
 
-def test_scene_watch_shared_by_two_callers_counts_each_frame_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The engine and its tattoo detector ask one watch about the same frame: one
-    # classification per cadence step, one count per frame (the manifest's dominant scene).
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per classify_scene call the scene watch makes."""
     import consentclip.detect.scene as scene
 
-    calls: list[int] = []
+    made: list[int] = []
     real = scene.classify_scene
-    monkeypatch.setattr(scene, "classify_scene", lambda f: calls.append(1) or real(f))
+    monkeypatch.setattr(scene, "classify_scene", lambda f: made.append(1) or real(f))
+    return made
+
+
+def test_scene_watch_shared_by_two_callers_counts_each_frame_once(calls: list[int]) -> None:
+    # The engine and its tattoo detector ask one watch about the same frame: one
+    # classification per cadence step, one count per frame (the manifest's dominant scene).
     derm, _ = skinsynth.dermoscopy_field(2, vignette=True)
     limb = skinsynth.plain_limb(2)
     watch = SceneWatch(every=5)
@@ -109,17 +114,10 @@ def test_scene_watch_shared_by_two_callers_counts_each_frame_once(
     assert watch.seen == {SceneKind.DERMOSCOPY: 5, SceneKind.SCENE: 7}
 
 
-def test_scene_watch_look_decides_cuts_for_every_detector(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_scene_watch_look_decides_cuts_for_every_detector(calls: list[int]) -> None:
     # The engine's one scene check (SceneWatch.look): a cut at the first frame, at a new
     # picture and at a new frame size, not within a shot; the kind on the cadence; the fresh
     # kind of a cut frame computed once, and not at all where the cadence classified it.
-    import consentclip.detect.scene as scene
-
-    calls: list[int] = []
-    real = scene.classify_scene
-    monkeypatch.setattr(scene, "classify_scene", lambda f: calls.append(1) or real(f))
     derm, _ = skinsynth.dermoscopy_field(2, vignette=True)
     limb = skinsynth.plain_limb(2)
     watch = SceneWatch(every=10)
@@ -135,8 +133,8 @@ def test_scene_watch_look_decides_cuts_for_every_detector(
     small = cv2.resize(limb, (limb.shape[1] // 2, limb.shape[0] // 2))
     assert watch.look(3, small).cut  # another frame size: a new picture
     assert not watch.look(4, small).cut
-    image, scale = watch.look(5, limb).downscaled(scene.CUT_SIDE)
-    assert max(image.shape[:2]) <= scene.CUT_SIDE and 0 < scale <= 1.0
+    image, scale = watch.look(5, limb).downscaled(CUT_SIDE)
+    assert max(image.shape[:2]) <= CUT_SIDE and 0 < scale <= 1.0
     assert watch.seen == {SceneKind.DERMOSCOPY: 6}
     # Without a cadence the watch only cuts; the kind is what fresh_kind is asked for.
     bare = SceneWatch(every=0)

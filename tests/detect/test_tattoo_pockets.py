@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from faceboxes import mask_coverage
 
 from benchmods import bench_module
 from consentclip.detect.skin import LabImage
@@ -26,14 +27,6 @@ from consentclip.detect.tattoos import (
 )
 
 skinsynth = bench_module("skinsynth")
-
-
-def _coverage(regions, mask: np.ndarray) -> float:
-    cov = np.zeros(mask.shape, bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        cov[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = True
-    return float((cov & mask).sum() / max(int(mask.sum()), 1))
 
 
 def _limb_mostly_covered_by_a_design(
@@ -72,7 +65,7 @@ def test_design_larger_than_the_skin_around_it_at_the_silhouette_is_covered(
 ) -> None:
     image, ink = _limb_mostly_covered_by_a_design(tone, colour)
     det = TattooDetector()
-    assert _coverage(det.process_frame(0, image), ink) >= 0.95
+    assert mask_coverage(det.process_frame(0, image), ink) >= 0.95
 
 
 def _notched(fill: np.ndarray) -> tuple[np.ndarray, np.ndarray, LabImage]:
