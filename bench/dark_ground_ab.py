@@ -37,7 +37,7 @@ from consentclip.atomic import write_text_atomic  # noqa: E402
 from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 
-SHIPPED = tattoos.body_on_dark_ground
+SHIPPED = scene.body_on_dark_ground
 SHIPPED_LIGHT = tattoos.light_at_edge
 CUE = "ground"
 
@@ -46,7 +46,7 @@ def switch(on: bool) -> None:
     if CUE == "light":
         tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
     else:
-        tattoos.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
+        scene.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
 
 
 def features(frame: np.ndarray) -> dict[str, float]:

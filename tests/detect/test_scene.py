@@ -335,3 +335,18 @@ def test_a_design_on_a_body_on_a_dark_ground_is_still_covered(skin: tuple[int, i
         x1, y1, x2, y2 = r.box.int_corners()
         covered[max(0, y1) : y2, max(0, x1) : x2] = True
     assert covered[m].mean() >= 0.95
+
+
+def test_dark_ground_is_asked_once_per_cadence_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tattoo detector asks SceneFrame.dark_ground on every frame it runs; the watch answers
+    # once per step of its cadence (like the kind), on the first frame of the step that asks.
+    import consentclip.detect.scene as scene
+
+    asked: list[int] = []
+    real = scene.body_on_dark_ground
+    monkeypatch.setattr(scene, "body_on_dark_ground", lambda f: asked.append(1) or real(f))
+    image = _rash_on_dark_ground(RASH_SKINS[0])
+    watch = SceneWatch(every=4)
+    answers = [watch.look(index, image).dark_ground() for index in range(0, 12, 2)]
+    assert answers == [True] * 6
+    assert len(asked) == 3  # the steps begun at frames 0, 4 and 8

@@ -69,14 +69,23 @@ def _reach(box: Box4, frac: float) -> Box4:
     return (x - px, y - py, w + 2 * px, h + 2 * py)
 
 
-def _union(a: Box4, b: Box4) -> Box4:
-    x1, y1 = min(a[0], b[0]), min(a[1], b[1])
-    x2 = max(a[0] + a[2], b[0] + b[2])
-    y2 = max(a[1] + a[3], b[1] + b[3])
-    return (x1, y1, x2 - x1, y2 - y1)
-
-
 M = TypeVar("M", bound=_Mark)
+
+
+def joined(a: M, b: M) -> M:
+    """``a`` and ``b`` as one mark: the union of their boxes, their ink and seed pixels added,
+    their contrast weighted by ink (also how tattoos.merge_near joins nearby marks)."""
+    x1, y1 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x2 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y2 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    n = a.ink_px + b.ink_px
+    return replace(
+        a,
+        box=(x1, y1, x2 - x1, y2 - y1),
+        ink_px=n,
+        seed_px=a.seed_px + b.seed_px,
+        contrast=(a.contrast * a.ink_px + b.contrast * b.ink_px) / n,
+    )
 
 
 def design_extent(kept: Sequence[M], rejected: Sequence[M], work_area: float) -> list[M]:
@@ -99,13 +108,6 @@ def design_extent(kept: Sequence[M], rejected: Sequence[M], work_area: float) ->
             reach = _reach(mark.box, EXTENT_REACH)
             for c in [c for c in pool if _overlaps(reach, c.box)]:
                 pool.remove(c)
-                n = mark.ink_px + c.ink_px
-                mark = replace(
-                    mark,
-                    box=_union(mark.box, c.box),
-                    ink_px=n,
-                    seed_px=mark.seed_px + c.seed_px,
-                    contrast=(mark.contrast * mark.ink_px + c.contrast * c.ink_px) / n,
-                )
+                mark = joined(mark, c)
         out.append(mark)
     return out

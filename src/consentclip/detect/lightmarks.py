@@ -1,6 +1,6 @@
 """Light marks in a skin close-up: a white object or the background at the frame's edge, not ink.
 
-    light_at_edge(group, box, L, local_L, score, shape) -> bool
+    light_at_edge(group, box, lightness, local_l, score) -> bool
 
 Tattoo ink absorbs light: a design is darker than the skin around it, or of another colour. In a
 clinical close-up what the tattoo detector still keeps as "ink" while lighter than the skin is,

@@ -81,9 +81,9 @@ class Box:
         x2, y2 = min(max(self.x2, 0.0), width), min(max(self.y2, 0.0), height)
         return Box(x1, y1, x2 - x1, y2 - y1)
 
-    # intersection_area and iou are the trackers' and the face detector's inner loop (thousands
-    # of calls per clip): the same arithmetic as the properties, in the same order (the same
-    # floats), without a property call per coordinate.
+    # intersection_area is the trackers' and the face detector's inner loop (thousands of calls
+    # per clip): the same arithmetic as the properties, in the same order (the same floats),
+    # without a property call per coordinate.
     def intersection_area(self, other: Box) -> float:
         x, y, ox, oy = self.x, self.y, other.x, other.y
         w = min(x + self.w, ox + other.w) - max(x, ox)
@@ -91,12 +91,8 @@ class Box:
         return w * h if w > 0 and h > 0 else 0.0
 
     def iou(self, other: Box) -> float:
-        sw, sh, ow, oh = self.w, self.h, other.w, other.h
-        x, y, ox, oy = self.x, self.y, other.x, other.y
-        w = min(x + sw, ox + ow) - max(x, ox)
-        h = min(y + sh, oy + oh) - max(y, oy)
-        inter = w * h if w > 0 and h > 0 else 0.0
-        union = max(sw, 0.0) * max(sh, 0.0) + max(ow, 0.0) * max(oh, 0.0) - inter
+        inter = self.intersection_area(other)
+        union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
     def lerp(self, other: Box, t: float) -> Box:

@@ -427,13 +427,16 @@ class SceneFrame:
     - ``kind``: the watch's kind on its cadence (up to ``every - 1`` frames old);
     - ``fresh_kind()``: ``classify_scene`` of this very frame, computed once when first asked
       (the face detector asks at a cut), or the cadence's answer when it classified this frame;
+    - ``dark_ground()``: whether this scene is a body on a dark ground (``body_on_dark_ground``),
+      asked by the tattoo detector of scenes only, once per step of the watch's cadence;
     - ``downscaled(side)``: the frame at most ``side`` px on its longer side (linear) and the
       scale, computed once per side (the cut test's ``CUT_SIDE`` copy is shared this way).
     """
 
-    __slots__ = ("_fresh", "_small", "cut", "frame", "grey", "index", "kind")
+    __slots__ = ("_fresh", "_small", "_watch", "cut", "frame", "grey", "index", "kind")
 
-    def __init__(self, index: int, frame: np.ndarray) -> None:
+    def __init__(self, index: int, frame: np.ndarray, watch: SceneWatch | None = None) -> None:
+        self._watch = watch
         self.index = index
         self.frame = frame
         self.cut = False
@@ -446,6 +449,13 @@ class SceneFrame:
         if self._fresh is None:
             self._fresh = classify_scene(self.frame)
         return self._fresh
+
+    def dark_ground(self) -> bool:
+        """``body_on_dark_ground`` of this scene, on the watch's cadence
+        (``SceneWatch.dark_ground``)."""
+        if self._watch is None:
+            return body_on_dark_ground(self.frame)
+        return self._watch.dark_ground(self.frame)
 
     def downscaled(self, side: int) -> tuple[np.ndarray, float]:
         """BGR copy (or the frame itself, when it is no larger) and its scale to the frame."""
@@ -485,13 +495,14 @@ class SceneWatch:
         self._last: int | None = None  # the frame last counted in ``seen``
         self.seen: dict[SceneKind, int] = {}
         self._view: SceneFrame | None = None
+        self._ground: tuple[int | None, bool] | None = None  # (cadence step, body_on_dark_ground)
         self._thumb: np.ndarray | None = None
         self._size: tuple[int, ...] | None = None
 
     def look(self, index: int, frame: np.ndarray) -> SceneFrame:
         if self._view is not None and self._view.index == index and self._view.frame is frame:
             return self._view
-        view = SceneFrame(index, frame)
+        view = SceneFrame(index, frame, self)
         small, _ = view.downscaled(CUT_SIDE)
         view.grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         view.cut = self._cut(view.grey, frame.shape)
@@ -512,6 +523,14 @@ class SceneWatch:
         self._last = index
         self.seen[self.kind] = self.seen.get(self.kind, 0) + 1
         return self.kind
+
+    def dark_ground(self, frame: np.ndarray) -> bool:
+        """``body_on_dark_ground`` once per step of the cadence (the step of the last
+        ``classify_scene``), on the first frame of the step that asks: like the kind, it does not
+        change from one frame to the next. Asked by the tattoo detector, of scenes only."""
+        if self._ground is None or self._ground[0] != self._at:
+            self._ground = (self._at, body_on_dark_ground(frame))
+        return self._ground[1]
 
     def _cut(self, grey: np.ndarray, shape: tuple[int, ...]) -> bool:
         thumb = cv2.resize(grey, (32, 18)).astype(np.int16)

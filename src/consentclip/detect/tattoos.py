@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import cv2
@@ -38,11 +39,11 @@ import numpy as np
 
 from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
-from consentclip.detect.inkextent import design_extent
+from consentclip.detect.inkextent import design_extent, joined
 from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
-from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch, body_on_dark_ground
+from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
 from consentclip.detect.skin import (
     LabImage,
     SkinModel,
@@ -127,7 +128,7 @@ class FrameContext:
     lab: LabImage  # the work image
     skin_px: int  # skin-coloured pixels in view (before closing and hole filling)
     score: np.ndarray  # its per-pixel ink score (``ink_evidence``)
-    local_l: np.ndarray | None = None  # the local skin's L* (``local_skin``)
+    local_l: np.ndarray  # the local skin's L* (``local_skin``)
 
     def lightness_std(self, group: np.ndarray, box: tuple[int, int, int, int]) -> float:
         """L* spread of a mark (``group``: its mask within ``box``): one design on one surface
@@ -460,7 +461,6 @@ class TattooDetector:
         self.scene = SceneWatch()
         self._closeup = False  # this frame is a skin close-up (see _judge)
         self._frame: FrameContext | None = None  # this frame's context (see _judge)
-        self._ground: tuple[int, bool] | None = None  # (frame index, body_on_dark_ground)
         self.last_candidates: list[Candidate] = []  # for --show-detections and the bench
 
     def close(self) -> None:
@@ -482,14 +482,20 @@ class TattooDetector:
             raise UsageError("tattoo detector needs an HxWx3 uint8 BGR frame")
         if index % self.every:
             return []  # between runs: the tracker fills this frame (see ENGINE_EVERY)
-        scene_kind = scene.kind if scene is not None else self.scene.get(index, frame)
+        if scene is not None:
+            scene_kind, dark_ground = scene.kind, scene.dark_ground
+        else:
+            scene_kind = self.scene.get(index, frame)
+            dark_ground = partial(self.scene.dark_ground, frame)
         if scene_kind is SceneKind.DERMOSCOPY:
             # A dermoscope's field is millimetres across: what is dark in it is pigment, and no
             # design a person could be recognised by fits in it.
             self.last_candidates = []
             return []
+        # A body on a dark ground is read with a close-up's ink rules (a rash on a black
+        # backdrop: its shade and papules were boxed whole; docs/detection-lesions.md).
         self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP or (
-            scene_kind is SceneKind.SCENE and self._dark_ground(index, frame)
+            scene_kind is SceneKind.SCENE and dark_ground()
         )
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)
@@ -531,14 +537,6 @@ class TattooDetector:
         for c in kept:
             regions += self._to_regions(c, (sx, sy), (w, h))
         return regions
-
-    def _dark_ground(self, index: int, frame: np.ndarray) -> bool:
-        """``scene.body_on_dark_ground`` on the scene watch's cadence: a scene that is a body on
-        a dark ground is read with a close-up's ink rules (a rash on a black backdrop: its shade
-        and papules were boxed whole; docs/detection-lesions.md, "A body on a dark ground")."""
-        if self._ground is None or not 0 <= index - self._ground[0] < self.scene.every:
-            self._ground = (index, body_on_dark_ground(frame))
-        return self._ground[1]
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -843,9 +841,7 @@ class TattooDetector:
 
     def _light_at_edge(self, group: np.ndarray, box: tuple[int, int, int, int]) -> bool:
         f = self._frame
-        if f is None or f.local_l is None:
-            return False
-        return light_at_edge(group, box, f.lab.L, f.local_l, f.score)
+        return f is not None and light_at_edge(group, box, f.lab.L, f.local_l, f.score)
 
     def _off_body(self, group: np.ndarray, box: tuple[int, int, int, int], area: float) -> bool:
         """Is this mark background rather than ink on skin?
@@ -1006,17 +1002,7 @@ def merge_near(cands: list[Candidate], gap_px: int) -> list[Candidate]:
                 a, b = out[i], out[j]
                 if _gap(a.box, b.box) > gap_px:
                     continue
-                x1, y1 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
-                x2 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
-                y2 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
-                n = a.ink_px + b.ink_px
-                out[i] = replace(
-                    a,
-                    box=(x1, y1, x2 - x1, y2 - y1),
-                    ink_px=n,
-                    seed_px=a.seed_px + b.seed_px,
-                    contrast=(a.contrast * a.ink_px + b.contrast * b.ink_px) / n,
-                )
+                out[i] = joined(a, b)
                 del out[j]
                 merged = True
                 break
