@@ -3,10 +3,12 @@
 one run, on the real sets.
 
     .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
-    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light] [--out FILE]
+    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light|plain] [--out FILE]
 
 ``--cue light`` switches ``lightmarks.light_at_edge`` instead (a close-up's mark lighter than
 the skin at the frame's edge; scene kinds do not change, so only the detector is compared).
+``--cue plain`` switches ``plainground.body_on_plain_ground`` instead (a body on a plain, lit
+ground: a sheet, a drape, tiles), reported like the dark-ground cue with its own features.
 
 ``scene.body_on_dark_ground`` (a scene the tattoo detector reads with a close-up's ink rules: a
 rash on a body photographed against a black backdrop or in deep shade) is the only thing switched; the harness is
@@ -34,17 +36,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import body_frame_ab as ab  # noqa: E402
 from consentclip.atomic import write_text_atomic  # noqa: E402
-from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
+from consentclip.detect import lightmarks, plainground, scene, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 
 SHIPPED = scene.body_on_dark_ground
 SHIPPED_LIGHT = tattoos.light_at_edge
+SHIPPED_PLAIN = plainground.body_on_plain_ground
 CUE = "ground"
 
 
 def switch(on: bool) -> None:
     if CUE == "light":
         tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
+    elif CUE == "plain":
+        plainground.body_on_plain_ground = SHIPPED_PLAIN if on else (lambda frame: False)
     else:
         scene.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
 
@@ -93,18 +98,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
-    ap.add_argument("--cue", choices=("ground", "light"), default="ground")
+    ap.add_argument("--cue", choices=("ground", "light", "plain"), default="ground")
     args = ap.parse_args()
     global CUE
     CUE = args.cue
     t0 = time.time()
-    sets = ab.SETS if CUE == "ground" else ("closeups", "tattoos")
+    sets = ab.SETS if CUE != "light" else ("closeups", "tattoos")
     data = {name: ab.pictures(name, args.limit) for name in sets}
     if not data["closeups"] or not data["tattoos"]:
         print("Real data absent: run bench/real/build.py closeups tattoos first. Nothing measured.")
         return 0
     if CUE == "light":
         return light_report(data, args.out, t0)
+    if CUE == "plain":
+        return plain_report(data, args.out, t0)
     lines = [
         f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py`; `scene.body_on_dark_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: lit (L* >= {scene.GROUND_DARK_L:.0f}) >= {scene.GROUND_MIN_LIT}, lit skin-hued >= {scene.GROUND_MIN_HUED}, not skin-hued and dark >= {scene.GROUND_MIN_DARK}, no skin colour <= {scene.GROUND_MAX_OTHER}, largest skin part >= {scene.GROUND_MIN_PART}, ring >= {scene.GROUND_MIN_RING}.",
         "",
@@ -180,17 +187,96 @@ def light_report(data: dict, out: Path | None, t0: float) -> int:
     return 0
 
 
+def plain_features(frame: np.ndarray) -> dict[str, float]:
+    return plainground.plain_ground_features(LabImage.from_bgr(scene._small(frame)))
+
+
+def plain_row(name: str, label: str, f: dict[str, float], dark: bool) -> str:
+    return (
+        f"| {name} | {label} | {f['hued']:.3f} | {f['part']:.3f} | {f['ground']:.3f} | "
+        f"{f['enclosed']:.3f} | {f['dark']:.3f} | {f['gradient']:.1f} | {'yes' if dark else 'no'} |"
+    )
+
+
+def plain_nearness(f: dict[str, float]) -> float:
+    """How close a picture comes to the plain-ground cue: its worst margin (1.0 would pass)."""
+    return min(
+        f["hued"] / plainground.PLAIN_MIN_HUED,
+        f["part"] / plainground.PLAIN_MIN_PART,
+        f["ground"] / plainground.PLAIN_MIN_GROUND,
+        plainground.PLAIN_MAX_ENCLOSED / max(f["enclosed"], 1e-3),
+        plainground.PLAIN_MAX_DARK / max(f["dark"], 1e-3),
+        plainground.PLAIN_MAX_GRADIENT / max(f["gradient"], 1e-3) if f["gradient"] >= 0 else 0.0,
+    )
+
+
+def plain_report(data: dict, out: Path | None, t0: float) -> int:
+    """``--cue plain``: the scenes the plain-ground cue takes, per set, with its features, the
+    nearest scenes it does not take, and the detector A/B."""
+    pg = plainground
+    lines = [
+        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue plain`; `plainground.body_on_plain_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: skin-hued >= {pg.PLAIN_MIN_HUED}, largest skin part >= {pg.PLAIN_MIN_PART}, ground >= {pg.PLAIN_MIN_GROUND}, ground enclosed by skin <= {pg.PLAIN_MAX_ENCLOSED}, ground dark <= {pg.PLAIN_MAX_DARK}, ground median L* gradient <= {pg.PLAIN_MAX_GRADIENT}.",
+        "",
+        "### Scenes the tattoo detector reads as close-ups (the plain-ground cue), every real picture",
+        "",
+        "The scene kind itself does not change (faces stay as strict as in a scene).",
+        "",
+        "| set | pictures | kinds | scenes the cue takes | of them also on a dark ground |",
+        "|---|---|---|---|---|",
+    ]
+    taken: list[str] = []
+    nearest: list[tuple[float, str]] = []
+    for name, pics in data.items():
+        if not pics:
+            continue
+        kinds: Counter = Counter()
+        n = both = 0
+        for label, frame, _ in pics:
+            kind = scene.classify_scene(frame).value
+            kinds[kind] += 1
+            if kind != "scene":
+                continue
+            f = plain_features(frame)
+            dark = SHIPPED(frame)
+            if SHIPPED_PLAIN(frame):
+                n += 1
+                both += dark
+                taken.append(plain_row(name, label, f, dark))
+            elif name != "closeups":
+                nearest.append((plain_nearness(f), plain_row(name, label, f, dark)))
+        lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} | {n} | {both} |")
+    head = [
+        "| set | picture | skin-hued | largest part | ground | enclosed | ground dark | ground gradient | on a dark ground |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += ["", "Pictures the cue takes:", "", *head, *taken]
+    lines += [
+        "",
+        "Nearest scenes of the other sets that it does not take (smallest worst margin over the thresholds first; 1.0 would pass):",
+        "",
+        *head,
+        *[row for _, row in sorted(nearest, reverse=True)[:10]],
+    ]
+    lines += detector_ab(data, t0)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        write_text_atomic(out, text)
+    return 0
+
+
 def detector_ab(data: dict, t0: float) -> list[str]:
     """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on
     (body_frame_ab.detector_ab), with the dark-ground cue's own cost."""
     cost: list[str] = []
-    if CUE == "ground":
+    if CUE in ("ground", "plain"):
+        cue = SHIPPED if CUE == "ground" else SHIPPED_PLAIN
         frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
         cue_ms: list[float] = []
         for _ in range(3):
             t = time.process_time()
             for f in frames:
-                SHIPPED(f)
+                cue(f)
             cue_ms.append((time.process_time() - t) / len(frames) * 1000)
         cost.append(
             f"| the cue's own CPU ms per picture (median of 3 rounds x {len(frames)}; asked on every 10th frame) | - | {np.median(cue_ms):.2f} |"

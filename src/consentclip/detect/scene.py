@@ -24,6 +24,7 @@ Everything runs on a copy about 96 pixels wide: a fraction of a millisecond per 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 import cv2
@@ -429,6 +430,8 @@ class SceneFrame:
       (the face detector asks at a cut), or the cadence's answer when it classified this frame;
     - ``dark_ground()``: whether this scene is a body on a dark ground (``body_on_dark_ground``),
       asked by the tattoo detector of scenes only, once per step of the watch's cadence;
+    - ``ask(question)``: any other per-scene question of the frame (``question(frame)``, such as
+      ``plainground.body_on_plain_ground``), on the same cadence;
     - ``downscaled(side)``: the frame at most ``side`` px on its longer side (linear) and the
       scale, computed once per side (the cut test's ``CUT_SIDE`` copy is shared this way).
     """
@@ -456,6 +459,12 @@ class SceneFrame:
         if self._watch is None:
             return body_on_dark_ground(self.frame)
         return self._watch.dark_ground(self.frame)
+
+    def ask(self, question: Callable[[np.ndarray], bool]) -> bool:
+        """``question(frame)`` of this scene, on the watch's cadence (``SceneWatch.per_step``)."""
+        if self._watch is None:
+            return question(self.frame)
+        return self._watch.per_step(question, self.frame)
 
     def downscaled(self, side: int) -> tuple[np.ndarray, float]:
         """BGR copy (or the frame itself, when it is no larger) and its scale to the frame."""
@@ -496,6 +505,7 @@ class SceneWatch:
         self.seen: dict[SceneKind, int] = {}
         self._view: SceneFrame | None = None
         self._ground: tuple[int | None, bool] | None = None  # (cadence step, body_on_dark_ground)
+        self._asked: dict[Callable[[np.ndarray], bool], tuple[int | None, bool]] = {}  # per_step
         self._thumb: np.ndarray | None = None
         self._size: tuple[int, ...] | None = None
 
@@ -531,6 +541,14 @@ class SceneWatch:
         if self._ground is None or self._ground[0] != self._at:
             self._ground = (self._at, body_on_dark_ground(frame))
         return self._ground[1]
+
+    def per_step(self, question: Callable[[np.ndarray], bool], frame: np.ndarray) -> bool:
+        """``question(frame)`` once per step of the cadence, like ``dark_ground``: for other
+        per-scene questions of the tattoo detector (``plainground.body_on_plain_ground``)."""
+        got = self._asked.get(question)
+        if got is None or got[0] != self._at:
+            got = self._asked[question] = (self._at, question(frame))
+        return got[1]
 
     def _cut(self, grey: np.ndarray, shape: tuple[int, ...]) -> bool:
         thumb = cv2.resize(grey, (32, 18)).astype(np.int16)

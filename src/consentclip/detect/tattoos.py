@@ -37,6 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from consentclip.detect import plainground
 from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.inkextent import design_extent, joined
@@ -484,18 +485,21 @@ class TattooDetector:
             return []  # between runs: the tracker fills this frame (see ENGINE_EVERY)
         if scene is not None:
             scene_kind, dark_ground = scene.kind, scene.dark_ground
+            plain = partial(scene.ask, plainground.body_on_plain_ground)
         else:
             scene_kind = self.scene.get(index, frame)
             dark_ground = partial(self.scene.dark_ground, frame)
+            plain = partial(self.scene.per_step, plainground.body_on_plain_ground, frame)
         if scene_kind is SceneKind.DERMOSCOPY:
             # A dermoscope's field is millimetres across: what is dark in it is pigment, and no
             # design a person could be recognised by fits in it.
             self.last_candidates = []
             return []
-        # A body on a dark ground is read with a close-up's ink rules (a rash on a black
-        # backdrop: its shade and papules were boxed whole; docs/detection-lesions.md).
+        # A body on a dark ground, or on a plain lit one (a sheet, a drape, tiles), is read
+        # with a close-up's ink rules (a rash there: its shade and papules were boxed whole;
+        # docs/detection-lesions.md).
         self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP or (
-            scene_kind is SceneKind.SCENE and dark_ground()
+            scene_kind is SceneKind.SCENE and (dark_ground() or plain())
         )
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)

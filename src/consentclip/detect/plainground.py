@@ -1,0 +1,102 @@
+"""A body on a plain, lit ground: a rash close-up on a sheet, a drape or a tiled floor.
+
+    body_on_plain_ground(frame) -> bool
+
+Like ``scene.body_on_dark_ground``, not a scene kind: the tattoo detector alone reads such a
+scene with a close-up's ink rules, and faces stay as strict as in any scene.
+
+What was blurred (real MSLD close-ups classified ``scene``, bench/results/rash_kind.md, "A body
+on a plain ground"): a forearm or a hand photographed on a white or patterned sheet (P1_1, a4_2),
+a leg in front of a tiled floor (a10), a foot on a bed (a7). The skin is lit and fills most of
+the frame, so neither the dark-ground cue nor the close-up kinds take it, and the tattoo
+detector kept the rash's erythema and papules as ink marks of a limb in a scene (47-83% of the
+picture boxed, detector alone).
+
+What such a frame is, and the 210 real tattoo photos (which also show a limb before a
+background) are not, measured at 96 pixels wide:
+
+- the skin is most of the frame and one part (``PLAIN_MIN_HUED`` of the frame skin-hued, the
+  largest part ``PLAIN_MIN_PART`` of it);
+- what is not skin-hued is a ground *around* the body, not matter *inside* it: at most
+  ``PLAIN_MAX_ENCLOSED`` of it lies in parts that do not reach the frame's edge. A tattoo's ink
+  is not skin-hued either, and a design lies in the skin (the butterfly, star and portrait
+  photos that otherwise pass: 28-73% enclosed; the four rash close-ups 0-7%);
+- that ground is lit (at most ``PLAIN_MAX_DARK`` of it darker than ``scene.GROUND_DARK_L``:
+  a dark one is the dark-ground cue's question, and a tattoo photo before a dark top, 52_1,
+  53% dark, loses its box with a close-up's rules) and plain (median gradient of L* inside
+  it at most ``PLAIN_MAX_GRADIENT``: a sheet, a drape, tiles; not a room or clothing folds).
+
+Thresholds and the pictures each one keeps out: bench/results/rash_kind.md.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from consentclip.detect.scene import GROUND_DARK_L, _skin_hued, _small
+from consentclip.detect.skin import LabImage
+
+# Share of the frame (96 px wide) that is skin-hued, and share of that in its largest part.
+PLAIN_MIN_HUED = 0.78
+PLAIN_MIN_PART = 0.95
+# Share of the frame that the ground (not skin-hued, opened) fills at least: a ground in view.
+PLAIN_MIN_GROUND = 0.10
+# Share of the ground in parts that do not reach the frame's edge (matter inside the skin).
+PLAIN_MAX_ENCLOSED = 0.10
+# Share of the ground (eroded) darker than GROUND_DARK_L, and its median L* gradient (Sobel 3x3).
+PLAIN_MAX_DARK = 0.40
+PLAIN_MAX_GRADIENT = 16.0
+
+_K3 = np.ones((3, 3), np.uint8)
+
+
+def plain_ground_features(lab: LabImage) -> dict[str, float]:
+    """The cue's quantities on a 96-pixel copy (see the module docstring): ``hued``, ``part``,
+    ``ground``, ``enclosed``, ``dark`` and ``gradient`` (-1 where the ground is too small to
+    measure)."""
+    hued = _skin_hued(lab)
+    body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, _K3)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    part = float(stats[1:, cv2.CC_STAT_AREA].max() / max(1, int(body.sum()))) if n > 1 else 0.0
+    ground = cv2.morphologyEx((~hued).astype(np.uint8), cv2.MORPH_OPEN, _K3)
+    n, parts, _, _ = cv2.connectedComponentsWithStats(ground, connectivity=8)
+    at_edge = np.zeros(n, bool)
+    at_edge[np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))] = True
+    at_edge[0] = False
+    n_ground = int(np.count_nonzero(parts))
+    enclosed = int(np.count_nonzero((parts > 0) & ~at_edge[parts]))
+    inside = cv2.erode(ground, _K3) > 0
+    dark, gradient = 1.0, -1.0
+    if np.count_nonzero(inside) >= 20:
+        L = lab.L.astype(np.float32)
+        grad = np.hypot(cv2.Sobel(L, cv2.CV_32F, 1, 0), cv2.Sobel(L, cv2.CV_32F, 0, 1))
+        dark = float(np.count_nonzero(inside & (lab.L < GROUND_DARK_L)) / np.count_nonzero(inside))
+        gradient = float(np.median(grad[inside]))
+    return {
+        "hued": float(hued.mean()),
+        "part": part,
+        "ground": n_ground / float(ground.size),
+        "enclosed": enclosed / float(max(1, n_ground)),
+        "dark": dark,
+        "gradient": gradient,
+    }
+
+
+def plain_ground(f: dict[str, float]) -> bool:
+    """Do the quantities of ``plain_ground_features`` say: a body on a plain, lit ground?"""
+    return (
+        f["hued"] >= PLAIN_MIN_HUED
+        and f["part"] >= PLAIN_MIN_PART
+        and f["ground"] >= PLAIN_MIN_GROUND
+        and f["enclosed"] <= PLAIN_MAX_ENCLOSED
+        and f["dark"] <= PLAIN_MAX_DARK
+        and 0.0 <= f["gradient"] <= PLAIN_MAX_GRADIENT
+    )
+
+
+def body_on_plain_ground(frame: np.ndarray) -> bool:
+    """Is ``frame`` (HxWx3 uint8 BGR) one lit body surface before a plain, lit ground (see the
+    module docstring)? Asked by the tattoo detector only, of scenes, once per step of the scene
+    watch's cadence (``SceneFrame.ask``)."""
+    return plain_ground(plain_ground_features(LabImage.from_bgr(_small(frame))))

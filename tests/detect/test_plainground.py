@@ -1,0 +1,147 @@
+"""A body on a plain, lit ground (plainground.body_on_plain_ground): a scene the tattoo detector
+reads with a close-up's ink rules, faces staying as strict as in a scene."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from consentclip.detect import plainground, scene
+from consentclip.detect.plainground import (
+    PLAIN_MAX_ENCLOSED,
+    PLAIN_MIN_HUED,
+    body_on_plain_ground,
+    plain_ground_features,
+)
+from consentclip.detect.scene import SceneKind, SceneWatch, body_on_dark_ground, classify_scene
+from consentclip.detect.skin import LabImage
+from consentclip.detect.tattoos import TattooDetector
+
+RASH_SKINS = [(95, 125, 175), (60, 90, 140), (40, 60, 95)]  # BGR: light, brown, dark brown
+
+
+def _rash(skin: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A disseminated rash (red papules) over a trunk shading away to its right (float32 BGR),
+    as tests/detect/test_scene.py draws it."""
+    h, w = 360, 480
+    rng = np.random.default_rng(seed)
+    xx = np.linspace(0.0, 1.0, w, dtype=np.float32)
+    fall = 1.0 - 0.6 * np.clip((xx - 0.45) / 0.55, 0, 1) ** 1.5
+    image = np.repeat(np.asarray(skin, np.float32)[None, None, :] * fall[None, :, None], h, axis=0)
+    for _ in range(800):
+        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(3, 8))
+        cv2.circle(image, (x, y), r, tuple(float(c * fall[x]) for c in (70, 60, 190)), -1)
+    return image + rng.normal(0, 3, image.shape).astype(np.float32)
+
+
+def _on_sheet(skin: tuple[int, int, int], top: int = 290) -> np.ndarray:
+    """The rash with a white sheet below row ``top`` (as MSLD P1_1: a forearm on a sheet)."""
+    image = _rash(skin)
+    rng = np.random.default_rng(1)
+    image[top:] = np.asarray((228, 230, 232), np.float32) + rng.normal(0, 2, image[top:].shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _features(image: np.ndarray) -> dict[str, float]:
+    return plain_ground_features(LabImage.from_bgr(scene._small(image)))
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_on_a_sheet_is_a_body_on_a_plain_ground(skin: tuple[int, int, int]) -> None:
+    image = _on_sheet(skin)
+    # A scene (faces strict), and not the dark-ground cue's: the sheet is lit.
+    assert classify_scene(image) is SceneKind.SCENE
+    assert not body_on_dark_ground(image)
+    assert body_on_plain_ground(image)
+    det = TattooDetector()
+    try:
+        det.process_frame(0, image)
+        assert det._closeup  # read with a close-up's ink rules
+    finally:
+        det.close()
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_before_a_busy_ground_is_not(skin: tuple[int, int, int]) -> None:
+    # A room's many colours and edges along the bottom: not a plain ground.
+    image = _on_sheet(skin)
+    rng = np.random.default_rng(2)
+    for y in range(290, 360, 12):
+        for x in range(0, 480, 16):
+            image[y : y + 12, x : x + 16] = rng.integers(60, 230, 3)
+    assert not body_on_plain_ground(image)
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_rash_on_a_dark_ground_is_left_to_the_dark_ground_cue(skin: tuple[int, int, int]) -> None:
+    image = _on_sheet(skin)
+    image[290:] = (10, 10, 12)
+    assert not body_on_plain_ground(image)
+    assert body_on_dark_ground(image)
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_a_bold_design_inside_the_skin_is_not_a_ground(skin: tuple[int, int, int]) -> None:
+    # Solid ink lies in the skin: what is not skin-hued is then enclosed by it, not around it.
+    image = _on_sheet(skin, top=320)
+    cv2.ellipse(image, (170, 140), (60, 45), 20, 0, 360, (40, 35, 30), -1)
+    cv2.circle(image, (300, 150), 30, (90, 60, 30), -1)
+    f = _features(image)
+    assert f["hued"] >= PLAIN_MIN_HUED  # it is the enclosed ink that keeps the cue off
+    assert f["enclosed"] > PLAIN_MAX_ENCLOSED
+    assert not body_on_plain_ground(image)
+
+
+@pytest.mark.parametrize("skin", RASH_SKINS)
+def test_a_line_design_on_a_body_on_a_sheet_is_still_covered(skin: tuple[int, int, int]) -> None:
+    # Thin strokes vanish at 96 px, so the cue takes the frame; a close-up's rules still keep
+    # a clear design.
+    image = _on_sheet(skin).astype(np.float32)
+    ink = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(ink, (170, 140), (70, 90), 0, 0, 360, 1, 5)
+    cv2.line(ink, (120, 80), (220, 220), 1, 5)
+    cv2.line(ink, (220, 80), (120, 220), 1, 5)
+    m = ink > 0
+    image[m] = image[m] * 0.3 + np.asarray((60, 45, 35), np.float32) * 0.7
+    frame = np.clip(image, 0, 255).astype(np.uint8)
+    assert body_on_plain_ground(frame)
+    det = TattooDetector()
+    try:
+        regions = det.process_frame(0, frame)
+        assert det._closeup
+    finally:
+        det.close()
+    covered = np.zeros(m.shape, bool)
+    for r in regions:
+        x1, y1, x2, y2 = r.box.int_corners()
+        covered[max(0, y1) : y2, max(0, x1) : x2] = True
+    assert covered[m].mean() >= 0.95
+
+
+def test_plain_ground_is_asked_once_per_cadence_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tattoo detector asks on every frame it runs; the watch answers once per step of its
+    # cadence (like the kind and dark_ground), on the first frame of the step that asks.
+    asked: list[int] = []
+    real = plainground.body_on_plain_ground
+
+    def counted(frame: np.ndarray) -> bool:
+        asked.append(1)
+        return real(frame)
+
+    image = _on_sheet(RASH_SKINS[0])
+    watch = SceneWatch(every=4)
+    answers = [watch.look(index, image).ask(counted) for index in range(0, 12, 2)]
+    assert answers == [True] * 6
+    assert len(asked) == 3  # the steps begun at frames 0, 4 and 8
+    # The tattoo detector asks through the engine's scene frame.
+    monkeypatch.setattr(plainground, "body_on_plain_ground", counted)
+    asked.clear()
+    det = TattooDetector(segmentation=False)
+    try:
+        watch = SceneWatch(every=4)
+        for index in range(4):
+            det.process_frame(index, image, scene=watch.look(index, image))
+    finally:
+        det.close()
+    assert len(asked) == 1
