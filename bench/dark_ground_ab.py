@@ -194,19 +194,45 @@ def plain_features(frame: np.ndarray) -> dict[str, float]:
 def plain_row(name: str, label: str, f: dict[str, float], dark: bool) -> str:
     return (
         f"| {name} | {label} | {f['hued']:.3f} | {f['part']:.3f} | {f['ground']:.3f} | "
-        f"{f['enclosed']:.3f} | {f['dark']:.3f} | {f['gradient']:.1f} | {'yes' if dark else 'no'} |"
+        f"{f['enclosed']:.3f} | {f['dark']:.3f} | {f['gradient']:.1f} | {f['lit']:.3f} | "
+        f"{f['other']:.3f} | {f['dark_grey']:.3f} | {f['black']:.3f} | {plain_way(f)} | "
+        f"{'yes' if dark else 'no'} |"
     )
 
 
+def plain_way(f: dict[str, float]) -> str:
+    ways = [
+        name
+        for name, ok in (
+            ("plain ground", plainground._on_plain_ground(f)),
+            ("nothing dark", plainground._nothing_dark(f)),
+        )
+        if ok
+    ]
+    return ", ".join(ways) or "-"
+
+
 def plain_nearness(f: dict[str, float]) -> float:
-    """How close a picture comes to the plain-ground cue: its worst margin (1.0 would pass)."""
-    return min(
-        f["hued"] / plainground.PLAIN_MIN_HUED,
-        f["part"] / plainground.PLAIN_MIN_PART,
-        f["ground"] / plainground.PLAIN_MIN_GROUND,
-        plainground.PLAIN_MAX_ENCLOSED / max(f["enclosed"], 1e-3),
-        plainground.PLAIN_MAX_DARK / max(f["dark"], 1e-3),
-        plainground.PLAIN_MAX_GRADIENT / max(f["gradient"], 1e-3) if f["gradient"] >= 0 else 0.0,
+    """How close a picture comes to the plain-ground cue: the worst margin over the thresholds
+    of its nearer way (1.0 would pass)."""
+    bare = min(
+        f["lit"] / plainground.BARE_MIN_LIT,
+        plainground.BARE_MAX_OTHER / max(f["other"], 1e-3),
+        plainground.BARE_MAX_DARK_GREY / max(f["dark_grey"], 1e-3),
+        plainground.BARE_MAX_BLACK / max(f["black"], 1e-3),
+    )
+    return max(
+        bare,
+        min(
+            f["hued"] / plainground.PLAIN_MIN_HUED,
+            f["part"] / plainground.PLAIN_MIN_PART,
+            f["ground"] / plainground.PLAIN_MIN_GROUND,
+            plainground.PLAIN_MAX_ENCLOSED / max(f["enclosed"], 1e-3),
+            plainground.PLAIN_MAX_DARK / max(f["dark"], 1e-3),
+            plainground.PLAIN_MAX_GRADIENT / max(f["gradient"], 1e-3)
+            if f["gradient"] >= 0
+            else 0.0,
+        ),
     )
 
 
@@ -215,7 +241,7 @@ def plain_report(data: dict, out: Path | None, t0: float) -> int:
     nearest scenes it does not take, and the detector A/B."""
     pg = plainground
     lines = [
-        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue plain`; `plainground.body_on_plain_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: skin-hued >= {pg.PLAIN_MIN_HUED}, largest skin part >= {pg.PLAIN_MIN_PART}, ground >= {pg.PLAIN_MIN_GROUND}, ground enclosed by skin <= {pg.PLAIN_MAX_ENCLOSED}, ground dark <= {pg.PLAIN_MAX_DARK}, ground median L* gradient <= {pg.PLAIN_MAX_GRADIENT}.",
+        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue plain`; `plainground.body_on_plain_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: skin-hued >= {pg.PLAIN_MIN_HUED}, largest skin part >= {pg.PLAIN_MIN_PART}, ground >= {pg.PLAIN_MIN_GROUND}, ground enclosed by skin <= {pg.PLAIN_MAX_ENCLOSED}, ground dark <= {pg.PLAIN_MAX_DARK}, ground median L* gradient <= {pg.PLAIN_MAX_GRADIENT}; or nothing dark: lit >= {pg.BARE_MIN_LIT}, no skin colour <= {pg.BARE_MAX_OTHER}, dark colourless <= {pg.BARE_MAX_DARK_GREY}, L* < {scene.GROUND_DARK_L:.0f} <= {pg.BARE_MAX_BLACK}.",
         "",
         "### Scenes the tattoo detector reads as close-ups (the plain-ground cue), every real picture",
         "",
@@ -246,8 +272,8 @@ def plain_report(data: dict, out: Path | None, t0: float) -> int:
                 nearest.append((plain_nearness(f), plain_row(name, label, f, dark)))
         lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} | {n} | {both} |")
     head = [
-        "| set | picture | skin-hued | largest part | ground | enclosed | ground dark | ground gradient | on a dark ground |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| set | picture | skin-hued | largest part | ground | enclosed | ground dark | ground gradient | lit | no skin colour | dark colourless | black | way | on a dark ground |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += ["", "Pictures the cue takes:", "", *head, *taken]
     lines += [

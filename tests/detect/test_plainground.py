@@ -9,6 +9,7 @@ import pytest
 
 from consentclip.detect import plainground, scene
 from consentclip.detect.plainground import (
+    BARE_MAX_BLACK,
     PLAIN_MAX_ENCLOSED,
     PLAIN_MIN_HUED,
     body_on_plain_ground,
@@ -145,3 +146,59 @@ def test_plain_ground_is_asked_once_per_cadence_step(monkeypatch: pytest.MonkeyP
     finally:
         det.close()
     assert len(asked) == 1
+
+
+# --- the second way: nothing dark in view (pale skin too pale to be skin-hued) ------------------
+
+
+def _pale_rash(seed: int = 0) -> np.ndarray:
+    """Very pale skin (its right half too pale to be skin-hued) with pink papules and fine
+    hairs, filling the frame (as MSLD a16, others-47_1)."""
+    h, w = 360, 480
+    rng = np.random.default_rng(seed)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (228, 232, 238)
+    image[:, :240] = (222, 226, 238)
+    image *= 1.0 - 0.08 * np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    for _ in range(40):
+        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(5, 12))
+        cv2.circle(image, (x, y), r, (170, 165, 225), -1)
+    for _ in range(60):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        end = (x + int(rng.integers(-30, 30)), y + int(rng.integers(10, 40)))
+        cv2.line(image, (x, y), end, (120, 130, 150), 1)
+    image += rng.normal(0, 2, image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _boxed(image: np.ndarray) -> float:
+    det = TattooDetector()
+    try:
+        regions = det.process_frame(0, image)
+    finally:
+        det.close()
+    covered = np.zeros(image.shape[:2], bool)
+    for r in regions:
+        x1, y1, x2, y2 = r.box.int_corners()
+        covered[max(0, y1) : y2, max(0, x1) : x2] = True
+    return float(covered.mean())
+
+
+def test_pale_rash_with_nothing_dark_is_read_as_a_closeup(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = _pale_rash()
+    f = _features(image)
+    assert classify_scene(image) is SceneKind.SCENE
+    assert f["hued"] < PLAIN_MIN_HUED  # the first way cannot see it: the second does
+    assert body_on_plain_ground(image)
+    on = _boxed(image)
+    monkeypatch.setattr(plainground, "body_on_plain_ground", lambda frame: False)
+    off = _boxed(image)
+    assert on < off  # as a scene, the papules and hairs were boxed
+
+
+def test_a_black_design_on_pale_skin_is_something_dark() -> None:
+    image = _pale_rash()
+    cv2.ellipse(image, (240, 180), (70, 90), 0, 0, 360, (30, 30, 35), 8)
+    cv2.line(image, (190, 110), (290, 250), (30, 30, 35), 8)
+    assert _features(image)["black"] > BARE_MAX_BLACK
+    assert not body_on_plain_ground(image)

@@ -26,6 +26,16 @@ background) are not, measured at 96 pixels wide:
   53% dark, loses its box with a close-up's rules) and plain (median gradient of L* inside
   it at most ``PLAIN_MAX_GRADIENT``: a sheet, a drape, tiles; not a room or clothing folds).
 
+A second way, for pale skin: a frame with nothing dark in it at all (``_nothing_dark``). Pale
+skin close to white has too little colour to be skin-hued (MSLD a16, others-47_1: 53-62% of the
+frame skin-hued, the rest pale skin with pink papules and fine hair), so the first way does not
+see it; but ink is dark (black or grey outlines, shading) or of a colour no skin takes (green,
+blue), and such a frame has neither: lit edge to edge (``BARE_MIN_LIT``), at most
+``BARE_MAX_OTHER`` of no skin colour and ``BARE_MAX_DARK_GREY`` of dark colourless matter
+(opened: fine hairs left out), and at most ``BARE_MAX_BLACK`` darker than
+``scene.GROUND_DARK_L`` (not opened: a thin black line counts). The nearest real tattoo photo
+(3_2, a small black design) has 2.8% of its pixels that dark.
+
 Thresholds and the pictures each one keeps out: bench/results/rash_kind.md.
 """
 
@@ -34,7 +44,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from consentclip.detect.scene import GROUND_DARK_L, _skin_hued, _small
+from consentclip.detect.scene import GROUND_DARK_L, _no_skin_colour, _skin_hued, _small
 from consentclip.detect.skin import LabImage
 
 # Share of the frame (96 px wide) that is skin-hued, and share of that in its largest part.
@@ -47,6 +57,12 @@ PLAIN_MAX_ENCLOSED = 0.10
 # Share of the ground (eroded) darker than GROUND_DARK_L, and its median L* gradient (Sobel 3x3).
 PLAIN_MAX_DARK = 0.40
 PLAIN_MAX_GRADIENT = 16.0
+# Nothing dark in view (the second way): lit share (L* >= 12), opened shares of no skin colour and
+# of dark colourless matter (L* < 40, chroma < 12), and share darker than GROUND_DARK_L.
+BARE_MIN_LIT = 0.99
+BARE_MAX_OTHER = 0.01
+BARE_MAX_DARK_GREY = 0.01
+BARE_MAX_BLACK = 0.01
 
 _K3 = np.ones((3, 3), np.uint8)
 
@@ -54,8 +70,12 @@ _K3 = np.ones((3, 3), np.uint8)
 def plain_ground_features(lab: LabImage) -> dict[str, float]:
     """The cue's quantities on a 96-pixel copy (see the module docstring): ``hued``, ``part``,
     ``ground``, ``enclosed``, ``dark`` and ``gradient`` (-1 where the ground is too small to
-    measure)."""
+    measure); and for the second way ``lit``, ``other``, ``dark_grey`` and ``black``."""
     hued = _skin_hued(lab)
+    L = lab.L.astype(np.float32)
+    other = cv2.morphologyEx(_no_skin_colour(lab, hued).astype(np.uint8), cv2.MORPH_OPEN, _K3)
+    grey = ((lab.L < 40.0) & (np.hypot(lab.a, lab.b) < 12.0)).astype(np.uint8)
+    grey = cv2.morphologyEx(grey, cv2.MORPH_OPEN, _K3)
     body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, _K3)
     n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
     part = float(stats[1:, cv2.CC_STAT_AREA].max() / max(1, int(body.sum()))) if n > 1 else 0.0
@@ -69,7 +89,6 @@ def plain_ground_features(lab: LabImage) -> dict[str, float]:
     inside = cv2.erode(ground, _K3) > 0
     dark, gradient = 1.0, -1.0
     if np.count_nonzero(inside) >= 20:
-        L = lab.L.astype(np.float32)
         grad = np.hypot(cv2.Sobel(L, cv2.CV_32F, 1, 0), cv2.Sobel(L, cv2.CV_32F, 0, 1))
         dark = float(np.count_nonzero(inside & (lab.L < GROUND_DARK_L)) / np.count_nonzero(inside))
         gradient = float(np.median(grad[inside]))
@@ -80,11 +99,20 @@ def plain_ground_features(lab: LabImage) -> dict[str, float]:
         "enclosed": enclosed / float(max(1, n_ground)),
         "dark": dark,
         "gradient": gradient,
+        "lit": float((lab.L >= 12.0).mean()),
+        "other": float(other.mean()),
+        "dark_grey": float(grey.mean()),
+        "black": float((lab.L < GROUND_DARK_L).mean()),
     }
 
 
 def plain_ground(f: dict[str, float]) -> bool:
-    """Do the quantities of ``plain_ground_features`` say: a body on a plain, lit ground?"""
+    """Do the quantities of ``plain_ground_features`` say: a body on a plain, lit ground, or
+    a frame with nothing dark in it (``_nothing_dark``)?"""
+    return _on_plain_ground(f) or _nothing_dark(f)
+
+
+def _on_plain_ground(f: dict[str, float]) -> bool:
     return (
         f["hued"] >= PLAIN_MIN_HUED
         and f["part"] >= PLAIN_MIN_PART
@@ -92,6 +120,15 @@ def plain_ground(f: dict[str, float]) -> bool:
         and f["enclosed"] <= PLAIN_MAX_ENCLOSED
         and f["dark"] <= PLAIN_MAX_DARK
         and 0.0 <= f["gradient"] <= PLAIN_MAX_GRADIENT
+    )
+
+
+def _nothing_dark(f: dict[str, float]) -> bool:
+    return (
+        f["lit"] >= BARE_MIN_LIT
+        and f["other"] <= BARE_MAX_OTHER
+        and f["dark_grey"] <= BARE_MAX_DARK_GREY
+        and f["black"] <= BARE_MAX_BLACK
     )
 
 
