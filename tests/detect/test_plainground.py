@@ -37,7 +37,7 @@ def _rash(skin: tuple[int, int, int], seed: int = 0) -> np.ndarray:
 
 
 def _on_sheet(skin: tuple[int, int, int], top: int = 290) -> np.ndarray:
-    """The rash with a white sheet below row ``top`` (as MSLD P1_1: a forearm on a sheet)."""
+    """The rash with a white sheet below row ``top`` (as MSLD a7: a foot on a white bed)."""
     image = _rash(skin)
     rng = np.random.default_rng(1)
     image[top:] = np.asarray((228, 230, 232), np.float32) + rng.normal(0, 2, image[top:].shape)

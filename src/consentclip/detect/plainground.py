@@ -6,11 +6,11 @@ Like ``scene.body_on_dark_ground``, not a scene kind: the tattoo detector alone 
 scene with a close-up's ink rules, and faces stay as strict as in any scene.
 
 What was blurred (real MSLD close-ups classified ``scene``, bench/results/rash_kind.md, "A body
-on a plain ground"): a forearm or a hand photographed on a white or patterned sheet (P1_1, a4_2),
-a leg in front of a tiled floor (a10), a foot on a bed (a7). The skin is lit and fills most of
-the frame, so neither the dark-ground cue nor the close-up kinds take it, and the tattoo
-detector kept the rash's erythema and papules as ink marks of a limb in a scene (47-83% of the
-picture boxed, detector alone).
+on a plain ground"): a hand photographed on a patterned sheet (a4_2), skin under a blue-gloved
+finger (P1_1), a leg in front of a tiled floor (a10), a foot on a white bed (a7). The skin is lit
+and fills most of the frame, so neither the dark-ground cue nor the close-up kinds take it, and
+the tattoo detector kept the rash's erythema and papules as ink marks of a limb in a scene
+(47-83% of the picture boxed, detector alone).
 
 What such a frame is, and the 210 real tattoo photos (which also show a limb before a
 background) are not, measured at 96 pixels wide:
