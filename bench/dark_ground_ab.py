@@ -3,10 +3,12 @@
 one run, on the real sets.
 
     .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
-    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light] [--out FILE]
+    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light|shade] [--out FILE]
 
 ``--cue light`` switches ``lightmarks.light_at_edge`` instead (a close-up's mark lighter than
 the skin at the frame's edge; scene kinds do not change, so only the detector is compared).
+``--cue shade`` switches ``shademarks.edge_shade`` (a close-up's soft shade running out of the
+frame), and lists the marks it rejects on every real set.
 
 ``scene.body_on_dark_ground`` (a scene the tattoo detector reads with a close-up's ink rules: a
 rash on a body photographed against a black backdrop or in deep shade) is the only thing switched; the harness is
@@ -34,17 +36,22 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import body_frame_ab as ab  # noqa: E402
 from consentclip.atomic import write_text_atomic  # noqa: E402
-from consentclip.detect import lightmarks, scene, tattoos  # noqa: E402
+from consentclip.detect import lightmarks, scene, shademarks, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 
 SHIPPED = scene.body_on_dark_ground
 SHIPPED_LIGHT = tattoos.light_at_edge
+SHIPPED_SHADE = tattoos.edge_shade
 CUE = "ground"
 
 
 def switch(on: bool) -> None:
     if CUE == "light":
         tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
+    elif CUE == "shade":
+        tattoos.edge_shade = (
+            SHIPPED_SHADE if on else (lambda lit, local, ink: np.zeros(ink.shape, bool))
+        )
     else:
         scene.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
 
@@ -93,17 +100,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
-    ap.add_argument("--cue", choices=("ground", "light"), default="ground")
+    ap.add_argument("--cue", choices=("ground", "light", "shade"), default="ground")
     args = ap.parse_args()
     global CUE
     CUE = args.cue
     t0 = time.time()
-    sets = ab.SETS if CUE == "ground" else ("closeups", "tattoos")
+    sets = ab.SETS if CUE in ("ground", "shade") else ("closeups", "tattoos")
     data = {name: ab.pictures(name, args.limit) for name in sets}
     if not data["closeups"] or not data["tattoos"]:
         print("Real data absent: run bench/real/build.py closeups tattoos first. Nothing measured.")
         return 0
-    if CUE == "light":
+    if CUE in ("light", "shade"):
         return light_report(data, args.out, t0)
     lines = [
         f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py`; `scene.body_on_dark_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: lit (L* >= {scene.GROUND_DARK_L:.0f}) >= {scene.GROUND_MIN_LIT}, lit skin-hued >= {scene.GROUND_MIN_HUED}, not skin-hued and dark >= {scene.GROUND_MIN_DARK}, no skin colour <= {scene.GROUND_MAX_OTHER}, largest skin part >= {scene.GROUND_MIN_PART}, ring >= {scene.GROUND_MIN_RING}.",
@@ -156,22 +163,29 @@ def main() -> int:
 
 
 def light_report(data: dict, out: Path | None, t0: float) -> int:
-    lines = [
-        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue light`; `lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE}).",
-        "",
-    ]
+    """The light-mark or the edge-shade rule: the marks it rejects on each set, and the A/B."""
+    if CUE == "shade":
+        head = f"`shademarks.edge_shade` off and on, side by side in one run (soft ramp: slope < {shademarks.SOFT_RAMP} x darkening, mark rejected at >= {tattoos.SHADE_SHARE} of its ink)"
+        reason = "edgeshade"
+    else:
+        head = f"`lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE})"
+        reason = "light"
+    lines = [f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue {CUE}`; {head}.", ""]
     rejected = []
-    for name in ("closeups", "tattoos"):
+    for name in data:
         for label, img, _ in data[name]:
             det = tattoos.TattooDetector()
             try:
                 det.process_frame(0, img)
             finally:
                 det.close()
-            n = sum(c.reason == "light" for c in det.last_candidates)
-            if n:
-                rejected.append(f"{name}/{label} ({n})")
-    lines += [f"Pictures with a mark rejected as `light`: {', '.join(rejected) or 'none'}."]
+            marks = [c for c in det.last_candidates if c.reason == reason]
+            if marks:
+                boxes = " ".join(f"{c.box[2]}x{c.box[3]}@{c.box[0]},{c.box[1]}" for c in marks)
+                rejected.append(f"{name}/{label} ({len(marks)}: {boxes})")
+    lines += [
+        f"Pictures with a mark rejected as `{reason}` (box in work pixels): {', '.join(rejected) or 'none'}."
+    ]
     lines += detector_ab(data, t0)
     text = "\n".join(lines) + "\n"
     print(text)
