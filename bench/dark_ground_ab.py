@@ -187,6 +187,8 @@ def light_report(data: dict, out: Path | None, t0: float) -> int:
         f"Pictures with a mark rejected as `{reason}` (box in work pixels): {', '.join(rejected) or 'none'}."
     ]
     lines += detector_ab(data, t0)
+    if CUE == "shade":
+        lines += everywhere(data, t0)
     text = "\n".join(lines) + "\n"
     print(text)
     if out:
@@ -194,10 +196,90 @@ def light_report(data: dict, out: Path | None, t0: float) -> int:
     return 0
 
 
+FORCE = False  # everywhere(): the edge-shade pass asked on every picture, not only close-ups
+FORCED_REJECTS: list[int] = []  # per forced pass, the marks it rejected
+_UNSHADE = tattoos.TattooDetector._unshade
+
+
+def _unshade_everywhere(
+    self: tattoos.TattooDetector,
+    cands: list,
+    groups: np.ndarray,
+    maps: tuple,
+    where: tuple,
+    ww: int,
+    given: tuple | None = None,
+) -> list:
+    """``TattooDetector._unshade``, followed (when FORCE, on a picture not read as a close-up)
+    by the close-up's edge-shade pass, as the detector runs it in close-ups."""
+    out = _UNSHADE(self, cands, groups, maps, where, ww, given)
+    forced = FORCE and given is None and not self._closeup and self._frame is not None
+    if forced and any(not c.reason and c.label > 0 for c in out):
+        shade = SHIPPED_SHADE(where[0].L, self._frame.local_l, maps[0])
+        before = sum(c.reason == "edgeshade" for c in out)
+        out = _UNSHADE(self, out, groups, maps, where, ww, (shade, "edgeshade"))
+        FORCED_REJECTS.append(sum(c.reason == "edgeshade" for c in out) - before)
+    return out
+
+
+def everywhere(data: dict, t0: float) -> list[str]:
+    """The risk if a tattoo photo were read as a close-up: the edge-shade pass asked on every
+    picture (where the detector would run the silhouette-shade pass: no sure face in view),
+    off and on, on the real tattoo boxes; the rest of the close-up rules unchanged."""
+    global FORCE
+    tattoos.TattooDetector._unshade = _unshade_everywhere  # type: ignore[method-assign]
+
+    def force(on: bool) -> None:
+        global FORCE
+        FORCE = on
+
+    try:
+        rows = ab.detector_ab({"closeups": [], "tattoos": data["tattoos"]}, force, [])
+    finally:
+        FORCE = False
+        tattoos.TattooDetector._unshade = _UNSHADE  # type: ignore[method-assign]
+    keep = [r for r in rows if "close-ups" not in r.lower() or r.startswith("###")]
+    hit = [n for n in FORCED_REJECTS if n]
+    return [
+        "",
+        "### Stress: the edge-shade pass on every tattoo photo, not only close-ups",
+        "",
+        "What it would cost real tattoos if every tattoo photo were read as a close-up (only this pass forced; the other close-up rules are not).",
+        f"Forced, it rejected {sum(hit)} marks in {len(hit)} of {len(data['tattoos'])} tattoo photos (what remains of each judged again).",
+        *[r for r in keep if not r.startswith("###")],
+        "",
+        f"Wall time {time.time() - t0:.0f} s.",
+    ]
+
+
+def shade_cost(data: dict) -> str:
+    """``edge_shade``'s own CPU time on the close-ups' work images (224 px) and on the tattoo
+    photos' (480 px), with the image's L* and a blurred L* as the local skin."""
+    ms = []
+    for name in ("closeups", "tattoos"):
+        maps = []
+        for _, img, _ in data[name][:40]:
+            scale = min(1.0, 480 / img.shape[1])
+            small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            lit = LabImage.from_bgr(small).L
+            local = cv2.blur(lit, (21, 21))
+            maps.append((lit, local, (lit < 0.8 * local).astype(np.uint8)))
+        rounds = []
+        for _ in range(3):
+            t = time.process_time()
+            for lit, local, ink in maps:
+                SHIPPED_SHADE(lit, local, ink)
+            rounds.append((time.process_time() - t) / max(1, len(maps)) * 1000)
+        ms.append(f"{name} {np.median(rounds):.2f}")
+    return f"| `edge_shade`'s own CPU ms per picture (median of 3 rounds x 40; asked in close-ups with a kept mark) | - | {', '.join(ms)} |"
+
+
 def detector_ab(data: dict, t0: float) -> list[str]:
     """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on
     (body_frame_ab.detector_ab), with the dark-ground cue's own cost."""
     cost: list[str] = []
+    if CUE == "shade":
+        cost.append(shade_cost(data))
     if CUE == "ground":
         frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]
         cue_ms: list[float] = []
