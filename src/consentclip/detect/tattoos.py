@@ -21,7 +21,8 @@ docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pi
    lines (veins, hair), sparse faint groups (a patch of hair), background (clothing and
    furniture enclosed by a skin-coloured room; with no sure face in view, the ink of such a mark
    that has skin around it is regrouped and judged again: ``TattooDetector._rescue``), shade
-   at a body's silhouette (``silhouette_shade``; what remains is judged again: ``_unshade``).
+   at a body's silhouette (``silhouette_shade``; what remains is judged again: ``_unshade``)
+   and, in a close-up, soft shade running out of the frame (``shademarks.edge_shade``).
 6. Boxes padded, mapped back to the frame, and clipped away from every ``keep`` box.
 
 Only ``detect/`` imports mediapipe; here only ``PersonMask`` does, lazily.
