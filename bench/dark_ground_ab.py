@@ -3,12 +3,14 @@
 one run, on the real sets.
 
     .venv/bin/python bench/real/build.py closeups tattoos lesions closeup_faces people text
-    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light|plain] [--out FILE]
+    GLOG_minloglevel=2 .venv/bin/python bench/dark_ground_ab.py [--cue ground|light|plain|shade] [--out FILE]
 
 ``--cue light`` switches ``lightmarks.light_at_edge`` instead (a close-up's mark lighter than
 the skin at the frame's edge; scene kinds do not change, so only the detector is compared).
 ``--cue plain`` switches ``plainground.body_on_plain_ground`` instead (a body on a plain, lit
 ground: a sheet, a drape, tiles), reported like the dark-ground cue with its own features.
+``--cue shade`` switches ``shademarks.edge_shade`` (a close-up's soft shade running out of the
+frame), and lists the marks it rejects on every real set.
 
 ``scene.body_on_dark_ground`` (a scene the tattoo detector reads with a close-up's ink rules: a
 rash on a body photographed against a black backdrop or in deep shade) is the only thing switched; the harness is
@@ -36,12 +38,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import body_frame_ab as ab  # noqa: E402
 from consentclip.atomic import write_text_atomic  # noqa: E402
-from consentclip.detect import lightmarks, plainground, scene, tattoos  # noqa: E402
+from consentclip.detect import lightmarks, plainground, scene, shademarks, tattoos  # noqa: E402
 from consentclip.detect.skin import LabImage  # noqa: E402
 
 SHIPPED = scene.body_on_dark_ground
 SHIPPED_LIGHT = tattoos.light_at_edge
 SHIPPED_PLAIN = plainground.body_on_plain_ground
+SHIPPED_SHADE = tattoos.edge_shade
 CUE = "ground"
 
 
@@ -50,6 +53,10 @@ def switch(on: bool) -> None:
         tattoos.light_at_edge = SHIPPED_LIGHT if on else (lambda *a: False)
     elif CUE == "plain":
         plainground.body_on_plain_ground = SHIPPED_PLAIN if on else (lambda frame: False)
+    elif CUE == "shade":
+        tattoos.edge_shade = (
+            SHIPPED_SHADE if on else (lambda lit, local, ink: np.zeros(ink.shape, bool))
+        )
     else:
         scene.body_on_dark_ground = SHIPPED if on else (lambda frame: False)
 
@@ -98,7 +105,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0, help="at most N pictures per set (0: all)")
-    ap.add_argument("--cue", choices=("ground", "light", "plain"), default="ground")
+    ap.add_argument("--cue", choices=("ground", "light", "plain", "shade"), default="ground")
     args = ap.parse_args()
     global CUE
     CUE = args.cue
@@ -108,7 +115,7 @@ def main() -> int:
     if not data["closeups"] or not data["tattoos"]:
         print("Real data absent: run bench/real/build.py closeups tattoos first. Nothing measured.")
         return 0
-    if CUE == "light":
+    if CUE in ("light", "shade"):
         return light_report(data, args.out, t0)
     if CUE == "plain":
         return plain_report(data, args.out, t0)
@@ -163,23 +170,32 @@ def main() -> int:
 
 
 def light_report(data: dict, out: Path | None, t0: float) -> int:
-    lines = [
-        f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue light`; `lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE}).",
-        "",
-    ]
+    """The light-mark or the edge-shade rule: the marks it rejects on each set, and the A/B."""
+    if CUE == "shade":
+        head = f"`shademarks.edge_shade` off and on, side by side in one run (soft ramp: slope < {shademarks.SOFT_RAMP} x darkening, mark rejected at >= {tattoos.SHADE_SHARE} of its ink)"
+        reason = "edgeshade"
+    else:
+        head = f"`lightmarks.light_at_edge` off and on, side by side in one run (share lighter >= {lightmarks.LIGHT_SHARE})"
+        reason = "light"
+    lines = [f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue {CUE}`; {head}.", ""]
     rejected = []
-    for name in ("closeups", "tattoos"):
+    for name in data:
         for label, img, _ in data[name]:
             det = tattoos.TattooDetector()
             try:
                 det.process_frame(0, img)
             finally:
                 det.close()
-            n = sum(c.reason == "light" for c in det.last_candidates)
-            if n:
-                rejected.append(f"{name}/{label} ({n})")
-    lines += [f"Pictures with a mark rejected as `light`: {', '.join(rejected) or 'none'}."]
+            marks = [c for c in det.last_candidates if c.reason == reason]
+            if marks:
+                boxes = " ".join(f"{c.box[2]}x{c.box[3]}@{c.box[0]},{c.box[1]}" for c in marks)
+                rejected.append(f"{name}/{label} ({len(marks)}: {boxes})")
+    lines += [
+        f"Pictures with a mark rejected as `{reason}` (box in work pixels): {', '.join(rejected) or 'none'}."
+    ]
     lines += detector_ab(data, t0)
+    if CUE == "shade":
+        lines += everywhere(data, t0)
     text = "\n".join(lines) + "\n"
     print(text)
     if out:
@@ -291,10 +307,90 @@ def plain_report(data: dict, out: Path | None, t0: float) -> int:
     return 0
 
 
+FORCE = False  # everywhere(): the edge-shade pass asked on every picture, not only close-ups
+FORCED_REJECTS: list[int] = []  # per forced pass, the marks it rejected
+_UNSHADE = tattoos.TattooDetector._unshade
+
+
+def _unshade_everywhere(
+    self: tattoos.TattooDetector,
+    cands: list,
+    groups: np.ndarray,
+    maps: tuple,
+    where: tuple,
+    ww: int,
+    given: tuple | None = None,
+) -> list:
+    """``TattooDetector._unshade``, followed (when FORCE, on a picture not read as a close-up)
+    by the close-up's edge-shade pass, as the detector runs it in close-ups."""
+    out = _UNSHADE(self, cands, groups, maps, where, ww, given)
+    forced = FORCE and given is None and not self._closeup and self._frame is not None
+    if forced and any(not c.reason and c.label > 0 for c in out):
+        shade = SHIPPED_SHADE(where[0].L, self._frame.local_l, maps[0])
+        before = sum(c.reason == "edgeshade" for c in out)
+        out = _UNSHADE(self, out, groups, maps, where, ww, (shade, "edgeshade"))
+        FORCED_REJECTS.append(sum(c.reason == "edgeshade" for c in out) - before)
+    return out
+
+
+def everywhere(data: dict, t0: float) -> list[str]:
+    """The risk if a tattoo photo were read as a close-up: the edge-shade pass asked on every
+    picture (where the detector would run the silhouette-shade pass: no sure face in view),
+    off and on, on the real tattoo boxes; the rest of the close-up rules unchanged."""
+    global FORCE
+    tattoos.TattooDetector._unshade = _unshade_everywhere  # type: ignore[method-assign]
+
+    def force(on: bool) -> None:
+        global FORCE
+        FORCE = on
+
+    try:
+        rows = ab.detector_ab({"closeups": [], "tattoos": data["tattoos"]}, force, [])
+    finally:
+        FORCE = False
+        tattoos.TattooDetector._unshade = _UNSHADE  # type: ignore[method-assign]
+    keep = [r for r in rows if "close-ups" not in r.lower() or r.startswith("###")]
+    hit = [n for n in FORCED_REJECTS if n]
+    return [
+        "",
+        "### Stress: the edge-shade pass on every tattoo photo, not only close-ups",
+        "",
+        "What it would cost real tattoos if every tattoo photo were read as a close-up (only this pass forced; the other close-up rules are not).",
+        f"Forced, it rejected {sum(hit)} marks in {len(hit)} of {len(data['tattoos'])} tattoo photos (what remains of each judged again).",
+        *[r for r in keep if not r.startswith("###")],
+        "",
+        f"Wall time {time.time() - t0:.0f} s.",
+    ]
+
+
+def shade_cost(data: dict) -> str:
+    """``edge_shade``'s own CPU time on the close-ups' work images (224 px) and on the tattoo
+    photos' (480 px), with the image's L* and a blurred L* as the local skin."""
+    ms = []
+    for name in ("closeups", "tattoos"):
+        maps = []
+        for _, img, _ in data[name][:40]:
+            scale = min(1.0, 480 / img.shape[1])
+            small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            lit = LabImage.from_bgr(small).L
+            local = cv2.blur(lit, (21, 21))
+            maps.append((lit, local, (lit < 0.8 * local).astype(np.uint8)))
+        rounds = []
+        for _ in range(3):
+            t = time.process_time()
+            for lit, local, ink in maps:
+                SHIPPED_SHADE(lit, local, ink)
+            rounds.append((time.process_time() - t) / max(1, len(maps)) * 1000)
+        ms.append(f"{name} {np.median(rounds):.2f}")
+    return f"| `edge_shade`'s own CPU ms per picture (median of 3 rounds x 40; asked in close-ups with a kept mark) | - | {', '.join(ms)} |"
+
+
 def detector_ab(data: dict, t0: float) -> list[str]:
     """The tattoo detector alone on the close-ups and the tattoo photos, the cue off and on
     (body_frame_ab.detector_ab), with the dark-ground cue's own cost."""
     cost: list[str] = []
+    if CUE == "shade":
+        cost.append(shade_cost(data))
     if CUE in ("ground", "plain"):
         cue = SHIPPED if CUE == "ground" else SHIPPED_PLAIN
         frames = [img for _, img, _ in (data["closeups"][:20] + data["tattoos"][:20])]

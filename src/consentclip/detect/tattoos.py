@@ -21,7 +21,8 @@ docs/detection-tattoos.md). Per frame, on a copy downscaled to ``work_width`` pi
    lines (veins, hair), sparse faint groups (a patch of hair), background (clothing and
    furniture enclosed by a skin-coloured room; with no sure face in view, the ink of such a mark
    that has skin around it is regrouped and judged again: ``TattooDetector._rescue``), shade
-   at a body's silhouette (``silhouette_shade``; what remains is judged again: ``_unshade``).
+   at a body's silhouette (``silhouette_shade``; what remains is judged again: ``_unshade``)
+   and, in a close-up, soft shade running out of the frame (``shademarks.edge_shade``).
 6. Boxes padded, mapped back to the frame, and clipped away from every ``keep`` box.
 
 Only ``detect/`` imports mediapipe; here only ``PersonMask`` does, lazily.
@@ -45,6 +46,7 @@ from consentclip.detect.lightmarks import light_at_edge
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
+from consentclip.detect.shademarks import edge_shade
 from consentclip.detect.skin import (
     LabImage,
     SkinModel,
@@ -617,6 +619,12 @@ class TattooDetector:
         # when a mark is kept: a frame with nothing to redact pays nothing for it.
         if not people and any(not c.reason and c.label > 0 for c in out):
             out = self._unshade(out, groups, (ink, strong, score, brown), (lab, on), ww)
+        if self._closeup and any(not c.reason and c.label > 0 for c in out):
+            # A close-up: soft shade running out of the frame (a fold, a dark corner) is not
+            # ink; a design merged with it keeps its own sharp strokes (shademarks.py).
+            maps = (ink, strong, score, brown)
+            shade = edge_shade(lab.L, local[0], ink)
+            out = self._unshade(out, groups, maps, (lab, on), ww, (shade, "edgeshade"))
         if people and is_dim(lab.L):
             # A dim picture of people: ink only on a person's lit, visible skin (dimlight.py).
             out = dim_people_marks(out, skin, local[0])
@@ -709,9 +717,11 @@ class TattooDetector:
         maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
         where: tuple[LabImage, np.ndarray],
         ww: int,
+        given: tuple[np.ndarray, str] | None = None,
     ) -> list[Candidate]:
         """Kept marks that are mostly shade at the body's silhouette (``silhouette_shade``)
         rejected as ``shade``, and what remains of them judged again without the shade.
+        ``given``: another shade map and its reason instead (a close-up's ``edge_shade``).
 
         Shade merges with whatever ink lies beside it: a design on a leg photographed in front
         of a tiled floor became one mark with the floor's smooth dark patches (real tattoo photo
@@ -722,18 +732,18 @@ class TattooDetector:
         """
         ink, strong, score, brown = maps
         lab, on = where
-        shade = silhouette_shade(lab, ink, on, self.tuning)
+        shade, why = given or (silhouette_shade(lab, ink, on, self.tuning), "shade")
         on_ink = ink > 0
         n = int(groups.max()) + 1
         ink_px = np.bincount(groups[on_ink], minlength=n)
         shade_px = np.bincount(groups[on_ink & shade], minlength=n)
         out = [
-            replace(c, reason="shade")
+            replace(c, reason=why)
             if not c.reason and c.label > 0 and shade_px[c.label] >= SHADE_SHARE * ink_px[c.label]
             else c
             for c in cands
         ]
-        bad = [c.label for c in out if c.reason == "shade"]
+        bad = [c.label for c in out if c.reason == why and c.label > 0]
         mask = np.isin(groups, bad) & on_ink & ~shade
         if not mask.any():
             return out
