@@ -43,6 +43,7 @@ from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.inkextent import design_extent, joined
 from consentclip.detect.lightmarks import light_at_edge
+from consentclip.detect.limbbands import limb_bands
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
@@ -528,6 +529,12 @@ class TattooDetector:
         if drawn:
             sure = []
             faces = [b for b in faces if b not in drawn]
+        if not sure and not self._closeup:
+            # A view of a limb: a weak face hit there is mostly a drawn face or shaded ink (see
+            # SURE_FACE), so the ink under it is judged as well (the face detector still blurs
+            # the box): a design under it then gets its own padded box (real photo 90_1).
+            faces = [r.box for r in found if r.kind == RegionKind.FACE and r.score >= SURE_FACE]
+            faces = [b for b in faces if b not in drawn]
         tone = self.skin.update(lab, prior, sure, sx)
         if tone is None:
             self.last_candidates = []
@@ -572,6 +579,7 @@ class TattooDetector:
             # people and arms: measured, real photos of people 5 points more redacted).
             surface = limb_hull(surface, HULL_MAX_GROWTH)
             surface = silhouette_pockets(surface, lab, score)
+            surface = limb_bands(surface, lab, score)  # a design across the whole limb
         if person is not None:
             on_surface = surface > 0
             if person[on_surface].mean() >= 0.5:
