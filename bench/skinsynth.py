@@ -557,6 +557,34 @@ def forearm_on_drape(
     return img
 
 
+def design_on_forearm(
+    tone: int,
+    colour: tuple[int, int, int],
+    ink: tuple[slice, slice],
+    strokes: list[np.ndarray],
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A forearm crossing the green drape (480x640, ``forearm_on_drape``) with a shaded colour
+    design filling ``ink`` (rows, columns) and black line work along ``strokes`` (polylines,
+    3 px) inside it, plus sensor noise: the uint8 BGR picture and the design's mask. The large
+    designs of the silhouette-pocket and limb-band tests."""
+    rng = np.random.default_rng(seed)
+    h, w = 480, 640
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = forearm_on_drape(h, w, tone)
+    mask = np.zeros((h, w), bool)
+    mask[ink] = True
+    shade = (0.3 + 0.3 * np.abs(np.sin(yy / 37.0 + xx / 53.0)))[..., None]
+    blend = np.asarray(colour, np.float32) * (1 - shade) + img * shade
+    img[mask] = blend[mask]
+    lines = np.zeros((h, w), np.uint8)
+    cv2.polylines(lines, [p.astype(np.int32) for p in strokes], False, 1, 3)
+    stroke = (lines > 0) & mask
+    img[stroke] = img[stroke] * 0.25 + np.asarray((30, 30, 35), np.float32) * 0.75
+    img += rng.normal(0, 3.0, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), mask
+
+
 def plain_limb(tone: int, width: int = 640, height: int = 360, seed: int = 0) -> np.ndarray:
     """One frame of a limb with no marks at all (for 'finds nothing' tests)."""
     spec = SceneSpec(

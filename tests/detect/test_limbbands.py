@@ -8,7 +8,6 @@ its middle was on neither piece: a stripe across it stayed visible (docs/detecti
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from faceboxes import mask_coverage
@@ -29,24 +28,13 @@ def _band_across_a_forearm(
     with black line work across its whole width (rows 170..310, a little past both
     silhouettes): the skin surface is two pieces, above and below the band, and the band is a
     hole in neither (main before limb_bands: 0-35% of it covered, on tone VI red 100%)."""
-    rng = np.random.default_rng(60 + tone)
-    h, w = 480, 640
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = skinsynth.forearm_on_drape(h, w, tone)
-    ink = np.zeros((h, w), bool)
-    ink[170:310, 195:446] = True
-    shade = (0.3 + 0.3 * np.abs(np.sin(yy / 37.0 + xx / 53.0)))[..., None]
-    blend = np.asarray(colour, np.float32) * (1 - shade) + img * shade
-    img[ink] = blend[ink]
-    lines = np.zeros((h, w), np.uint8)
-    for k in range(3):
-        y0 = 190 + 45 * k
-        pts = np.array([[197 + 25 * j, y0 + int(15 * np.sin(j + k))] for j in range(11)], np.int32)
-        cv2.polylines(lines, [pts], False, 1, 3)
-    stroke = (lines > 0) & ink
-    img[stroke] = img[stroke] * 0.25 + np.asarray((30, 30, 35), np.float32) * 0.75
-    img += rng.normal(0, 3.0, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8), ink
+    strokes = [
+        np.array([[197 + 25 * j, 190 + 45 * k + int(15 * np.sin(j + k))] for j in range(11)])
+        for k in range(3)
+    ]
+    return skinsynth.design_on_forearm(
+        tone, colour, (slice(170, 310), slice(195, 446)), strokes, 60 + tone
+    )
 
 
 @pytest.mark.parametrize("colour", [(60, 40, 190), (90, 150, 40)], ids=["red", "green"])

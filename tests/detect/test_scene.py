@@ -337,16 +337,22 @@ def test_a_design_on_a_body_on_a_dark_ground_is_still_covered(skin: tuple[int, i
     assert covered[m].mean() >= 0.95
 
 
-def test_dark_ground_is_asked_once_per_cadence_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tattoo detector asks SceneFrame.dark_ground on every frame it runs; the watch answers
-    # once per step of its cadence (like the kind), on the first frame of the step that asks.
-    import consentclip.detect.scene as scene
-
+def test_a_per_scene_question_is_asked_once_per_cadence_step() -> None:
+    # The tattoo detector asks its per-scene question (plainground.closeup_ground) on every
+    # frame it runs; the watch answers once per step of its cadence (like the kind), on the
+    # first frame of the step that asks, and on every frame when it keeps no cadence.
     asked: list[int] = []
-    real = scene.body_on_dark_ground
-    monkeypatch.setattr(scene, "body_on_dark_ground", lambda f: asked.append(1) or real(f))
+
+    def counted(frame: np.ndarray) -> bool:
+        asked.append(1)
+        return body_on_dark_ground(frame)
+
     image = _rash_on_dark_ground(RASH_SKINS[0])
     watch = SceneWatch(every=4)
-    answers = [watch.look(index, image).dark_ground() for index in range(0, 12, 2)]
+    answers = [watch.look(index, image).ask(counted) for index in range(0, 12, 2)]
     assert answers == [True] * 6
     assert len(asked) == 3  # the steps begun at frames 0, 4 and 8
+    asked.clear()
+    bare = SceneWatch(every=0)
+    assert [bare.per_step(counted, image) for _ in range(3)] == [True] * 3
+    assert len(asked) == 3

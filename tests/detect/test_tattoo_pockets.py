@@ -8,7 +8,6 @@ no candidate at all because it is off the body surface (docs/detection-tattoos.m
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from faceboxes import mask_coverage
@@ -37,25 +36,14 @@ def _limb_mostly_covered_by_a_design(
     around it, so the part's convex hull adds more than ``HULL_MAX_GROWTH`` and ``limb_hull``
     leaves the design off the surface (main before silhouette_pockets: 1-7% of it covered on
     tones 1-4 in red, on every tone in green)."""
-    rng = np.random.default_rng(40 + tone)
-    h, w = 480, 640
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = skinsynth.forearm_on_drape(h, w, tone)
-    ink = np.zeros((h, w), bool)
-    ink[40:440, 260:440] = True
     # Shaded colour fill, then the black outlines of petals or leaves across it.
-    shade = (0.3 + 0.3 * np.abs(np.sin(yy / 37.0 + xx / 53.0)))[..., None]
-    blend = np.asarray(colour, np.float32) * (1 - shade) + img * shade
-    img[ink] = blend[ink]
-    lines = np.zeros((h, w), np.uint8)
-    for k in range(8):
-        y0 = 60 + 48 * k
-        pts = np.array([[262 + 20 * j, y0 + int(18 * np.sin(j + k))] for j in range(10)], np.int32)
-        cv2.polylines(lines, [pts], False, 1, 3)
-    stroke = (lines > 0) & ink
-    img[stroke] = img[stroke] * 0.25 + np.asarray((30, 30, 35), np.float32) * 0.75
-    img += rng.normal(0, 3.0, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8), ink
+    strokes = [
+        np.array([[262 + 20 * j, 60 + 48 * k + int(18 * np.sin(j + k))] for j in range(10)])
+        for k in range(8)
+    ]
+    return skinsynth.design_on_forearm(
+        tone, colour, (slice(40, 440), slice(260, 440)), strokes, 40 + tone
+    )
 
 
 @pytest.mark.parametrize("colour", [(60, 40, 190), (90, 150, 40)], ids=["red", "green"])

@@ -1,6 +1,7 @@
 """A body on a plain, lit ground: a rash close-up on a sheet, a drape or a tiled floor.
 
     body_on_plain_ground(frame) -> bool
+    closeup_ground(frame) -> bool    # this, or scene.body_on_dark_ground
 
 Like ``scene.body_on_dark_ground``, not a scene kind: the tattoo detector alone reads such a
 scene with a close-up's ink rules, and faces stay as strict as in any scene.
@@ -44,6 +45,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from consentclip.detect import scene
 from consentclip.detect.scene import GROUND_DARK_L, _no_skin_colour, _skin_hued, _small
 from consentclip.detect.skin import LabImage
 
@@ -137,3 +139,11 @@ def body_on_plain_ground(frame: np.ndarray) -> bool:
     module docstring)? Asked by the tattoo detector only, of scenes, once per step of the scene
     watch's cadence (``SceneFrame.ask``)."""
     return plain_ground(plain_ground_features(LabImage.from_bgr(_small(frame))))
+
+
+def closeup_ground(frame: np.ndarray) -> bool:
+    """Is this scene a body the tattoo detector reads with a close-up's ink rules: on a dark
+    ground (``scene.body_on_dark_ground``) or on a plain, lit one (``body_on_plain_ground``)?
+    One per-scene question, asked once per step of the scene watch's cadence
+    (``SceneFrame.ask``). Both are looked up when called, so a benchmark can switch each off."""
+    return scene.body_on_dark_ground(frame) or body_on_plain_ground(frame)

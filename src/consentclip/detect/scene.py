@@ -428,10 +428,8 @@ class SceneFrame:
     - ``kind``: the watch's kind on its cadence (up to ``every - 1`` frames old);
     - ``fresh_kind()``: ``classify_scene`` of this very frame, computed once when first asked
       (the face detector asks at a cut), or the cadence's answer when it classified this frame;
-    - ``dark_ground()``: whether this scene is a body on a dark ground (``body_on_dark_ground``),
-      asked by the tattoo detector of scenes only, once per step of the watch's cadence;
-    - ``ask(question)``: any other per-scene question of the frame (``question(frame)``, such as
-      ``plainground.body_on_plain_ground``), on the same cadence;
+    - ``ask(question)``: a per-scene question of the frame (``question(frame)``: the tattoo
+      detector's ``plainground.closeup_ground``), once per step of the watch's cadence;
     - ``downscaled(side)``: the frame at most ``side`` px on its longer side (linear) and the
       scale, computed once per side (the cut test's ``CUT_SIDE`` copy is shared this way).
     """
@@ -452,13 +450,6 @@ class SceneFrame:
         if self._fresh is None:
             self._fresh = classify_scene(self.frame)
         return self._fresh
-
-    def dark_ground(self) -> bool:
-        """``body_on_dark_ground`` of this scene, on the watch's cadence
-        (``SceneWatch.dark_ground``)."""
-        if self._watch is None:
-            return body_on_dark_ground(self.frame)
-        return self._watch.dark_ground(self.frame)
 
     def ask(self, question: Callable[[np.ndarray], bool]) -> bool:
         """``question(frame)`` of this scene, on the watch's cadence (``SceneWatch.per_step``)."""
@@ -504,7 +495,6 @@ class SceneWatch:
         self._last: int | None = None  # the frame last counted in ``seen``
         self.seen: dict[SceneKind, int] = {}
         self._view: SceneFrame | None = None
-        self._ground: tuple[int | None, bool] | None = None  # (cadence step, body_on_dark_ground)
         self._asked: dict[Callable[[np.ndarray], bool], tuple[int | None, bool]] = {}  # per_step
         self._thumb: np.ndarray | None = None
         self._size: tuple[int, ...] | None = None
@@ -534,17 +524,13 @@ class SceneWatch:
         self.seen[self.kind] = self.seen.get(self.kind, 0) + 1
         return self.kind
 
-    def dark_ground(self, frame: np.ndarray) -> bool:
-        """``body_on_dark_ground`` once per step of the cadence (the step of the last
-        ``classify_scene``), on the first frame of the step that asks: like the kind, it does not
-        change from one frame to the next. Asked by the tattoo detector, of scenes only."""
-        if self._ground is None or self._ground[0] != self._at:
-            self._ground = (self._at, body_on_dark_ground(frame))
-        return self._ground[1]
-
     def per_step(self, question: Callable[[np.ndarray], bool], frame: np.ndarray) -> bool:
-        """``question(frame)`` once per step of the cadence, like ``dark_ground``: for other
-        per-scene questions of the tattoo detector (``plainground.body_on_plain_ground``)."""
+        """``question(frame)`` once per step of the cadence (the step of the last
+        ``classify_scene``), on the first frame of the step that asks: like the kind, a
+        per-scene answer does not change from one frame to the next. With no cadence
+        (``every=0``) every frame is asked."""
+        if not self.every:
+            return question(frame)
         got = self._asked.get(question)
         if got is None or got[0] != self._at:
             got = self._asked[question] = (self._at, question(frame))

@@ -487,12 +487,10 @@ class TattooDetector:
         if index % self.every:
             return []  # between runs: the tracker fills this frame (see ENGINE_EVERY)
         if scene is not None:
-            scene_kind, dark_ground = scene.kind, scene.dark_ground
-            plain = partial(scene.ask, plainground.body_on_plain_ground)
+            scene_kind, ask = scene.kind, scene.ask
         else:
             scene_kind = self.scene.get(index, frame)
-            dark_ground = partial(self.scene.dark_ground, frame)
-            plain = partial(self.scene.per_step, plainground.body_on_plain_ground, frame)
+            ask = partial(self.scene.per_step, frame=frame)
         if scene_kind is SceneKind.DERMOSCOPY:
             # A dermoscope's field is millimetres across: what is dark in it is pigment, and no
             # design a person could be recognised by fits in it.
@@ -502,7 +500,7 @@ class TattooDetector:
         # with a close-up's ink rules (a rash there: its shade and papules were boxed whole;
         # docs/detection-lesions.md).
         self._closeup = scene_kind is SceneKind.SKIN_CLOSEUP or (
-            scene_kind is SceneKind.SCENE and (dark_ground() or plain())
+            scene_kind is SceneKind.SCENE and ask(plainground.closeup_ground)
         )
         h, w = frame.shape[:2]
         scale = min(1.0, self.work_width / w)
@@ -526,15 +524,15 @@ class TattooDetector:
         # A face filling much of the picture on a limb's skin surface is a portrait tattoo: this
         # is a view of that limb, whatever smaller face hits come with it (portraits.py).
         drawn = portrait_faces(lab, prior, sure, (sx, sy))
-        if drawn:
-            sure = []
-            faces = [b for b in faces if b not in drawn]
-        if not sure and not self._closeup:
+        if not self._closeup and (drawn or not sure):
             # A view of a limb: a weak face hit there is mostly a drawn face or shaded ink (see
             # SURE_FACE), so the ink under it is judged as well (the face detector still blurs
             # the box): a design under it then gets its own padded box (real photo 90_1).
-            faces = [r.box for r in found if r.kind == RegionKind.FACE and r.score >= SURE_FACE]
+            faces = [b for b in sure if b not in drawn]
+        elif drawn:
             faces = [b for b in faces if b not in drawn]
+        if drawn:
+            sure = []
         tone = self.skin.update(lab, prior, sure, sx)
         if tone is None:
             self.last_candidates = []
