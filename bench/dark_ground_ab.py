@@ -27,6 +27,7 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -70,8 +71,7 @@ def features(frame: np.ndarray) -> dict[str, float]:
     ground = ~hued
     other = cv2.morphologyEx(scene._no_skin_colour(lab, hued).astype(np.uint8), cv2.MORPH_OPEN, k)
     body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, k)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
-    part = float(stats[1:, cv2.CC_STAT_AREA].max() / max(1, body.sum())) if n > 1 else 0.0
+    part = scene._largest_part(body)
     return {
         "lit": float(lit.mean()),
         "hued": float((hued & lit).sum() / max(1, lit.sum())),
@@ -122,12 +122,55 @@ def main() -> int:
     lines = [
         f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py`; `scene.body_on_dark_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: lit (L* >= {scene.GROUND_DARK_L:.0f}) >= {scene.GROUND_MIN_LIT}, lit skin-hued >= {scene.GROUND_MIN_HUED}, not skin-hued and dark >= {scene.GROUND_MIN_DARK}, no skin colour <= {scene.GROUND_MAX_OTHER}, largest skin part >= {scene.GROUND_MIN_PART}, ring >= {scene.GROUND_MIN_RING}.",
         "",
-        "### Scenes the tattoo detector reads as close-ups (the cue), every real picture",
+        *cue_scenes(
+            data,
+            "the cue",
+            "| set | picture | lit | lit skin-hued | dark ground | no skin colour | largest part | ring | tattoo detector reads it as |",
+            features,
+            SHIPPED,
+            lambda name, label, f, frame, taken: feat_row(
+                name, label, f, "scene", "close-up ink rules" if taken else "scene"
+            ),
+            nearness,
+            8,
+        ),
+        *detector_ab(data, t0),
+    ]
+    return emit(lines, args.out)
+
+
+def emit(lines: list[str], out: Path | None) -> int:
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        write_text_atomic(out, text)
+    return 0
+
+
+def cue_scenes(
+    data: dict,
+    title: str,
+    head: str,
+    measure: Callable[[np.ndarray], dict[str, float]],
+    takes: Callable[[np.ndarray], bool],
+    row: Callable[[str, str, dict[str, float], np.ndarray, bool], str],
+    near: Callable[[dict[str, float]], float],
+    top: int,
+    also: tuple[str, Callable[[np.ndarray], bool]] | None = None,
+) -> list[str]:
+    """The real pictures ``classify_scene`` calls scenes that a cue (``takes``) lets the tattoo
+    detector read with close-up ink rules, per set, each with the cue's features (``measure``,
+    one table row by ``row`` under the columns ``head``), and the ``top`` nearest scenes of the
+    other sets it does not take (``near``: the worst margin over the thresholds, 1.0 would
+    pass). ``also``: a second question counted among the taken scenes, with its column name."""
+    extra = f" {also[0]} |" if also else ""
+    lines = [
+        f"### Scenes the tattoo detector reads as close-ups ({title}), every real picture",
         "",
         "The scene kind itself does not change (faces stay as strict as in a scene).",
         "",
-        "| set | pictures | kinds | scenes the cue takes |",
-        "|---|---|---|---|",
+        "| set | pictures | kinds | scenes the cue takes |" + extra,
+        "|---|---|---|---|" + ("---|" if also else ""),
     ]
     taken: list[str] = []
     nearest: list[tuple[float, str]] = []
@@ -135,38 +178,31 @@ def main() -> int:
         if not pics:
             continue
         kinds: Counter = Counter()
-        n = 0
+        n = both = 0
         for label, frame, _ in pics:
             kind = scene.classify_scene(frame).value
             kinds[kind] += 1
             if kind != "scene":
                 continue
-            f = features(frame)
-            if SHIPPED(frame):
+            f = measure(frame)
+            if takes(frame):
                 n += 1
-                taken.append(feat_row(name, label, f, "scene", "close-up ink rules"))
+                both += bool(also and also[1](frame))
+                taken.append(row(name, label, f, frame, True))
             elif name != "closeups":
-                nearest.append((nearness(f), feat_row(name, label, f, "scene", "scene")))
-        lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} | {n} |")
-    head = [
-        "| set | picture | lit | lit skin-hued | dark ground | no skin colour | largest part | ring | tattoo detector reads it as |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += ["", "Pictures the cue takes:", "", *head, *taken]
+                nearest.append((near(f), row(name, label, f, frame, False)))
+        counts = f"| {n} | {both} |" if also else f"| {n} |"
+        lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} " + counts)
+    table = [head, "|" + "---|" * (head.count("|") - 1)]
+    lines += ["", "Pictures the cue takes:", "", *table, *taken]
     lines += [
         "",
         "Nearest scenes of the other sets that it does not take (smallest worst margin over the thresholds first; 1.0 would pass):",
         "",
-        *head,
-        *[row for _, row in sorted(nearest, reverse=True)[:8]],
+        *table,
+        *[r for _, r in sorted(nearest, reverse=True)[:top]],
     ]
-
-    lines += detector_ab(data, t0)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-    return 0
+    return lines
 
 
 def light_report(data: dict, out: Path | None, t0: float) -> int:
@@ -196,11 +232,7 @@ def light_report(data: dict, out: Path | None, t0: float) -> int:
     lines += detector_ab(data, t0)
     if CUE == "shade":
         lines += everywhere(data, t0)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if out:
-        write_text_atomic(out, text)
-    return 0
+    return emit(lines, out)
 
 
 def plain_features(frame: np.ndarray) -> dict[str, float]:
@@ -259,52 +291,20 @@ def plain_report(data: dict, out: Path | None, t0: float) -> int:
     lines = [
         f"Command: `GLOG_minloglevel=2 bench/dark_ground_ab.py --cue plain`; `plainground.body_on_plain_ground` (as the tattoo detector asks it) off and on, side by side in one run. Thresholds: skin-hued >= {pg.PLAIN_MIN_HUED}, largest skin part >= {pg.PLAIN_MIN_PART}, ground >= {pg.PLAIN_MIN_GROUND}, ground enclosed by skin <= {pg.PLAIN_MAX_ENCLOSED}, ground dark <= {pg.PLAIN_MAX_DARK}, ground median L* gradient <= {pg.PLAIN_MAX_GRADIENT}; or nothing dark: lit >= {pg.BARE_MIN_LIT}, no skin colour <= {pg.BARE_MAX_OTHER}, dark colourless <= {pg.BARE_MAX_DARK_GREY}, L* < {scene.GROUND_DARK_L:.0f} <= {pg.BARE_MAX_BLACK}.",
         "",
-        "### Scenes the tattoo detector reads as close-ups (the plain-ground cue), every real picture",
-        "",
-        "The scene kind itself does not change (faces stay as strict as in a scene).",
-        "",
-        "| set | pictures | kinds | scenes the cue takes | of them also on a dark ground |",
-        "|---|---|---|---|---|",
+        *cue_scenes(
+            data,
+            "the plain-ground cue",
+            "| set | picture | skin-hued | largest part | ground | enclosed | ground dark | ground gradient | lit | no skin colour | dark colourless | black | way | on a dark ground |",
+            plain_features,
+            SHIPPED_PLAIN,
+            lambda name, label, f, frame, taken: plain_row(name, label, f, SHIPPED(frame)),
+            plain_nearness,
+            10,
+            ("of them also on a dark ground", SHIPPED),
+        ),
+        *detector_ab(data, t0),
     ]
-    taken: list[str] = []
-    nearest: list[tuple[float, str]] = []
-    for name, pics in data.items():
-        if not pics:
-            continue
-        kinds: Counter = Counter()
-        n = both = 0
-        for label, frame, _ in pics:
-            kind = scene.classify_scene(frame).value
-            kinds[kind] += 1
-            if kind != "scene":
-                continue
-            f = plain_features(frame)
-            dark = SHIPPED(frame)
-            if SHIPPED_PLAIN(frame):
-                n += 1
-                both += dark
-                taken.append(plain_row(name, label, f, dark))
-            elif name != "closeups":
-                nearest.append((plain_nearness(f), plain_row(name, label, f, dark)))
-        lines.append(f"| {name} | {len(pics)} | {dict(sorted(kinds.items()))} | {n} | {both} |")
-    head = [
-        "| set | picture | skin-hued | largest part | ground | enclosed | ground dark | ground gradient | lit | no skin colour | dark colourless | black | way | on a dark ground |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += ["", "Pictures the cue takes:", "", *head, *taken]
-    lines += [
-        "",
-        "Nearest scenes of the other sets that it does not take (smallest worst margin over the thresholds first; 1.0 would pass):",
-        "",
-        *head,
-        *[row for _, row in sorted(nearest, reverse=True)[:10]],
-    ]
-    lines += detector_ab(data, t0)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if out:
-        write_text_atomic(out, text)
-    return 0
+    return emit(lines, out)
 
 
 FORCE = False  # everywhere(): the edge-shade pass asked on every picture, not only close-ups

@@ -13,7 +13,7 @@ import pytest
 from faceboxes import mask_coverage
 
 from benchmods import bench_module
-from consentclip.detect.limbbands import limb_bands
+from consentclip.detect.limbsurface import limb_bands
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.skin import LabImage
 from consentclip.detect.tattoos import TattooDetector

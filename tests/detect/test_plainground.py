@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from faceboxes import mask_coverage
 
 from consentclip.detect import plainground, scene
 from consentclip.detect.plainground import (
@@ -113,11 +114,7 @@ def test_a_line_design_on_a_body_on_a_sheet_is_still_covered(skin: tuple[int, in
         assert det._closeup
     finally:
         det.close()
-    covered = np.zeros(m.shape, bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        covered[max(0, y1) : y2, max(0, x1) : x2] = True
-    assert covered[m].mean() >= 0.95
+    assert mask_coverage(regions, m) >= 0.95
 
 
 def test_the_tattoo_detector_asks_the_ground_once_per_cadence_step(
@@ -173,11 +170,7 @@ def _boxed(image: np.ndarray) -> float:
         regions = det.process_frame(0, image)
     finally:
         det.close()
-    covered = np.zeros(image.shape[:2], bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        covered[max(0, y1) : y2, max(0, x1) : x2] = True
-    return float(covered.mean())
+    return mask_coverage(regions, np.ones(image.shape[:2], bool))
 
 
 def test_pale_rash_with_nothing_dark_is_read_as_a_closeup(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from faceboxes import mask_coverage
 
 from benchmods import bench_module
 from consentclip.detect.lesion import find_lesion
@@ -330,11 +331,7 @@ def test_a_design_on_a_body_on_a_dark_ground_is_still_covered(skin: tuple[int, i
     det = TattooDetector()
     regions = det.process_frame(0, frame)
     assert det._closeup  # read with a close-up's ink rules
-    covered = np.zeros(m.shape, bool)
-    for r in regions:
-        x1, y1, x2, y2 = r.box.int_corners()
-        covered[max(0, y1) : y2, max(0, x1) : x2] = True
-    assert covered[m].mean() >= 0.95
+    assert mask_coverage(regions, m) >= 0.95
 
 
 def test_a_per_scene_question_is_asked_once_per_cadence_step() -> None:

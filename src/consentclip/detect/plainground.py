@@ -46,8 +46,14 @@ import cv2
 import numpy as np
 
 from consentclip.detect import scene
-from consentclip.detect.scene import GROUND_DARK_L, _no_skin_colour, _skin_hued, _small
-from consentclip.detect.skin import LabImage
+from consentclip.detect.scene import (
+    GROUND_DARK_L,
+    _largest_part,
+    _no_skin_colour,
+    _skin_hued,
+    _small,
+)
+from consentclip.detect.skin import LabImage, edge_counts
 
 # Share of the frame (96 px wide) that is skin-hued, and share of that in its largest part.
 PLAIN_MIN_HUED = 0.78
@@ -79,12 +85,10 @@ def plain_ground_features(lab: LabImage) -> dict[str, float]:
     grey = ((lab.L < 40.0) & (np.hypot(lab.a, lab.b) < 12.0)).astype(np.uint8)
     grey = cv2.morphologyEx(grey, cv2.MORPH_OPEN, _K3)
     body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, _K3)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
-    part = float(stats[1:, cv2.CC_STAT_AREA].max() / max(1, int(body.sum()))) if n > 1 else 0.0
+    part = _largest_part(body)
     ground = cv2.morphologyEx((~hued).astype(np.uint8), cv2.MORPH_OPEN, _K3)
     n, parts, _, _ = cv2.connectedComponentsWithStats(ground, connectivity=8)
-    at_edge = np.zeros(n, bool)
-    at_edge[np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))] = True
+    at_edge = edge_counts(parts, n) > 0
     at_edge[0] = False
     n_ground = int(np.count_nonzero(parts))
     enclosed = int(np.count_nonzero((parts > 0) & ~at_edge[parts]))

@@ -48,6 +48,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from consentclip.detect.limbsurface import HULL_MAX_GROWTH, limb_hull
 from consentclip.detect.regions import Box
 from consentclip.detect.skin import LabImage, body_surface, estimate_tone, skin_colour_mask
 
@@ -74,9 +75,6 @@ def portrait_faces(
     tone = estimate_tone(lab, prior)
     if tone is None:
         return []
-    # Imported here: tattoos.py imports this module, and the surface is built as it builds it.
-    from consentclip.detect.tattoos import HULL_MAX_GROWTH, limb_hull
-
     surface = limb_hull(body_surface(skin_colour_mask(lab, tone)), HULL_MAX_GROWTH)
     n, parts = cv2.connectedComponents(surface, connectivity=8)
     out = []

@@ -269,6 +269,14 @@ def _body_fills_frame(lab: LabImage, ring: float) -> bool:
     return float(other.mean()) <= BODY_MAX_OTHER
 
 
+def _largest_part(mask: np.ndarray) -> float:
+    """Share of ``mask``'s pixels (uint8 0/1) in its largest 8-connected part; 0 when empty."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return 0.0
+    return float(stats[1:, cv2.CC_STAT_AREA].max()) / float(mask.sum())
+
+
 def _body_on_dark_ground(lab: LabImage, ring: float) -> bool:
     """Is the frame one body surface against a dark, unlit ground (a rash close-up on a black
     backdrop or in deep shade), with nothing else in view?
@@ -312,10 +320,7 @@ def _body_on_dark_ground(lab: LabImage, ring: float) -> bool:
     # Opened only, not closed: closing joins the faces, hands and wooden table of a meeting room
     # into one part (real photo wider_meeting_26: 0.94 closed, 0.59 opened).
     body = cv2.morphologyEx(hued.astype(np.uint8), cv2.MORPH_OPEN, k)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
-    if n <= 1:
-        return False
-    return float(stats[1:, cv2.CC_STAT_AREA].max()) >= GROUND_MIN_PART * float(body.sum())
+    return _largest_part(body) >= GROUND_MIN_PART
 
 
 def _central_blob(lab: LabImage, skin_like: np.ndarray) -> bool:

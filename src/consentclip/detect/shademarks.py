@@ -32,6 +32,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from consentclip.detect.skin import edge_counts
+
 # An ink pixel is soft when no lightness slope beside it (L* per pixel, per 1/480 of the work
 # width) is steeper than this share of its darkening below the local skin: its edge ramps over
 # more than 1 / SOFT_RAMP pixels (at 480 wide). The four shade marks 64-94% soft at 0.25 (0.43
@@ -67,8 +69,6 @@ def edge_shade(lightness: np.ndarray, local_l: np.ndarray, ink: np.ndarray) -> n
     n, labels = cv2.connectedComponents(soft.astype(np.uint8), connectivity=8)
     if n <= 1:
         return np.zeros((h, w), bool)
-    reach = np.zeros(n, bool)
-    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        reach[border] = True
+    reach = edge_counts(labels, n) > 0
     reach[0] = False
     return reach[labels]

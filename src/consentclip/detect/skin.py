@@ -216,6 +216,13 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_or(mask, holes)
 
 
+def edge_counts(labels: np.ndarray, n: int) -> np.ndarray:
+    """How many pixels of the frame's edge each label ``0..n-1`` of ``labels`` holds (the
+    corners count twice): which regions the frame's edge cuts."""
+    border = np.concatenate([labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]])
+    return np.bincount(border, minlength=n)
+
+
 def fill_edge_pockets(mask: np.ndarray, max_edge_share: float = 0.3) -> np.ndarray:
     """Add to the surface the non-surface regions that the frame's edge cuts open but skin
     otherwise encloses (uint8 0/255 in and out).
@@ -236,8 +243,7 @@ def fill_edge_pockets(mask: np.ndarray, max_edge_share: float = 0.3) -> np.ndarr
     # Skin pixels next to each region (a pixel next to two regions counts for one of them).
     grown = cv2.dilate(labels.astype(np.uint16), cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     around = np.bincount(grown[mask > 0], minlength=n)
-    border = np.concatenate([labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]])
-    on_edge = np.bincount(border, minlength=n)
+    on_edge = edge_counts(labels, n)
     area = stats[:, cv2.CC_STAT_AREA]
     ok = (
         (area >= 0.002 * h * w)

@@ -43,7 +43,12 @@ from consentclip.detect._mp import solutions, started
 from consentclip.detect.dimlight import dim_people_marks, is_dim, unlit_people
 from consentclip.detect.inkextent import design_extent, joined
 from consentclip.detect.lightmarks import light_at_edge
-from consentclip.detect.limbbands import limb_bands
+from consentclip.detect.limbsurface import (
+    HULL_MAX_GROWTH,
+    limb_bands,
+    limb_hull,
+    silhouette_pockets,
+)
 from consentclip.detect.portraits import portrait_faces
 from consentclip.detect.regions import SURE_FACE, Box, Region, RegionKind
 from consentclip.detect.scene import SceneFrame, SceneKind, SceneWatch
@@ -213,13 +218,6 @@ class PersonMask:
             self._graph = None
 
 
-HULL_MAX_GROWTH = 0.6
-# A face hit at least SURE_FACE (regions.py) is a person's face. The engine's face threshold is
-# 0.3 (privacy first), and on real tattoo photos 84 of 210 had a face hit, most of them weak ones
-# on the ink itself (portrait tattoos, shaded designs): taking such a "face" for the person's skin
-# colour took the ink for skin, and taking it for a view of people turned off the limb rules.
-# Measured: real tattoo boxes covered 85.6% -> 87.2% (detector alone), photos of people and
-# lesion images unchanged.
 # Skin-marker ink in a close-up (see TattooDetector._marker_lines). Measured at 480 pixels wide
 # on the 20 HAM10000 images with pen marks (violet: hue -35 to -49, blue: -70 to -85, the
 # strongest ink's median chroma 26-58) and on the 210 real tattoo photos (margins in
@@ -234,92 +232,6 @@ MARKER_CORE_SCORE = 2.5  # the strongest ink (thresholds), where a pen stroke is
 MARKER_CORE_CHROMA = 20.0  # ... is saturated colour in the band (chroma at least this) ...
 MARKER_CORE_SHARE = 0.8  # ... for at least this share of it ...
 MARKER_MAX_STROKE = 0.02  # ... in strokes no wider than this x the work width (9.6 px at 480)
-
-
-def limb_hull(surface: np.ndarray, max_growth: float) -> np.ndarray:
-    """Each surface part grown to its convex hull, when the hull adds at most ``max_growth`` of
-    its area (uint8 0/255 in and out).
-
-    A large design often reaches a limb's silhouette on one side: it is then not enclosed by
-    skin, and ``fill_holes`` leaves it (and its ink) off the surface. A limb is close to convex,
-    so its hull puts the design back; a surface whose hull would add much more (an L-shaped
-    bend, two limbs with the background between them) is left as it was.
-    """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(surface, connectivity=8)
-    out = surface.copy()
-    for g in range(1, n):
-        x, y, bw, bh, area = (int(v) for v in stats[g])
-        part = (labels[y : y + bh, x : x + bw] == g).astype(np.uint8)
-        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = np.zeros_like(part)
-        cv2.fillPoly(hull, [cv2.convexHull(np.vstack(contours))], 1)
-        if hull.sum() <= (1 + max_growth) * area:
-            out[y : y + bh, x : x + bw][hull > 0] = 255
-    return out
-
-
-# A design too large for ``limb_hull`` (its hull adds more than HULL_MAX_GROWTH): each pocket
-# between the surface part and its hull is judged on its own (see ``silhouette_pockets``).
-# Measured on the real tattoo photos (pockets of at least 0.2% of the frame, on views without a
-# sure face): the pockets that hold a design are bounded by the limb on 56-91% of their outline,
-# their median ink score is 1.45-3.8 thresholds and their L* std 6.7-25; the flat ones beside a
-# limb (a wall, a shirt, a floor tile) have L* std 1.2-5.3. Background pockets between two limbs
-# or inside a bend are bounded by skin on 51-83% of their outline: the outline test alone does
-# not separate them, and what passes all three is still judged by the ink rules.
-POCKET_MIN_ENCLOSED = 0.6  # share of a pocket's outline that is the surface part itself ...
-POCKET_MIN_SCORE = 1.2  # ... its median ink score (thresholds): it is all ink, not bare skin ...
-POCKET_MIN_L_STD = 6.0  # ... and it is not flat (a design has strokes and shading)
-POCKET_MIN_SHARE = 0.002  # pockets smaller than this share of the frame are left alone
-
-
-def silhouette_pockets(surface: np.ndarray, lab: LabImage, score: np.ndarray) -> np.ndarray:
-    """The surface with the pockets between each part and its convex hull that hold a design
-    (uint8 0/255 in and out). Run after ``limb_hull``: parts it grew have no pockets left.
-
-    A large design that reaches a limb's silhouette (a rose covering one side of a calf, a
-    triangle piece up to the shoulder's outline) is often larger than the skin left around it:
-    its part's hull then adds more than ``HULL_MAX_GROWTH`` and ``limb_hull`` leaves it out, so
-    the design has no candidate at all (on the real photos: the commonest total miss on skin
-    types II and V, colour ink mostly). The pocket that design leaves in the surface is bounded
-    by the limb on most of its outline (the silhouette is the rest), it is ink everywhere, and
-    it has strokes and shading; the background beside a limb is mostly flat, or bounded by skin
-    on less of its outline. What is added is still judged as ink afterwards (the rules that drop
-    clothing and furniture apply to it as to any mark).
-    """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(surface, connectivity=8)
-    out = surface.copy()
-    h, w = surface.shape
-    min_px = POCKET_MIN_SHARE * h * w
-    k3 = np.ones((3, 3), np.uint8)
-    for g in range(1, n):
-        x, y, bw, bh, _ = (int(v) for v in stats[g])
-        # One pixel of margin so a pocket's outline is seen whole.
-        x0, y0, x1, y1 = max(x - 1, 0), max(y - 1, 0), min(x + bw + 1, w), min(y + bh + 1, h)
-        part = (labels[y0:y1, x0:x1] == g).astype(np.uint8)
-        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = np.zeros_like(part)
-        cv2.fillPoly(hull, [cv2.convexHull(np.vstack(contours))], 1)
-        gaps = ((hull > 0) & (surface[y0:y1, x0:x1] == 0)).astype(np.uint8)
-        if np.count_nonzero(gaps) < min_px:
-            continue
-        _, pockets, pstats, _ = cv2.connectedComponentsWithStats(gaps, connectivity=4)
-        for p in np.flatnonzero(pstats[1:, cv2.CC_STAT_AREA] >= min_px) + 1:
-            # The pocket's own box, one pixel wider all round (crop coordinates, then frame).
-            px, py, pw, ph = (int(v) for v in pstats[p, :4])
-            ax, ay = max(px - 1, 0), max(py - 1, 0)
-            bx, by = min(px + pw + 1, part.shape[1]), min(py + ph + 1, part.shape[0])
-            pocket = pockets[ay:by, ax:bx] == p
-            rim = (cv2.dilate(pocket.astype(np.uint8), k3) > 0) & ~pocket
-            on_limb = np.count_nonzero(rim & (part[ay:by, ax:bx] > 0))
-            if on_limb < POCKET_MIN_ENCLOSED * np.count_nonzero(rim):
-                continue
-            sl = (slice(y0 + ay, y0 + by), slice(x0 + ax, x0 + bx))
-            if float(np.median(score[sl][pocket])) < POCKET_MIN_SCORE:
-                continue
-            if float(lab.L[sl][pocket].std()) < POCKET_MIN_L_STD:
-                continue
-            out[sl][pocket] = 255
-    return out
 
 
 # A large design's outer shading and fine strokes fade into the skin below the hysteresis, so
